@@ -1,0 +1,1 @@
+"""Synthetic labelled seasons written as real media files (training, validation, tests, benchmarks)."""

@@ -1,0 +1,1 @@
+"""The service around the detector: config, watching, queue, worker, publishing, CLI."""

@@ -1,0 +1,17 @@
+"""The one error type for media the detector cannot use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DecodeError(Exception):
+    """A file cannot be analysed: unreadable, truncated, empty, or missing its audio or video stream.
+
+    The message names the file and the cause, so it can be shown to the user as it is.
+    """
+
+    def __init__(self, path: str | Path, cause: str) -> None:
+        self.path = Path(path)
+        self.cause = cause
+        super().__init__(f"{self.path}: {cause}")
