@@ -1,9 +1,149 @@
-"""`detect`, `eval` and `train` subcommands."""
+"""`detect`, `eval` and `train` subcommands (registered into `intro-daemon` by daemon/cli.py)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from detector.errors import DecodeError
+from detector.result import Detection
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".wmv", ".mpg", ".mpeg"})
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Filled in by the detector work (detect, eval, train)."""
+    detect = sub.add_parser("detect", help="find the intro of episodes (a folder is one season)")
+    detect.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    detect.add_argument("--json", action="store_true", help="one JSON object per line")
+    detect.add_argument("--weights", type=Path, default=None, help="model weights (default: the shipped model)")
+    detect.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    detect.set_defaults(func=run_detect)
+
+    evaluate = sub.add_parser("eval", help="accuracy on a labelled corpus (truth.json)")
+    evaluate.add_argument("root", type=Path, metavar="ROOT")
+    evaluate.add_argument("--truth", type=Path, default=None, help="truth file (default: ROOT/truth.json)")
+    evaluate.add_argument("--weights", type=Path, default=None)
+    evaluate.add_argument("--threads", type=int, default=None)
+    evaluate.set_defaults(func=run_eval)
+
+    from detector import train
+
+    train_parser = sub.add_parser("train", help="train the network on a labelled corpus")
+    train.add_arguments(train_parser)
+    train_parser.set_defaults(func=train.run)
+
+
+def seasons(paths: Sequence[Path]) -> Iterator[tuple[Path, list[Path]]]:
+    """(episode, its siblings) for every episode named or found under the folders named, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+            by_folder: dict[Path, list[Path]] = {}
+            for f in files:
+                by_folder.setdefault(f.parent, []).append(f)
+            for group in by_folder.values():
+                for f in group:
+                    yield f, [s for s in group if s != f]
+        else:
+            folder = path.parent
+            siblings = (
+                sorted(p for p in folder.glob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p != path and p.is_file())
+                if folder.is_dir()
+                else []
+            )
+            yield path, siblings
+
+
+def _json_line(path: Path, detection: Detection | None, error: str | None) -> str:
+    intro = None
+    if detection is not None and detection.intro is not None:
+        i = detection.intro
+        intro = {"start": round(i.start_s, 2), "end": round(i.end_s, 2), "confidence": round(i.confidence, 3)}
+    return json.dumps({"path": str(path), "intro": intro, "error": error})
+
+
+def _text_line(path: Path, detection: Detection | None, error: str | None) -> str:
+    if error is not None:
+        return f"{path}: error: {error}"
+    assert detection is not None
+    if detection.intro is None:
+        return f"{path}: no intro"
+    i = detection.intro
+    return (
+        f"{path}: intro {_clock(i.start_s)} - {_clock(i.end_s)} ({i.duration_s:.0f} s, confidence {i.confidence:.2f})"
+    )
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(seconds, 60)
+    return f"{int(m)}:{s:04.1f}"
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    from detector.inference import Detector
+
+    detector = Detector.load(args.weights, threads=args.threads)
+    failed = 0
+    for path, siblings in seasons(args.paths):
+        started = time.monotonic()
+        detection, error = None, None
+        try:
+            detection = detector.detect(path, siblings)
+        except DecodeError as exc:
+            error = exc.cause
+            failed += 1
+        except Exception as exc:  # one bad file never stops the others
+            log.exception("unexpected failure on %s", path)
+            error = f"unexpected failure: {exc}"
+            failed += 1
+        line = _json_line(path, detection, error) if args.json else _text_line(path, detection, error)
+        print(line, flush=True)
+        log.debug("%s took %.1f s", path, time.monotonic() - started)
+    if not args.json and failed:
+        print(f"{failed} file(s) failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from corpus.truth import load_truth
+    from detector.inference import Detector
+    from detector.metrics import Outcome, evaluate
+
+    detector = Detector.load(args.weights, threads=args.threads)
+    truth = load_truth(args.truth or args.root)
+    by_folder: dict[Path, list[Path]] = {}
+    for ep in truth:
+        p = args.root / ep.path
+        by_folder.setdefault(p.parent, []).append(p)
+    outcomes = []
+    started = time.monotonic()
+    for ep in truth:
+        path = args.root / ep.path
+        try:
+            detection = detector.detect(path, [s for s in by_folder[path.parent] if s != path])
+        except DecodeError as exc:
+            print(f"{path}: error: {exc.cause}", file=sys.stderr)
+            continue
+        i = detection.intro
+        outcomes.append(
+            Outcome(
+                truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
+                predicted=(i.start_s, i.end_s) if i else None,
+                scores=np.asarray(detection.scores, dtype=np.float32),
+                threshold=detector.intervals.threshold,
+            )
+        )
+    report = evaluate(outcomes)
+    print(f"model {detector.model_version} on {args.root} ({time.monotonic() - started:.0f} s)")
+    for line in report.lines():
+        print(line)
+    return 0

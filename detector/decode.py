@@ -1,0 +1,224 @@
+"""Decoding with PyAV (bundled FFmpeg): the audio of the analysed span as mono SAMPLE_RATE floats, and one small
+RGB picture per second. One pass over the file demuxes both streams and stops at the end of the span.
+
+Decoding is most of the cost of a detection, so video packets are decoded with frame threading, and only the
+frames that are shown at a whole second are scaled (at decode time, by swscale) and kept.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import av
+import numpy as np
+
+from detector.audio import SAMPLE_RATE
+from detector.errors import DecodeError
+
+FRAME_HEIGHT = 72
+FRAME_WIDTH = 128
+# A file whose streams end this much earlier than its header says is taken as truncated / half-copied.
+TRUNCATION_TOLERANCE_S = 2.0
+
+
+class FrameMode(StrEnum):
+    """Which video frames the decoder decodes (the picture kept for second k is the last one decoded at or before k).
+
+    ALL decodes every frame: the exact picture shown at each second. KEYFRAMES decodes only key frames (the
+    decoder skips the rest); far cheaper, and the picture is that of the last cut/keyframe before the second.
+    """
+
+    ALL = "all"
+    KEYFRAMES = "keyframes"
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    duration_s: float
+    has_audio: bool
+    has_video: bool
+
+    @property
+    def analysed_s(self) -> int:
+        """Whole seconds analysed: the first half of the episode (the seed design)."""
+        return max(1, math.floor(self.duration_s / 2))
+
+
+@dataclass(frozen=True)
+class DecodedMedia:
+    info: MediaInfo
+    n_seconds: int
+    audio: np.ndarray  # (n_seconds * SAMPLE_RATE,) float32 mono
+    frames: np.ndarray  # (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 RGB
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise DecodeError(path, "file not found")
+    if path.is_dir():
+        raise DecodeError(path, "is a folder, not a media file")
+    if os.path.getsize(path) == 0:
+        raise DecodeError(path, "empty file (0 bytes); still being copied?")
+    try:
+        return av.open(str(path), mode="r")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise DecodeError(path, f"not a readable media file ({exc})") from exc
+
+
+def _duration_s(container: av.container.InputContainer) -> float | None:
+    if container.duration is not None and container.duration > 0:
+        return float(container.duration / av.time_base)
+    lengths = [
+        float(s.duration * s.time_base)
+        for s in container.streams
+        if s.duration is not None and s.time_base is not None and s.duration > 0
+    ]
+    return max(lengths) if lengths else None
+
+
+def probe(path: str | Path) -> MediaInfo:
+    path = Path(path)
+    with _open(path) as container:
+        return _info(path, container)
+
+
+def _info(path: Path, container: av.container.InputContainer) -> MediaInfo:
+    duration = _duration_s(container)
+    if duration is None:
+        raise DecodeError(path, "unknown duration (no usable header; truncated or still being written?)")
+    return MediaInfo(
+        path=path,
+        duration_s=duration,
+        has_audio=bool(container.streams.audio),
+        has_video=bool(container.streams.video),
+    )
+
+
+def decode(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds: int | None = None) -> DecodedMedia:
+    """Decode the analysed span (the first half, or max_seconds if smaller) of one file."""
+    path = Path(path)
+    with _open(path) as container:
+        info = _info(path, container)
+        if not info.has_audio:
+            raise DecodeError(path, "no audio stream (the detector needs the sound)")
+        if not info.has_video:
+            raise DecodeError(path, "no video stream (the detector needs the picture)")
+        n_seconds = info.analysed_s if max_seconds is None else min(info.analysed_s, max_seconds)
+        try:
+            audio, frames = _decode_span(container, n_seconds, frame_mode)
+        except av.error.FFmpegError as exc:
+            raise DecodeError(path, f"decoding failed ({exc})") from exc
+    audio_s = audio.size / SAMPLE_RATE
+    if audio_s < n_seconds - TRUNCATION_TOLERANCE_S:
+        raise DecodeError(path, f"truncated: audio ends at {audio_s:.1f} s, the header says {info.duration_s:.1f} s")
+    if len(frames) < n_seconds - TRUNCATION_TOLERANCE_S:
+        raise DecodeError(path, f"truncated: video ends at {len(frames)} s, the header says {info.duration_s:.1f} s")
+    return DecodedMedia(
+        info=info, n_seconds=n_seconds, audio=_fit_audio(audio, n_seconds), frames=_fit(frames, n_seconds)
+    )
+
+
+def _decode_span(
+    container: av.container.InputContainer, n_seconds: int, frame_mode: FrameMode
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    audio_stream = container.streams.audio[0]
+    video_stream = container.streams.video[0]
+    audio_stream.thread_type = "AUTO"
+    video_stream.thread_type = "AUTO"
+    if frame_mode is FrameMode.KEYFRAMES:
+        video_stream.codec_context.skip_frame = "NONKEY"
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    frames: list[np.ndarray] = []
+    picker = _FramePicker(n_seconds)
+    audio_done = video_done = False
+    for packet in container.demux(audio_stream, video_stream):
+        if packet.stream is audio_stream and not audio_done:
+            for frame in _safe_decode(packet):
+                if frame.time is not None and frame.time >= n_seconds:
+                    audio_done = True
+                    break
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+        elif packet.stream is video_stream and not video_done:
+            for frame in _safe_decode(packet):
+                frames.extend(picker.push(frame))
+                video_done = picker.done
+        if audio_done and video_done:
+            break
+    if not audio_done:
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    if not video_done:
+        frames.extend(picker.flush())
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return audio[: n_seconds * SAMPLE_RATE], frames
+
+
+def _safe_decode(packet: av.Packet) -> list[av.frame.Frame]:
+    # A damaged packet in the middle of a file costs one frame, not the episode; a file that is damaged
+    # throughout ends up short and is reported as truncated.
+    try:
+        return list(packet.decode())
+    except av.error.InvalidDataError:
+        return []
+
+
+class _FramePicker:
+    """Keeps, for every whole second k, the last decoded frame whose time is <= k (the picture shown at k)."""
+
+    def __init__(self, n_seconds: int) -> None:
+        self.n_seconds = n_seconds
+        self.next_second = 0
+        self.previous: av.VideoFrame | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.next_second >= self.n_seconds
+
+    def push(self, frame: av.VideoFrame) -> list[np.ndarray]:
+        if frame.time is None:
+            return []
+        picked: list[np.ndarray] = []
+        shown = self.previous if self.previous is not None else frame
+        scaled: np.ndarray | None = None
+        while not self.done and self.next_second < frame.time - 1e-6:
+            if scaled is None:
+                scaled = _scale(shown)
+            picked.append(scaled)
+            self.next_second += 1
+        self.previous = frame
+        return picked
+
+    def flush(self) -> list[np.ndarray]:
+        if self.previous is None or self.done:
+            return []
+        last = _scale(self.previous)
+        # Seconds after the last frame's time but within its display duration still show it.
+        count = max(0, min(self.n_seconds, math.floor(self.previous.time or 0) + 1) - self.next_second)
+        self.next_second += count
+        return [last] * count
+
+
+def _scale(frame: av.VideoFrame) -> np.ndarray:
+    return frame.to_ndarray(width=FRAME_WIDTH, height=FRAME_HEIGHT, format="rgb24")
+
+
+def _fit(frames: list[np.ndarray], n_seconds: int) -> np.ndarray:
+    """Exactly n_seconds pictures: the last one repeats to cover a short tail (within the truncation tolerance)."""
+    if not frames:
+        return np.zeros((n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3), np.uint8)
+    frames = frames[:n_seconds] + [frames[-1]] * max(0, n_seconds - len(frames))
+    return np.stack(frames)
+
+
+def _fit_audio(audio: np.ndarray, n_seconds: int) -> np.ndarray:
+    wanted = n_seconds * SAMPLE_RATE
+    if audio.size >= wanted:
+        return audio[:wanted]
+    return np.pad(audio, (0, wanted - audio.size))

@@ -1,0 +1,175 @@
+"""Compact per-episode fingerprints for cross-episode repetition: audio codes every 0.1 s, a picture hash
+per second.
+
+Audio (Chromaprint-like, our own design): log band energies on a 33-band log-frequency scale (300-4000 Hz, the
+range that survives low-bitrate AAC), smoothed over ~0.3 s, minus their local mean over ~3 s (so the bits describe
+how the spectrum changes, not its tilt, the gain or the equaliser of an encode); bit b of code n is the sign of the
+difference between adjacent bands b and b+1. Measured on real game-score music against a 48 kHz AAC 48 kbit/s
+re-encode at gain 0.3 with noise at 30 dB SNR: mean bit error 0.086 aligned and 0.13 at the worst time offset
+(half a step); unrelated music 0.50. The long window and the smoothing buy robustness to offsets that are not a
+multiple of the step (a plain frame-difference code measured 0.35 there).
+
+Picture: dHash (a 9x8 grey thumbnail, one bit per horizontal neighbour pair), robust to resolution and bitrate.
+
+Code 0 (audio) and hash 0 (picture) mean "no information" (silence, a flat or black frame): such frames repeat in
+every episode without being the same content, so the matcher ignores them.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import scipy.fft
+
+SAMPLE_RATE = 16000
+FP_STEP_S = 0.1  # one audio code per step; code n describes the window centred at n * FP_STEP_S
+FP_HOP = round(FP_STEP_S * SAMPLE_RATE)  # 1600 samples
+FP_WINDOW = 6144  # 384 ms at 16 kHz; longer than the step so that codes change slowly with the time offset
+N_BANDS = 33  # 33 bands -> 32 adjacent differences -> 32 bits
+F_MIN_HZ = 300.0
+F_MAX_HZ = 4000.0
+SMOOTH_FRAMES = 3  # ~0.3 s of smoothing before the contrast
+CONTRAST_FRAMES = 31  # ~3.1 s local mean that is subtracted
+SILENCE_DBFS = -60.0  # a window quieter than this (RMS re full scale) gets code 0
+
+PICTURE_GRID = (8, 9)  # rows, columns of the dHash thumbnail -> 8 x 8 = 64 bits
+PICTURE_MIN_CONTRAST = 1.0  # mean |neighbour difference| (grey levels) below which a frame is flat -> hash 0
+
+_CHUNK_FRAMES = 512  # STFT frames per FFT batch: bounds memory to ~50 MB whatever the audio length
+_FORMAT_MAGIC = b"IDFP"
+_FORMAT_VERSION = 1  # bump when the codes change: stored fingerprints of another version are recomputed
+_HEADER = struct.Struct("<4sBdII")  # magic, version, audio_step_s, n_audio, n_picture
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """One episode's fingerprints. `audio[n]` covers time n * audio_step_s; `picture[s]` covers second s."""
+
+    audio: np.ndarray  # (n_codes,) uint32
+    picture: np.ndarray  # (n_seconds,) uint64
+    audio_step_s: float = FP_STEP_S
+
+    @property
+    def n_seconds(self) -> int:
+        """Seconds covered: the picture's length, or the audio's when there is no picture."""
+        if len(self.picture):
+            return len(self.picture)
+        return int(np.ceil(len(self.audio) * self.audio_step_s))
+
+    def to_bytes(self) -> bytes:
+        header = _HEADER.pack(_FORMAT_MAGIC, _FORMAT_VERSION, self.audio_step_s, len(self.audio), len(self.picture))
+        audio = np.ascontiguousarray(self.audio, dtype="<u4").tobytes()
+        picture = np.ascontiguousarray(self.picture, dtype="<u8").tobytes()
+        return header + audio + picture
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Fingerprints:
+        """Raises ValueError for data of another format version (the caller recomputes) or truncated data."""
+        if len(data) < _HEADER.size:
+            raise ValueError("fingerprint data too short")
+        magic, version, step_s, n_audio, n_picture = _HEADER.unpack_from(data)
+        if magic != _FORMAT_MAGIC or version != _FORMAT_VERSION:
+            expected = f"{_FORMAT_MAGIC!r} v{_FORMAT_VERSION}"
+            raise ValueError(f"fingerprint format {magic!r} v{version}, expected {expected}")
+        if len(data) != _HEADER.size + 4 * n_audio + 8 * n_picture:
+            raise ValueError("fingerprint data has the wrong length")
+        audio = np.frombuffer(data, dtype="<u4", count=n_audio, offset=_HEADER.size)
+        picture = np.frombuffer(data, dtype="<u8", count=n_picture, offset=_HEADER.size + 4 * n_audio)
+        return cls(audio=audio.astype(np.uint32), picture=picture.astype(np.uint64), audio_step_s=step_s)
+
+
+def fingerprint(samples: np.ndarray, frames: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Fingerprints:
+    """Both fingerprints of one episode's analysed part."""
+    return Fingerprints(audio=audio_fingerprint(samples, sample_rate), picture=picture_hash(frames))
+
+
+def audio_fingerprint(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(n_samples,) mono float at 16 kHz -> (n_codes,) uint32, one code per FP_STEP_S, centred at n * step."""
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"audio_fingerprint expects {SAMPLE_RATE} Hz audio, got {sample_rate}")
+    samples = np.asarray(samples, dtype=np.float32)
+    power, mean_square = _band_power(samples)  # (n_codes, N_BANDS), (n_codes,)
+    if len(power) == 0:
+        return np.zeros(0, dtype=np.uint32)
+    # Tiny floor: keeps log finite on digital silence without changing anything audible.
+    log_power = np.log(power + 1e-12)
+    contrast = _moving_mean(log_power, SMOOTH_FRAMES) - _moving_mean(log_power, CONTRAST_FRAMES)
+    bits = contrast[:, :-1] > contrast[:, 1:]  # (n_codes, 32)
+    codes = _pack_bits(bits).astype(np.uint32)
+    codes[mean_square < 10 ** (SILENCE_DBFS / 10)] = 0
+    return codes
+
+
+def picture_hash(frames: np.ndarray) -> np.ndarray:
+    """(n_seconds, H, W, 3) uint8 RGB -> (n_seconds,) uint64 dHash; flat frames (black, fades) get 0."""
+    if len(frames) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    grey = frames[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    thumb = _area_downscale(grey, *PICTURE_GRID)  # (n, 8, 9)
+    diff = thumb[:, :, 1:] - thumb[:, :, :-1]  # (n, 8, 8)
+    hashes = _pack_bits(diff.reshape(len(frames), -1) > 0)
+    hashes[np.abs(diff).mean(axis=(1, 2)) < PICTURE_MIN_CONTRAST] = 0
+    return hashes
+
+
+def _band_power(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Power in N_BANDS triangular log-frequency bands, one row per FP_HOP, windows centred on its time, and
+    each window's (Hann-weighted) mean square, for the silence test."""
+    n_codes = int(np.ceil(len(samples) / FP_HOP))
+    half = FP_WINDOW // 2
+    padded = np.pad(samples, (half, half + n_codes * FP_HOP - len(samples)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, FP_WINDOW)[::FP_HOP][:n_codes]
+    taper = np.hanning(FP_WINDOW).astype(np.float32)
+    bands = _band_matrix()
+    power = np.empty((n_codes, N_BANDS), dtype=np.float32)
+    mean_square = np.empty(n_codes, dtype=np.float32)
+    for start in range(0, n_codes, _CHUNK_FRAMES):
+        # scipy's FFT keeps float32 (numpy's promotes to float64): 3x faster here.
+        spectrum = scipy.fft.rfft(windows[start : start + _CHUNK_FRAMES] * taper, axis=1)
+        spectrum_power = spectrum.real**2 + spectrum.imag**2
+        power[start : start + _CHUNK_FRAMES] = spectrum_power @ bands
+        # Parseval: sum over the full spectrum (rfft holds half of it) / (N * sum of squared taper).
+        total = 2 * spectrum_power.sum(axis=1) - spectrum_power[:, 0]
+        mean_square[start : start + _CHUNK_FRAMES] = total / (FP_WINDOW * float(np.sum(taper**2)))
+    return power, mean_square
+
+
+@cache
+def _band_matrix() -> np.ndarray:
+    """(FP_WINDOW // 2 + 1, N_BANDS) triangular filters with centres evenly spaced in log frequency."""
+    freqs_hz = np.fft.rfftfreq(FP_WINDOW, 1 / SAMPLE_RATE)
+    edges_hz = np.geomspace(F_MIN_HZ, F_MAX_HZ, N_BANDS + 2)
+    lo, mid, hi = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
+    rising = (freqs_hz - lo) / (mid - lo)
+    falling = (hi - freqs_hz) / (hi - mid)
+    weights = np.clip(np.minimum(rising, falling), 0.0, None)  # (N_BANDS, n_freqs)
+    return weights.T.astype(np.float32)
+
+
+def _moving_mean(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving mean along axis 0, edges extended, same shape."""
+    if width <= 1:
+        return values
+    before = width // 2
+    padded = np.pad(values, ((before, width - 1 - before), (0, 0)), mode="edge")
+    csum = np.cumsum(padded, axis=0, dtype=np.float64)
+    csum = np.concatenate([np.zeros((1, values.shape[1])), csum])
+    return ((csum[width:] - csum[:-width]) / width).astype(np.float32)
+
+
+def _area_downscale(grey: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """(n, H, W) -> (n, rows, cols) block means (block sizes differ by a pixel when sizes do not divide)."""
+    row_edges = np.linspace(0, grey.shape[1], rows + 1).astype(int)
+    col_edges = np.linspace(0, grey.shape[2], cols + 1).astype(int)
+    sums = np.add.reduceat(np.add.reduceat(grey, row_edges[:-1], axis=1), col_edges[:-1], axis=2)
+    areas = np.outer(np.diff(row_edges), np.diff(col_edges))
+    return sums / areas
+
+
+def _pack_bits(bits: np.ndarray) -> np.ndarray:
+    """(n, k<=64) bool -> (n,) uint64 with column j as bit j."""
+    weights = np.left_shift(np.uint64(1), np.arange(bits.shape[1], dtype=np.uint64))
+    return (bits.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)

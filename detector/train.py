@@ -1,0 +1,282 @@
+"""Train the seed network on a labelled corpus, tune the interval parameters, write weights and a model card.
+
+    python -m detector.train --corpus data/train --out detector/weights/seed.pt
+
+Shows are split into fitting and tuning shows (the tuning shows pick the best epoch and DBSCAN's eps/min_samples);
+reported accuracy comes from `intro-daemon eval` on a separate corpus of other shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detector.dataset import Example, load_corpus
+from detector.decode import FrameMode
+from detector.inference import DEFAULT_WEIGHTS, Checkpoint
+from detector.intervals import IntervalParams, find_intro
+from detector.metrics import Outcome, Report, evaluate
+from detector.model import IntroNet, ModelDims, sequence_loss
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 12
+    lr: float = 1e-3
+    optimizer: str = "adam"  # adam | sgd | lbfgs
+    batch_episodes: int = 4
+    weight_decay: float = 1e-4
+    tune_shows: int = 2
+    seed: int = 0
+    frame_mode: str = FrameMode.ALL.value
+
+
+def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tuple[list[Example], list[Example]]:
+    shows = sorted({e.show for e in examples})
+    random.Random(seed).shuffle(shows)
+    tune = set(shows[:tune_shows])
+    return [e for e in examples if e.show not in tune], [e for e in examples if e.show in tune]
+
+
+def _augment(ex: Example, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    mel = ex.mel.float() + 0.03 * torch.randn(ex.mel.shape, generator=rng)
+    frames = ex.frames
+    if torch.rand(1, generator=rng).item() < 0.5:
+        frames = frames.flip(2)  # mirror: a title card is still a title card
+    gain = 0.8 + 0.4 * torch.rand(1, generator=rng).item()
+    frames = (frames.float() * gain).clamp_(0, 255).to(torch.uint8)
+    return mel, frames
+
+
+def _make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "lbfgs":
+        return torch.optim.LBFGS(params, lr=cfg.lr, max_iter=5, history_size=10)
+    raise ValueError(f"optimizer must be adam, sgd or lbfgs, not {cfg.optimizer!r}")
+
+
+def train_epoch(
+    model: IntroNet,
+    optimizer: torch.optim.Optimizer,
+    examples: Sequence[Example],
+    cfg: TrainConfig,
+    rng: torch.Generator,
+) -> float:
+    model.train()
+    order = torch.randperm(len(examples), generator=rng).tolist()
+    total = 0.0
+    for start in range(0, len(order), cfg.batch_episodes):
+        batch = [examples[i] for i in order[start : start + cfg.batch_episodes]]
+        inputs = [_augment(ex, rng) for ex in batch]
+
+        def closure(batch: list[Example] = batch, inputs: list = inputs) -> torch.Tensor:  # type: ignore[type-arg]
+            optimizer.zero_grad()
+            loss = torch.zeros(())
+            for ex, (mel, frames) in zip(batch, inputs, strict=True):
+                logits = model(mel.unsqueeze(0), frames.unsqueeze(0))[0]
+                loss = loss + sequence_loss(logits, ex.labels)
+            (loss / len(batch)).backward()
+            return loss.detach()
+
+        loss = optimizer.step(closure)  # type: ignore[arg-type]
+        total += float(loss)  # type: ignore[arg-type]
+    return total / max(1, len(examples))
+
+
+@torch.inference_mode()
+def predict(model: IntroNet, examples: Sequence[Example]) -> list[np.ndarray]:
+    model.eval()
+    return [torch.sigmoid(model(ex.mel.float().unsqueeze(0), ex.frames.unsqueeze(0))[0]).numpy() for ex in examples]
+
+
+def outcomes(examples: Sequence[Example], scores: Sequence[np.ndarray], params: IntervalParams) -> list[Outcome]:
+    result = []
+    for ex, s in zip(examples, scores, strict=True):
+        intro = find_intro(s, params)
+        predicted = (intro.start_s, intro.end_s) if intro else None
+        result.append(Outcome(truth=ex.truth, predicted=predicted, scores=s, threshold=params.threshold))
+    return result
+
+
+def _objective(report: Report) -> float:
+    # Boundaries that users notice, and a wrong skip costs more than a missed one.
+    false_rate = report.false_intros / max(1, report.no_intro_episodes)
+    return (
+        report.within_2s
+        + 0.5 * report.within_1s
+        - 1.0 * false_rate
+        - 0.001 * report.story_marked_s / max(1, report.episodes)
+    )
+
+
+def tune_intervals(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[IntervalParams, Report]:
+    best: tuple[float, IntervalParams, Report] | None = None
+    for threshold, eps, min_samples in itertools.product(
+        (0.3, 0.4, 0.5, 0.6, 0.7), (1.0, 2.0, 3.0, 5.0, 8.0), (2, 3, 5, 8)
+    ):
+        params = IntervalParams(threshold=threshold, eps_s=eps, min_samples=min_samples)
+        report = evaluate(outcomes(examples, scores, params))
+        score = _objective(report)
+        if best is None or score > best[0]:
+            best = (score, params, report)
+    assert best is not None
+    return best[1], best[2]
+
+
+def train(
+    examples: Sequence[Example],
+    cfg: TrainConfig,
+    dims: ModelDims | None = None,
+    progress: Callable[[str], None] = log.info,
+) -> tuple[IntroNet, IntervalParams, dict[str, object]]:
+    torch.manual_seed(cfg.seed)
+    rng = torch.Generator().manual_seed(cfg.seed)
+    fit, tune = split_by_show(examples, cfg.tune_shows, cfg.seed)
+    if not fit or not tune:
+        raise ValueError(
+            f"need at least {cfg.tune_shows + 1} shows to train and tune, got {len({e.show for e in examples})}"
+        )
+    dims = dims or ModelDims()
+    model = IntroNet(dims)
+    optimizer = _make_optimizer(model, cfg)
+    best_state, best_q, history = None, -1.0, []
+    started = time.monotonic()
+    for epoch in range(1, cfg.epochs + 1):
+        loss = train_epoch(model, optimizer, fit, cfg, rng)
+        report = evaluate(outcomes(tune, predict(model, tune), IntervalParams()))
+        history.append({"epoch": epoch, "train_loss": round(loss, 3), "tune_q": round(report.q_seconds, 4)})
+        progress(
+            f"epoch {epoch}/{cfg.epochs}: train loss {loss:.2f}/episode, tune Q {report.q_seconds:.4f}, "
+            f"{time.monotonic() - started:.0f} s"
+        )
+        if report.q_seconds > best_q:
+            best_q, best_state = report.q_seconds, {k: v.clone() for k, v in model.state_dict().items()}
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    params, tuned = tune_intervals(tune, predict(model, tune))
+    card = {
+        "trained": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "train_config": asdict(cfg),
+        "dims": dims.to_dict(),
+        "fit_shows": sorted({e.show for e in fit}),
+        "tune_shows": sorted({e.show for e in tune}),
+        "fit_episodes": len(fit),
+        "tune_episodes": len(tune),
+        "history": history,
+        "tune_report": asdict(tuned),
+        "intervals": params.to_dict(),
+        "train_seconds": round(time.monotonic() - started),
+    }
+    return model, params, card
+
+
+def model_card(checkpoint: Checkpoint) -> str:
+    c = checkpoint.card
+    lines = [
+        f"# Model card: {checkpoint.version}",
+        "",
+        "The seed network (EmbeddingAudio (1,3) CNN + EmbeddingImage (3,3) CNN -> LSTM 300 -> logit per second),",
+        "DBSCAN intervals. Written by `python -m detector.train`; regenerate rather than edit.",
+        "",
+        f"- trained: {c.get('trained')} in {c.get('train_seconds')} s on this machine's CPU",
+        f"- corpus: {c.get('corpus')}",
+        f"- fitting shows ({c.get('fit_episodes')} episodes): {', '.join(c.get('fit_shows', []))}",
+        f"- tuning shows ({c.get('tune_episodes')} episodes; pick the epoch and the interval parameters): "
+        f"{', '.join(c.get('tune_shows', []))}",
+        f"- frame mode: {checkpoint.frame_mode.value}",
+        f"- interval parameters: {json.dumps(checkpoint.intervals.to_dict())}",
+        f"- hyper-parameters: {json.dumps(c.get('train_config'))}",
+        f"- dimensions: {json.dumps(checkpoint.dims.to_dict())}",
+        "",
+        "## Tuning-show figures (not a held-out result; see the README for `intro-daemon eval` on other shows)",
+        "",
+        "```",
+        json.dumps(c.get("tune_report"), indent=1),
+        "```",
+        "",
+        "## Epochs",
+        "",
+        "```",
+        *(json.dumps(h) for h in c.get("history", [])),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m detector.train", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    return run(args)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    parser.add_argument("--corpus", type=Path, required=True, help="corpus root with truth.json")
+    parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--cache", type=Path, default=Path("cache/features"))
+    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--optimizer", choices=("adam", "sgd", "lbfgs"), default=d.optimizer)
+    parser.add_argument("--batch-episodes", type=int, default=d.batch_episodes)
+    parser.add_argument("--tune-shows", type=int, default=d.tune_shows)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--frame-mode", choices=[m.value for m in FrameMode], default=d.frame_mode)
+    parser.add_argument("--threads", type=int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        batch_episodes=args.batch_episodes,
+        tune_shows=args.tune_shows,
+        seed=args.seed,
+        frame_mode=args.frame_mode,
+    )
+    started = time.monotonic()
+    examples = load_corpus(args.corpus, args.cache, FrameMode(cfg.frame_mode))
+    log.info("loaded %d episodes in %.0f s", len(examples), time.monotonic() - started)
+    model, params, card = train(examples, cfg)
+    card["corpus"] = str(args.corpus)
+    card["feature_seconds"] = round(time.monotonic() - started) - int(card["train_seconds"])  # type: ignore[call-overload]
+    version = f"seed-{datetime.now(UTC):%Y%m%d}-s{cfg.seed}"
+    checkpoint = Checkpoint(
+        version=version,
+        dims=model.dims,
+        intervals=params,
+        frame_mode=FrameMode(cfg.frame_mode),
+        state_dict=model.state_dict(),
+        card=card,
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.save(args.out)
+    args.out.with_name("MODEL_CARD.md").write_text(model_card(Checkpoint.load(args.out)))
+    log.info("wrote %s (%s), %.1f MB", args.out, version, args.out.stat().st_size / 1e6)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+import numpy as np
+import torch
+
+from detector.audio import FRAMES_PER_SECOND, N_FFT, N_MELS, SAMPLE_RATE, WINDOW_S, episode_log_mel, mel_filters
+
+
+def tone(freq_hz: float, seconds: float, amplitude: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def test_mel_filters_cover_the_spectrum_without_gaps():
+    bank = mel_filters()
+    assert bank.shape == (N_MELS, N_FFT // 2 + 1)
+    assert torch.all(bank >= 0)
+    assert torch.all(bank.sum(dim=1) > 0), "every mel band must see some FFT bins"
+
+
+def test_episode_log_mel_has_fifty_frames_per_second_plus_the_padding():
+    mel = episode_log_mel(tone(440, 12), n_seconds=12)
+    assert mel.shape == (N_MELS, (12 + WINDOW_S) * FRAMES_PER_SECOND)
+    assert float(mel.max()) == 1.0 and float(mel.min()) >= -1.0
+
+
+def test_prepended_silence_is_silent_and_the_tone_sits_in_its_band():
+    mel = episode_log_mel(tone(1000, 8), n_seconds=8)
+    pad = (WINDOW_S // 2) * FRAMES_PER_SECOND
+    assert float(mel[:, 5 : pad - 5].max()) == float(mel.min()), "the leading pad must be at the floor"
+    body = mel[:, pad + 10 : pad + 100].mean(dim=1)
+    centres = np.linspace(0, SAMPLE_RATE / 2, N_FFT // 2 + 1) @ mel_filters().numpy().T / mel_filters().sum(1).numpy()
+    assert abs(centres[int(body.argmax())] - 1000) < 150
+
+
+def test_loudness_drops_out():
+    quiet = episode_log_mel(tone(440, 6, amplitude=0.01), 6)
+    loud = episode_log_mel(tone(440, 6, amplitude=0.8), 6)
+    pad = (WINDOW_S // 2) * FRAMES_PER_SECOND
+    assert torch.allclose(quiet[:, pad + 5 : -pad - 5], loud[:, pad + 5 : -pad - 5], atol=1e-3)
+
+
+def test_short_audio_is_padded_to_the_requested_seconds():
+    mel = episode_log_mel(tone(440, 3), n_seconds=5)
+    assert mel.shape[1] == (5 + WINDOW_S) * FRAMES_PER_SECOND

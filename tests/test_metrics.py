@@ -1,0 +1,35 @@
+import math
+
+import numpy as np
+
+from detector.metrics import Outcome, evaluate
+
+
+def test_perfect_predictions():
+    s = np.zeros(60, np.float32)
+    s[10:30] = 1.0
+    report = evaluate([Outcome((10.0, 30.0), (10.0, 30.0), s), Outcome(None, None, np.zeros(60, np.float32))])
+    assert report.q_seconds == 1.0 and report.q_interval == 1.0
+    assert report.within_1s == 1.0 and report.missed == 0 and report.false_intros == 0
+    assert report.mae_start_s == 0.0 and report.story_marked_s == 0.0
+
+
+def test_errors_are_counted_where_they_happen():
+    outcomes = [
+        Outcome((10.0, 30.0), (12.0, 31.0), np.zeros(0)),  # within 3 s, not 1 s
+        Outcome((5.0, 20.0), None, np.zeros(0)),  # missed
+        Outcome(None, (40.0, 50.0), np.zeros(0)),  # false: 10 s of story
+    ]
+    r = evaluate(outcomes)
+    assert r.within_1s == 0.0 and r.within_2s == 0.5 and r.within_3s == 0.5
+    assert r.missed == 1 and r.false_intros == 1 and r.no_intro_episodes == 1
+    assert r.mae_start_s == 2.0 and r.mae_end_s == 1.0
+    assert r.story_marked_s == 10.0 + 1.0  # the false intro plus the second after the true end
+    assert math.isnan(r.q_seconds)
+
+
+def test_q_counts_seconds():
+    s = np.zeros(10, np.float32)
+    s[:4] = 0.9  # truth is [0, 5): one second missed
+    r = evaluate([Outcome((0.0, 5.0), (0.0, 4.0), s)])
+    assert r.q_seconds == 0.9

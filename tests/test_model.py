@@ -1,0 +1,83 @@
+import torch
+
+from detector.audio import FRAMES_PER_SECOND, N_MELS, WINDOW_S
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH
+from detector.model import EmbeddingAudio, EmbeddingImage, IntroNet, ModelDims, sequence_loss
+
+
+def inputs(n_seconds: int, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    mel = torch.randn(batch, N_MELS, (n_seconds + WINDOW_S) * FRAMES_PER_SECOND)
+    frames = torch.randint(0, 256, (batch, n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3), dtype=torch.uint8)
+    return mel, frames
+
+
+def test_embedding_audio_gives_500_per_second():
+    mel, _ = inputs(17)
+    assert EmbeddingAudio(ModelDims())(mel, 17).shape == (2, 17, 500)
+
+
+def test_embedding_audio_uses_only_kernels_along_time():
+    convs = [m for m in EmbeddingAudio(ModelDims()).trunk.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(c.kernel_size == (1, 3) for c in convs)
+
+
+def test_embedding_audio_second_sees_its_own_window_only():
+    # Changing the sound 8 s after second 3 (outside its +-5 s window) leaves second 3's embedding alone.
+    dims = ModelDims()
+    net = EmbeddingAudio(dims).eval()
+    mel, _ = inputs(30, batch=1)
+    changed = mel.clone()
+    pad = WINDOW_S // 2
+    start = (3 + pad + 8) * FRAMES_PER_SECOND
+    changed[..., start : start + FRAMES_PER_SECOND] += 5.0
+    with torch.no_grad():
+        a, b = net(mel, 30), net(changed, 30)
+    assert torch.allclose(a[0, 3], b[0, 3], atol=1e-5)
+    assert not torch.allclose(a[0, 3 + 8], b[0, 3 + 8], atol=1e-5)
+
+
+def test_embedding_image_uses_3x3_kernels_and_gives_500():
+    net = EmbeddingImage(ModelDims())
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(c.kernel_size == (3, 3) for c in convs)
+    x = torch.rand(5, 3, FRAME_HEIGHT, FRAME_WIDTH) - 0.5
+    assert net(x).shape == (5, 500)
+
+
+def test_intro_net_concatenates_1000_into_an_lstm_of_300():
+    net = IntroNet(ModelDims())
+    assert net.lstm.input_size == 1000 and net.lstm.hidden_size == 300
+    mel, frames = inputs(11)
+    logits = net(mel, frames)
+    assert logits.shape == (2, 11)
+
+
+def test_extra_features_widen_the_lstm_input():
+    net = IntroNet(ModelDims(n_extra=4))
+    assert net.lstm.input_size == 1004
+    mel, frames = inputs(9)
+    assert net(mel, frames, torch.rand(2, 9, 4)).shape == (2, 9)
+    assert net(mel, frames).shape == (2, 9), "a lone episode runs without extra features"
+
+
+def test_loss_is_summed_over_seconds():
+    logits = torch.zeros(10)
+    labels = torch.ones(10)
+    assert torch.isclose(sequence_loss(logits, labels), torch.tensor(10 * 0.6931), atol=1e-3)
+
+
+def test_a_few_steps_of_adam_reduce_the_loss():
+    torch.manual_seed(0)
+    net = IntroNet(ModelDims())
+    mel, frames = inputs(12, batch=1)
+    labels = torch.zeros(12)
+    labels[2:6] = 1
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(8):
+        opt.zero_grad()
+        loss = sequence_loss(net(mel, frames)[0], labels)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] * 0.7
