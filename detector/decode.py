@@ -66,8 +66,10 @@ def _open(path: Path) -> av.container.InputContainer:
         raise DecodeError(path, "empty file (0 bytes); still being copied?")
     try:
         return av.open(str(path), mode="r")
+    except av.error.InvalidDataError as exc:
+        raise DecodeError(path, "not a readable media file: invalid data (corrupt, or still being copied?)") from exc
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise DecodeError(path, f"not a readable media file ({exc})") from exc
+        raise DecodeError(path, f"cannot open: {exc}") from exc
 
 
 def _duration_s(container: av.container.InputContainer) -> float | None:
@@ -111,6 +113,7 @@ def decode(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds:
         n_seconds = info.analysed_s if max_seconds is None else min(info.analysed_s, max_seconds)
         try:
             audio, frames = _decode_span(container, n_seconds, frame_mode)
+            _check_tail(path, container, info)
         except av.error.FFmpegError as exc:
             raise DecodeError(path, f"decoding failed ({exc})") from exc
     audio_s = audio.size / SAMPLE_RATE
@@ -121,6 +124,22 @@ def decode(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds:
     return DecodedMedia(
         info=info, n_seconds=n_seconds, audio=_fit_audio(audio, n_seconds), frames=_fit(frames, n_seconds)
     )
+
+
+def _check_tail(path: Path, container: av.container.InputContainer, info: MediaInfo) -> None:
+    """A half-copied file has a header promising more than the data holds: look for a packet near the end."""
+    stream = container.streams.video[0]
+    target_s = max(0.0, info.duration_s - TRUNCATION_TOLERANCE_S - 1.0)
+    container.seek(int(target_s * av.time_base), any_frame=False, backward=True)
+    last_s = None
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.time_base is not None:
+            last_s = float(packet.pts * packet.time_base)
+            if last_s >= target_s:
+                return
+    if last_s is None or last_s < target_s:
+        ends = "no data" if last_s is None else f"data ends at {last_s:.1f} s"
+        raise DecodeError(path, f"truncated: {ends}, the header says {info.duration_s:.1f} s (still being copied?)")
 
 
 def _decode_span(

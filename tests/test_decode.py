@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector.audio import SAMPLE_RATE
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, probe
+from detector.errors import DecodeError
+from tests.clips import write_clip
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_clip(tmp_path_factory.mktemp("media") / "ep.mkv", 12.0)
+
+
+def test_probe_reads_duration_and_streams(clip: Path):
+    info = probe(clip)
+    assert info.has_audio and info.has_video
+    assert abs(info.duration_s - 12.0) < 0.2
+    assert info.analysed_s == 6
+
+
+def test_decode_gives_the_first_half_at_fixed_rates(clip: Path):
+    media = decode(clip)
+    assert media.n_seconds == 6
+    assert media.audio.shape == (6 * SAMPLE_RATE,) and media.audio.dtype == np.float32
+    assert media.frames.shape == (6, FRAME_HEIGHT, FRAME_WIDTH, 3) and media.frames.dtype == np.uint8
+    # 440 Hz tone survives the resampling to 16 kHz mono
+    spectrum = np.abs(np.fft.rfft(media.audio[SAMPLE_RATE : 2 * SAMPLE_RATE]))
+    assert abs(int(np.argmax(spectrum)) - 440) <= 2
+
+
+def test_each_second_gets_the_picture_shown_at_that_second(clip: Path):
+    frames = decode(clip).frames
+    levels = frames.reshape(6, -1).mean(axis=1)
+    assert np.allclose(levels, [20 * k for k in range(6)], atol=4), levels
+
+
+def test_keyframe_mode_reads_the_same_pictures_when_every_second_has_a_keyframe(clip: Path):
+    exact = decode(clip).frames.reshape(6, -1).mean(axis=1)
+    cheap = decode(clip, FrameMode.KEYFRAMES).frames.reshape(6, -1).mean(axis=1)
+    assert np.allclose(exact, cheap, atol=4)
+
+
+def test_max_seconds_limits_the_span(clip: Path):
+    assert decode(clip, max_seconds=3).n_seconds == 3
+
+
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_audio_less_file_is_refused(tmp_path: Path, container: str):
+    path = write_clip(tmp_path / f"silent.{container}", 4.0, audio=False)
+    with pytest.raises(DecodeError, match="no audio stream") as err:
+        decode(path)
+    assert err.value.path == path
+
+
+def test_video_less_file_is_refused(tmp_path: Path):
+    path = write_clip(tmp_path / "radio.mkv", 4.0, video=False)
+    with pytest.raises(DecodeError, match="no video stream"):
+        decode(path)
+
+
+def test_zero_byte_file_is_refused(tmp_path: Path):
+    path = tmp_path / "empty.mkv"
+    path.touch()
+    with pytest.raises(DecodeError, match="empty file"):
+        decode(path)
+
+
+def test_missing_file_is_refused(tmp_path: Path):
+    with pytest.raises(DecodeError, match="file not found"):
+        decode(tmp_path / "gone.mkv")
+
+
+def test_garbage_is_refused(tmp_path: Path):
+    path = tmp_path / "garbage.mkv"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    with pytest.raises(DecodeError, match="not a readable media file|unknown duration|no (audio|video) stream"):
+        decode(path)
+
+
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+@pytest.mark.parametrize("kept", [0.25, 0.6])
+def test_half_copied_file_is_refused_and_named(tmp_path: Path, container: str, kept: float):
+    full = write_clip(tmp_path / f"full.{container}", 30.0)
+    half = tmp_path / f"half.{container}"
+    half.write_bytes(full.read_bytes()[: int(full.stat().st_size * kept)])
+    with pytest.raises(DecodeError, match="truncated|still being copied") as err:
+        decode(half)
+    assert err.value.path == half
+    assert str(half) in str(err.value)
