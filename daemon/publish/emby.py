@@ -1,0 +1,162 @@
+"""Emby: the intro becomes two chapter markers, IntroStart and IntroEnd, through the ChapterApi plugin.
+
+Emby has no core route that writes chapters or markers; every tool that does is a server plugin. ChapterApi
+(faush01/ChapterApi) exposes, for any authenticated user, `GET /emby/chapter_api/get_chapters?id=` and
+`GET /emby/chapter_api/update_chapters?id=&action=add|remove...` (mutation over GET is the plugin's choice).
+Its ids are Emby's numeric InternalIds, which is what `/emby/Items` returns as `Id`. See media-server-apis.md, 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+
+from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ticks
+from daemon.publish.errors import NotFoundError, PermanentPublishError, PluginMissingError
+from daemon.publish.http import HttpClient
+from daemon.publish.items import ItemIndex
+from daemon.publish.options import EmbyOptions
+from detector.result import Intro
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = (
+    "install the ChapterApi plugin (https://github.com/faush01/ChapterApi: put ChapterApi.dll in the "
+    "server's plugins folder) and restart Emby"
+)
+# ChapterApi serialises Emby's MarkerType enum; names and numbers both seen in the wild.
+_INTRO_START = ("IntroStart", 1)
+_INTRO_END = ("IntroEnd", 2)
+_TICK_TOLERANCE = 10_000  # 1 ms
+_REPROBE_S = 600.0
+
+
+class EmbyPublisher:
+    kind = "emby"
+
+    def __init__(
+        self,
+        name: str,
+        options: EmbyOptions,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.options = options
+        key = options.server.secret.reveal()
+        self.http = HttpClient(
+            options.server.url,
+            label=f"emby target '{name}'",
+            headers={"X-Emby-Token": key},
+            secrets=[key],
+            timeout_s=options.server.timeout_s,
+            verify=options.server.verify_tls,
+            session=session,
+        )
+        self.items = ItemIndex(self._list_episodes, clock=clock)
+        self._clock = clock
+        self._has_plugin: bool | None = None
+        self._probed_at = 0.0
+
+    def probe(self) -> None:
+        self.http.get("/emby/System/Info")  # checks the key: 401 is an AuthError
+        try:
+            self.http.get("/emby/chapter_api/get_items")  # harmless: lists the library folders
+            has_plugin = True
+        except NotFoundError:
+            has_plugin = False
+        if not has_plugin and self._has_plugin is not False:
+            log.warning("%s", self._missing())  # said once; pushes then fail with the same text
+        self._has_plugin = has_plugin
+        self._probed_at = self._clock()
+
+    def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
+        if self._has_plugin is None or (not self._has_plugin and self._clock() - self._probed_at >= _REPROBE_S):
+            self.probe()
+        if not self._has_plugin:
+            raise PluginMissingError(self._missing())
+        server_path = self.options.server.path_map.to_server(episode.path)
+        return self.items.run(self.http.label, episode.path, server_path, lambda key: self._push(key, intro))
+
+    def _push(self, item_id: str, intro: Intro | None) -> PushResult:
+        chapters = self._chapters(item_id)
+        ours = [c for c in chapters if _marker(c) in (_INTRO_START, _INTRO_END)]
+        if intro is None and not ours:
+            return PushResult(self.name, PushAction.UNCHANGED, "no intro markers")
+        if intro is not None and _matches(ours, intro):
+            return PushResult(self.name, PushAction.UNCHANGED, f"item {item_id}")
+        if ours:
+            indexes = ",".join(str(int(c["Index"])) for c in ours)
+            self._update(item_id, {"action": "remove", "index_list": indexes})
+        if intro is None:
+            return PushResult(self.name, PushAction.REMOVED, f"item {item_id}")
+        self._update(item_id, {"action": "add", "type": "intro_start", "time": _timespan(intro.start_s)})
+        self._update(item_id, {"action": "add", "type": "intro_end", "time": _timespan(intro.end_s)})
+        return PushResult(self.name, PushAction.REPLACED if ours else PushAction.CREATED, f"item {item_id}")
+
+    def _chapters(self, item_id: str) -> list[dict[str, Any]]:
+        answer = self.http.get("/emby/chapter_api/get_chapters", params={"id": item_id}) or {}
+        return list(answer.get("chapters") or [])
+
+    def _update(self, item_id: str, params: dict[str, str]) -> None:
+        actions = self.http.get("/emby/chapter_api/update_chapters", params={"id": item_id, **params}) or []
+        # The plugin answers 200 with a list of what it did; a rejected value shows up only as text there.
+        rejected = [a for a in actions if isinstance(a, str) and "not valid" in a]
+        if rejected:
+            raise PermanentPublishError(f"{self.http.label}: ChapterApi refused {params}: {'; '.join(rejected)}")
+
+    def _list_episodes(self) -> Iterator[tuple[str, str]]:
+        start = 0
+        while True:
+            page = self.http.get(
+                "/emby/Items",
+                params={
+                    "Recursive": "true",
+                    "IncludeItemTypes": "Episode",
+                    "Fields": "Path",
+                    "StartIndex": start,
+                    "Limit": self.options.server.page_size,
+                },
+            )
+            items = page.get("Items") or []
+            for item in items:
+                yield item.get("Path") or "", str(item["Id"])
+            start += len(items)
+            if not items or start >= int(page.get("TotalRecordCount", 0)):
+                return
+
+    def _missing(self) -> str:
+        return f"{self.http.label}: no route to write intro markers; {INSTALL_HINT}"
+
+
+def _marker(chapter: dict[str, Any]) -> tuple[str, int] | None:
+    value = chapter.get("MarkerType")
+    for marker in (_INTRO_START, _INTRO_END):
+        if value in marker:
+            return marker
+    return None
+
+
+def _matches(ours: list[dict[str, Any]], intro: Intro) -> bool:
+    starts = [c for c in ours if _marker(c) == _INTRO_START]
+    ends = [c for c in ours if _marker(c) == _INTRO_END]
+    return (
+        len(starts) == 1
+        and len(ends) == 1
+        and abs(int(starts[0]["StartPositionTicks"]) - to_ticks(intro.start_s)) <= _TICK_TOLERANCE
+        and abs(int(ends[0]["StartPositionTicks"]) - to_ticks(intro.end_s)) <= _TICK_TOLERANCE
+    )
+
+
+def _timespan(seconds: float) -> str:
+    """`hh:mm:ss.fff`, which .NET's TimeSpan.TryParse reads exactly to the millisecond."""
+    total_ms = round(seconds * 1000)
+    hours, rest = divmod(total_ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, ms = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{ms:03d}"

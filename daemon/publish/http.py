@@ -1,0 +1,139 @@
+"""HTTP, handled once for every server publisher: timeouts, TLS, status codes mapped to the error hierarchy,
+secrets kept out of every message. The `requests.Session` is injectable so tests can watch or replace it.
+
+No retry loop here on purpose: a push that fails transiently goes back to the queue with a backoff, so the
+worker is never blocked sleeping on one server while others wait.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from daemon.publish.errors import (
+    AuthError,
+    NotFoundError,
+    PermanentPublishError,
+    TransientPublishError,
+)
+
+log = logging.getLogger(__name__)
+
+_BODY_SNIPPET_CHARS = 200
+
+
+class HttpClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        label: str,
+        headers: Mapping[str, str],
+        secrets: Iterable[str] = (),
+        timeout_s: float = 10.0,
+        verify: bool | str = True,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.label = label  # e.g. "jellyfin target 'home'": starts every message
+        self._headers = dict(headers)
+        self._secrets = tuple(s for s in secrets if s)
+        self._timeout = (timeout_s, timeout_s)  # connect, read
+        self._verify = verify
+        self._session = session if session is not None else requests.Session()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one request; return the response if 2xx, else raise the error its status calls for."""
+        where = f"{self.label}: {method} {path}"
+        try:
+            response = self._session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=json,
+                headers={**self._headers, **(headers or {})},
+                timeout=self._timeout,
+                verify=self._verify,
+                allow_redirects=False,  # a redirect would carry the auth header to wherever it points
+            )
+        # `from None`: requests' own messages carry the full URL; ours say what to do.
+        except requests.exceptions.SSLError:
+            raise PermanentPublishError(
+                f'{where}: TLS verification failed; give the server\'s CA with `verify_tls = "/path/ca.pem"`'
+            ) from None
+        except requests.Timeout:
+            raise TransientPublishError(f"{where}: no answer within {self._timeout[1]:g} s") from None
+        except requests.ConnectionError:
+            raise TransientPublishError(f"{where}: cannot connect to {self.base_url}") from None
+        self._raise_for_status(where, response)
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, headers={"Accept": "application/json"}, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise PermanentPublishError(
+                f"{self.label}: {method} {path}: expected JSON, got {self._snippet(response)!r}"
+            ) from None
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.json("GET", path, **kwargs)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _snippet(self, response: requests.Response) -> str:
+        return self.redact(response.text[:_BODY_SNIPPET_CHARS].strip())
+
+    def _raise_for_status(self, where: str, response: requests.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        said = f"{where} -> HTTP {status}"
+        snippet = self._snippet(response)
+        if snippet:
+            said += f": {snippet}"
+        if status in (401, 403):
+            raise AuthError(f"{said} (check the target's API key/token and that it has admin rights)")
+        if status == 404:
+            raise NotFoundError(said)
+        if 300 <= status < 400:
+            raise PermanentPublishError(
+                f"{said} (redirected to {response.headers.get('Location', '?')}: set the target's url to it)"
+            )
+        if status == 429 or status >= 500:
+            raise TransientPublishError(said, retry_after_s=_retry_after_s(response))
+        raise PermanentPublishError(said)
+
+
+def _retry_after_s(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,77 @@
+"""Finding a server's item for a file. Servers have no "item by path" query, so each publisher lists
+its episodes once, keeps a path -> id index, and lists again on a miss (it may have been added since), at
+most once per `min_reload_s`, so that a run of unknown files does not re-list a large library for each."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from daemon.publish.errors import ItemNotFoundError, NotFoundError
+from daemon.publish.pathmap import server_key
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ItemIndex:
+    def __init__(
+        self,
+        load: Callable[[], Iterable[tuple[str, str]]],  # yields (server path, item id)
+        *,
+        min_reload_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._min_reload_s = min_reload_s
+        self._clock = clock
+        self._ids: dict[str, str] = {}
+        self._loaded_at: float | None = None
+
+    def find(self, server_path: str) -> str | None:
+        key = server_key(server_path)
+        if key not in self._ids and self._stale():
+            self.reload()
+        return self._ids.get(key)
+
+    def run(self, label: str, path: Path, server_path: str, action: Callable[[str], T]) -> T:
+        """`action(item_id)`; when the server answers 404 for a cached id (a rescan re-created the item),
+        look the file up once more and try again with the new id."""
+        item_id = self.find(server_path)
+        if item_id is None:
+            raise item_not_found(label, path, server_path)
+        try:
+            return action(item_id)
+        except NotFoundError:
+            self.forget(server_path)
+            fresh_id = self.find(server_path)
+            if fresh_id is None:
+                raise item_not_found(label, path, server_path) from None
+            if fresh_id == item_id:
+                raise  # the id is current, so the route itself is missing
+            return action(fresh_id)
+
+    def reload(self) -> None:
+        ids = {server_key(path): item_id for path, item_id in self._load() if path}
+        self._ids = ids
+        self._loaded_at = self._clock()
+        log.debug("indexed %d items", len(ids))
+
+    def forget(self, server_path: str) -> None:
+        """Drop an id the server no longer knows (the item was re-created), and allow an immediate re-list."""
+        self._ids.pop(server_key(server_path), None)
+        self._loaded_at = None
+
+    def _stale(self) -> bool:
+        return self._loaded_at is None or self._clock() - self._loaded_at >= self._min_reload_s
+
+
+def item_not_found(label: str, path: Path, server_path: str) -> ItemNotFoundError:
+    mapped = "" if server_path == str(path) else f" (as the server sees it: {server_path})"
+    return ItemNotFoundError(
+        f"{label}: no item for {path}{mapped}; has the server scanned it yet? is the target's path_map right?"
+    )

@@ -1,0 +1,140 @@
+"""Plex: the intro becomes a marker through `/library/metadata/{id}/marker` of Plex's published PMS spec.
+
+EXPERIMENTAL. The spec documents the route as creating a marker "for this user", with an integer `type` whose codes
+it does not list; nobody has yet shown that it makes server-wide intro markers (media-server-apis.md, 3.2). The
+only other way in, editing Plex's SQLite database, is unsupported and wiped by any re-analysis: we never touch it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+
+from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
+from daemon.publish.errors import PermanentPublishError
+from daemon.publish.http import HttpClient
+from daemon.publish.items import ItemIndex
+from daemon.publish.options import PlexOptions
+from detector.result import Intro
+
+log = logging.getLogger(__name__)
+
+EPISODE_TYPE = 4  # Plex's metadata type number for episodes
+_MS_TOLERANCE = 1
+
+
+class PlexPublisher:
+    kind = "plex"
+
+    def __init__(
+        self,
+        name: str,
+        options: PlexOptions,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.options = options
+        token = options.server.secret.reveal()
+        self.http = HttpClient(
+            options.server.url,
+            label=f"plex target '{name}'",
+            headers={
+                "X-Plex-Token": token,
+                "X-Plex-Client-Identifier": options.client_id,
+                "X-Plex-Product": "intro-daemon",
+            },
+            secrets=[token],
+            timeout_s=options.server.timeout_s,
+            verify=options.server.verify_tls,
+            session=session,
+        )
+        self.items = ItemIndex(self._list_episodes, clock=clock)
+
+    def probe(self) -> None:
+        sections = self._show_sections()  # checks the token: 401 is an AuthError
+        log.info(
+            "%s: %d TV libraries; intro markers go through the experimental /marker route",
+            self.http.label,
+            len(sections),
+        )
+
+    def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
+        server_path = self.options.server.path_map.to_server(episode.path)
+        return self.items.run(self.http.label, episode.path, server_path, lambda key: self._push(key, intro))
+
+    def _push(self, rating_key: str, intro: Intro | None) -> PushResult:
+        intros = self._intro_markers(rating_key)
+        base = f"/library/metadata/{rating_key}/marker"
+        if intro is None:
+            return self._remove(base, intros, rating_key)
+        params = {
+            "type": self.options.marker_type,
+            "startTimeOffset": to_ms(intro.start_s),
+            "endTimeOffset": to_ms(intro.end_s),
+        }
+        if not intros:
+            self.http.request("POST", base, params=params)
+            return PushResult(self.name, PushAction.CREATED, f"item {rating_key}")
+        current = intros[0]
+        if _same(current, params):
+            return PushResult(self.name, PushAction.UNCHANGED, f"item {rating_key}")
+        self.http.request("PUT", f"{base}/{current['id']}", params=params)
+        return PushResult(self.name, PushAction.REPLACED, f"item {rating_key}")
+
+    def _remove(self, base: str, intros: list[dict[str, Any]], rating_key: str) -> PushResult:
+        removed = 0
+        for marker in intros:
+            try:
+                self.http.request("DELETE", f"{base}/{marker['id']}")
+                removed += 1
+            except PermanentPublishError as error:
+                # Plex answers 400 "Marker is not a bookmark" for markers its own detection made: they stay.
+                log.debug("%s: kept marker %s: %s", self.http.label, marker.get("id"), error)
+        action = PushAction.REMOVED if removed else PushAction.UNCHANGED
+        return PushResult(self.name, action, f"item {rating_key}")
+
+    def _intro_markers(self, rating_key: str) -> list[dict[str, Any]]:
+        answer = self.http.get(f"/library/metadata/{rating_key}", params={"includeMarkers": 1}) or {}
+        metadata = (answer.get("MediaContainer") or {}).get("Metadata") or [{}]
+        return [m for m in metadata[0].get("Marker") or [] if m.get("type") == "intro"]
+
+    def _show_sections(self) -> list[dict[str, Any]]:
+        answer = self.http.get("/library/sections") or {}
+        directories = (answer.get("MediaContainer") or {}).get("Directory") or []
+        return [d for d in directories if d.get("type") == "show"]
+
+    def _list_episodes(self) -> Iterator[tuple[str, str]]:
+        for section in self._show_sections():
+            start = 0
+            while True:
+                answer = self.http.get(
+                    f"/library/sections/{section['key']}/all",
+                    params={
+                        "type": EPISODE_TYPE,
+                        "X-Plex-Container-Start": start,
+                        "X-Plex-Container-Size": self.options.server.page_size,
+                    },
+                )
+                container = answer.get("MediaContainer") or {}
+                episodes = container.get("Metadata") or []
+                for item in episodes:
+                    for media in item.get("Media") or []:
+                        for part in media.get("Part") or []:
+                            yield part.get("file") or "", str(item["ratingKey"])
+                start += len(episodes)
+                total = int(container.get("totalSize", container.get("size", 0)))
+                if not episodes or start >= total:
+                    break
+
+
+def _same(marker: dict[str, Any], params: dict[str, int]) -> bool:
+    return (
+        abs(int(marker.get("startTimeOffset", -1)) - params["startTimeOffset"]) <= _MS_TOLERANCE
+        and abs(int(marker.get("endTimeOffset", -1)) - params["endTimeOffset"]) <= _MS_TOLERANCE
+    )
