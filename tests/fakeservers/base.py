@@ -1,0 +1,142 @@
+"""A threaded HTTP server on 127.0.0.1 that records requests and can misbehave on cue (status codes, delays, being
+down), the routes being supplied by a subclass."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any  # parsed JSON, or None
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # JSON-encoded unless bytes/str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Request, re.Match[str]], Reply]
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._faults: list[Reply] = []  # replies forced on the next requests, in order
+        self.delay_s = 0.0  # every request waits this long (a hung server)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # -- routes -----------------------------------------------------------------------------------------------
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        self._routes.append((method, re.compile(pattern + r"$", re.IGNORECASE), handler))
+
+    def authorised(self, request: Request) -> bool:
+        return True
+
+    # -- misbehaviour ------------------------------------------------------------------------------------------
+    def fail_next(self, status: int, count: int = 1, body: Any = "error") -> None:
+        with self._lock:
+            self._faults.extend(Reply(status, body) for _ in range(count))
+
+    # -- life --------------------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeServer:
+        """Start (again, on the same port after `stop`: a server that went down and came back)."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def calls(self, method: str, path_pattern: str) -> list[Request]:
+        pattern = re.compile(path_pattern + r"$", re.IGNORECASE)
+        return [r for r in self.requests if r.method == method and pattern.match(r.path)]
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+    def _dispatch(self, request: Request) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            fault = self._faults.pop(0) if self._faults else None
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if fault is not None:
+            return fault
+        if not self.authorised(request):
+            return Reply(401, "Unauthorized")
+        for method, pattern, handler in self._routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                return handler(request, match)
+        return Reply(404, "no such route")
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet tests
+
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw and "json" in (self.headers.get("Content-Type") or "") else None
+                request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
+                reply = fake._dispatch(request)
+                payload = reply.body
+                if payload is None:
+                    data = b""
+                elif isinstance(payload, bytes):
+                    data = payload
+                elif isinstance(payload, str):
+                    data = payload.encode()
+                else:
+                    data = json.dumps(payload).encode()
+                try:
+                    self.send_response(reply.status)
+                    content_type = "application/json" if not isinstance(payload, str | bytes) else "text/html"
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        return _Handler

@@ -1,0 +1,89 @@
+"""Emby 4.9 with, optionally, the ChapterApi plugin (faush01/ChapterApi, `ChapterApi/Api/ChapterApiEndpoint.cs`).
+
+Its chapter store behaves like the plugin's: `update_chapters` adds one marker or removes by index from the list
+as `get_chapters` returns it, then sorts by start and saves. Auth: `X-Emby-Token` header or `api_key` query.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from tests.fakeservers.base import FakeServer, Reply, Request
+
+_TYPES = {"chapter": "Chapter", "intro_start": "IntroStart", "intro_end": "IntroEnd", "credits_start": "CreditsStart"}
+_TIME = re.compile(r"^(\d+):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$")  # what .NET TimeSpan.TryParse accepts, roughly
+
+
+class FakeEmby(FakeServer):
+    def __init__(self, api_key: str, items: dict[str, str], plugin: bool = True) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.items = dict(items)  # server path -> numeric InternalId (as text)
+        self.plugin = plugin
+        self.chapters: dict[str, list[dict[str, Any]]] = {}
+        self.route("GET", r"/emby/System/Info", lambda r, m: Reply(body={"Version": "4.9.1.90"}))
+        self.route("GET", r"/emby/Items", self._items)
+        if plugin:
+            self.route("GET", r"/emby/chapter_api/get_items", lambda r, m: Reply(body=[{"Id": 3, "Name": "TV"}]))
+            self.route("GET", r"/emby/chapter_api/get_chapters", self._get_chapters)
+            self.route("GET", r"/emby/chapter_api/update_chapters", self._update_chapters)
+
+    def authorised(self, request: Request) -> bool:
+        return self.api_key in (request.headers.get("X-Emby-Token"), request.arg("api_key"))
+
+    def intro_of(self, item_id: str) -> tuple[float, float] | None:
+        chapters = self.chapters.get(item_id, [])
+        starts = [c for c in chapters if c["MarkerType"] == "IntroStart"]
+        ends = [c for c in chapters if c["MarkerType"] == "IntroEnd"]
+        assert len(starts) <= 1 and len(ends) <= 1, f"duplicated intro markers: {chapters}"
+        if not starts and not ends:
+            return None
+        return starts[0]["StartPositionTicks"] / 1e7, ends[0]["StartPositionTicks"] / 1e7
+
+    def _items(self, request: Request, match: re.Match[str]) -> Reply:
+        assert request.arg("IncludeItemTypes") == "Episode" and request.arg("Fields") == "Path"
+        start, limit = int(request.arg("StartIndex", "0") or 0), int(request.arg("Limit", "100") or 100)
+        everything = [{"Id": i, "Path": p, "Type": "Episode"} for p, i in self.items.items()]
+        return Reply(body={"Items": everything[start : start + limit], "TotalRecordCount": len(everything)})
+
+    def _item(self, request: Request) -> str | None:
+        item_id = request.arg("id")
+        return item_id if item_id in self.items.values() else None
+
+    def _get_chapters(self, request: Request, match: re.Match[str]) -> Reply:
+        item_id = self._item(request)
+        if item_id is None:
+            return Reply(500, "Object reference not set to an instance of an object.")  # what the plugin does
+        listed = [{**c, "Index": i} for i, c in enumerate(self.chapters.get(item_id, []))]
+        return Reply(body={"item_info": {"Id": int(item_id), "ItemType": "Episode"}, "chapters": listed})
+
+    def _update_chapters(self, request: Request, match: re.Match[str]) -> Reply:
+        item_id = self._item(request)
+        if item_id is None:
+            return Reply(500, "Object reference not set to an instance of an object.")
+        chapters = self.chapters.setdefault(item_id, [])
+        actions: list[str] = []
+        if request.arg("action") == "remove":
+            for index in sorted((int(i) for i in (request.arg("index_list") or "").split(",") if i), reverse=True):
+                if index < len(chapters):
+                    chapters.pop(index)
+                    actions.append(f"Chapter with index {index} was removed")
+        elif request.arg("action") == "add":
+            time_match = _TIME.match(request.arg("time") or "")
+            marker = _TYPES.get(request.arg("type") or "")
+            if time_match is None:
+                actions.append(f"Chapter time not valid : {request.arg('time')}")
+            if marker is None:
+                actions.append(f"Chapter Marker Type not valid : {request.arg('type')}")
+            if time_match and marker:
+                h, m, s, frac = time_match.groups()
+                ticks = int(timedelta(hours=int(h), minutes=int(m), seconds=int(s)).total_seconds()) * 10**7
+                ticks += int((frac or "0").ljust(7, "0"))
+                chapters.append(
+                    {"Name": request.arg("name") or marker, "MarkerType": marker, "StartPositionTicks": ticks}
+                )
+                actions.append("Chapter Added")
+        chapters.sort(key=lambda c: c["StartPositionTicks"])
+        return Reply(body=actions)
