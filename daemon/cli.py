@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from daemon import commands as daemon_commands
 from detector import cli as detector_cli
 
 
@@ -15,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     detector_cli.register(sub)
+    daemon_commands.register(sub)
     return parser
 
 

@@ -1,0 +1,72 @@
+"""`intro-daemon run`: the service in the foreground (systemd Type=simple; no forking, logs to stderr).
+
+Signals are taken synchronously: they are blocked before any thread starts (so every thread inherits the mask)
+and the main thread waits in `sigwait`. SIGTERM/SIGINT stop, SIGHUP reloads the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+from daemon.commands import load
+from daemon.config import Config, ConfigError
+from daemon.detect import load_detector
+from daemon.service import Daemon
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+SIGNALS = STOP_SIGNALS | {signal.SIGHUP}
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        config = load(args)
+        _check_folders(config)
+    except ConfigError as e:
+        print(f"intro-daemon: config: {e}", file=sys.stderr)
+        return 2
+    # APScheduler logs every job run at INFO; the worker already writes one line per episode.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    _lower_priority(config.worker.nice)
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    detector = load_detector(config.worker)
+    daemon = Daemon(config, detector)
+    daemon.start()
+    while (sig := signal.sigwait(SIGNALS)) not in STOP_SIGNALS:
+        _reload(daemon, args)
+    log.info("%s: stopping", signal.Signals(sig).name)
+    if not daemon.stop():
+        # A detection cannot be interrupted; its claim was given back, so exiting now loses nothing.
+        logging.shutdown()
+        os._exit(0)
+    return 0
+
+
+def _check_folders(config: Config) -> None:
+    if not config.library.folders:
+        raise ConfigError("library.folders: empty; pass --library DIR or list folders in the config file")
+    for folder in config.library.folders:
+        if not folder.is_dir():
+            raise ConfigError(f"library.folders: {folder} is not a folder")
+
+
+def _reload(daemon: Daemon, args: argparse.Namespace) -> None:
+    try:
+        config = load(args)
+        _check_folders(config)
+    except ConfigError as e:
+        log.error("SIGHUP: configuration not reloaded: %s", e)
+        return
+    daemon.reload(config)
+
+
+def _lower_priority(nice: int) -> None:
+    """Raise the niceness to `nice`, never lower it (systemd's Nice= may already have set it)."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice > current:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)

@@ -1,0 +1,236 @@
+"""The daemon's configuration: one TOML file read once at start into frozen dataclasses.
+
+Every key has an embedded default, so `intro-daemon run --library DIR` works with no file at all. Unknown keys and
+bad values raise `ConfigError` naming the key (dotted) and what is allowed. Media-server targets keep their per-kind
+options as a plain mapping: `daemon/publish/` validates those, through the `check_target` hook of `load_config`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from daemon.config_reader import ConfigError, Table
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "LibraryConfig",
+    "PathMap",
+    "StateConfig",
+    "TargetConfig",
+    "WorkerConfig",
+    "default_state_dir",
+    "load_config",
+]
+
+VIDEO_EXTENSIONS = (".mkv", ".mp4", ".m4v", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".wmv", ".mpg", ".mpeg")
+# Matched (fnmatch, case-insensitive) against every path component below a library folder: download clients'
+# partial files, and NAS metadata folders. Names starting with "." are always ignored.
+IGNORE_PATTERNS = (
+    "*.part",
+    "*.partial",
+    "*.!qb",
+    "*.!ut",
+    "*.crdownload",
+    "*.download",
+    "*.filepart",
+    "*.tmp",
+    "*.temp",
+    "*.aria2",
+    "@eadir",
+    "#recycle",
+    "lost+found",
+)
+DATABASE_FILE = "intro-daemon.db"
+APP_NAME = "intro-daemon"
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    folders: tuple[Path, ...] = ()
+    extensions: frozenset[str] = frozenset(VIDEO_EXTENSIONS)  # lower case, with the dot
+    ignore: tuple[str, ...] = IGNORE_PATTERNS  # lower case fnmatch patterns
+    settle_s: float = 30.0  # size and mtime unchanged this long before a file is queued
+    polling: bool = False  # stat-polling observer, for network shares where inotify sees nothing
+    poll_interval_s: float = 30.0
+    reconcile_interval_h: float = 24.0
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    dir: Path
+    database_url: str
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    workers: int = 1  # detections at once
+    torch_threads: int | None = None  # None: the detector's default
+    nice: int = 10  # added to the process's niceness at start
+    max_attempts: int = 3  # for unexpected errors; unusable media fails at once
+    retry_backoff_s: float = 300.0  # doubles with every attempt
+    shutdown_grace_s: float = 8.0  # SIGTERM waits this long for a running detection, then re-queues it
+    weights: Path | None = None  # None: the weights shipped with the detector
+
+
+@dataclass(frozen=True)
+class PathMap:
+    """The same folder as the daemon sees it and as a media server sees it."""
+
+    daemon: Path
+    server: str  # kept as text: the server may use another OS's separators
+
+    def apply(self, path: Path) -> str | None:
+        """The server's view of `path`, or None when `path` is not under `daemon`."""
+        try:
+            rest = path.relative_to(self.daemon)
+        except ValueError:
+            return None
+        if not rest.parts:
+            return self.server
+        sep = "\\" if "\\" in self.server and "/" not in self.server else "/"
+        return self.server.rstrip("/\\") + sep + sep.join(rest.parts)
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    name: str
+    kind: str
+    # Everything else in the target's table; publishers validate it. May hold secrets: never printed or logged.
+    options: Mapping[str, Any] = field(repr=False, default_factory=lambda: MappingProxyType({}))
+    path_maps: tuple[PathMap, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    library: LibraryConfig
+    state: StateConfig
+    worker: WorkerConfig
+    path_maps: tuple[PathMap, ...] = ()
+    targets: tuple[TargetConfig, ...] = ()
+    source: Path | None = None  # the file it came from; None: embedded defaults
+
+    def server_path(self, target: TargetConfig, path: Path) -> str:
+        """`path` as `target` sees it: the target's own maps first, then the global ones, else unchanged."""
+        for path_map in (*target.path_maps, *self.path_maps):
+            mapped = path_map.apply(path)
+            if mapped is not None:
+                return mapped
+        return str(path)
+
+
+TargetCheck = Callable[[TargetConfig], None]  # raises ConfigError for bad options
+
+
+def default_state_dir(env: Mapping[str, str]) -> Path:
+    """systemd's StateDirectory= (the service), else the XDG state folder."""
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    xdg = env.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
+    return base / APP_NAME
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    library: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
+    check_target: TargetCheck | None = None,
+) -> Config:
+    """Read `path` (None: defaults only). `library`, when given, replaces `library.folders` (the CLI wins)."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        try:
+            with path.open("rb") as f:
+                data = tomllib.load(f)
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read ({e.strerror})") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML ({e})") from e
+        base = path.parent
+    root = Table(data, "", base)
+    config = Config(
+        library=_library(root.table("library"), library),
+        state=_state(root.table("state"), env),
+        worker=_worker(root.table("worker")),
+        path_maps=_path_maps(root, "path_maps"),
+        targets=_targets(root),
+        source=path,
+    )
+    root.finish()
+    if check_target is not None:
+        for target in config.targets:
+            check_target(target)
+    return config
+
+
+def _library(t: Table, cli_folders: Sequence[Path]) -> LibraryConfig:
+    d = LibraryConfig()
+    folders = t.paths("folders", d.folders)
+    extensions = t.str_list("extensions", tuple(sorted(d.extensions)))
+    for ext in extensions:
+        if not ext.startswith(".") or len(ext) < 2:
+            raise ConfigError(f"{t.dotted('extensions')}: {ext!r} must start with '.', e.g. '.mkv'")
+    cfg = LibraryConfig(
+        folders=tuple(p.resolve() for p in cli_folders) if cli_folders else folders,
+        extensions=frozenset(e.lower() for e in extensions),
+        ignore=tuple(p.lower() for p in t.str_list("ignore", d.ignore)),
+        settle_s=t.number("settle_s", d.settle_s, minimum=0.0),
+        polling=t.boolean("polling", d.polling),
+        poll_interval_s=t.number("poll_interval_s", d.poll_interval_s, minimum=0.1),
+        reconcile_interval_h=t.number("reconcile_interval_h", d.reconcile_interval_h, minimum=0.01),
+    )
+    t.finish()
+    return cfg
+
+
+def _state(t: Table, env: Mapping[str, str]) -> StateConfig:
+    state_dir = t.path("dir", None) or default_state_dir(env)
+    url = t.string("database_url", "") or f"sqlite:///{state_dir / DATABASE_FILE}"
+    t.finish()
+    return StateConfig(dir=state_dir, database_url=url)
+
+
+def _worker(t: Table) -> WorkerConfig:
+    d = WorkerConfig()
+    threads = t.integer("torch_threads", 0, minimum=0)
+    cfg = WorkerConfig(
+        workers=t.integer("workers", d.workers, minimum=1),
+        torch_threads=threads or None,
+        nice=t.integer("nice", d.nice, minimum=0, maximum=19),
+        max_attempts=t.integer("max_attempts", d.max_attempts, minimum=1),
+        retry_backoff_s=t.number("retry_backoff_s", d.retry_backoff_s, minimum=0.0),
+        shutdown_grace_s=t.number("shutdown_grace_s", d.shutdown_grace_s, minimum=0.0, maximum=9.0),
+        weights=t.path("weights", None),
+    )
+    t.finish()
+    return cfg
+
+
+def _path_maps(t: Table, key: str) -> tuple[PathMap, ...]:
+    maps = []
+    for item in t.table_list(key):
+        maps.append(PathMap(daemon=item.required_path("daemon"), server=item.required_string("server")))
+        item.finish()
+    return tuple(maps)
+
+
+def _targets(root: Table) -> tuple[TargetConfig, ...]:
+    targets: list[TargetConfig] = []
+    for item in root.table_list("targets"):
+        name = item.required_string("name")
+        if name in {t.name for t in targets}:
+            raise ConfigError(f"{item.dotted('name')}: {name!r} is used by another target; names must be unique")
+        path_maps = _path_maps(item, "path_maps")
+        kind = item.required_string("kind")
+        targets.append(TargetConfig(name=name, kind=kind, options=item.rest(), path_maps=path_maps))
+    return tuple(targets)

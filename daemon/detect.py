@@ -1,0 +1,35 @@
+"""How the daemon sees the detector: a `detect` callable plus the model version it stamps on results.
+
+Tests pass a fake; production loads `detector.Detector` once (lazily: importing torch is slow, and commands like
+`status` never need it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from daemon.config import WorkerConfig
+from detector import Detection
+
+
+class DetectFn(Protocol):
+    def __call__(self, path: Path, siblings: Sequence[Path] = ()) -> Detection:
+        """Find the intro of `path`; `siblings` are the other episodes of its season. Raises `DecodeError`."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoadedDetector:
+    detect: DetectFn
+    model_version: str
+
+
+def load_detector(config: WorkerConfig) -> LoadedDetector:
+    # `detector.Detector` once the package exports it; the class lives here.
+    from detector.inference import Detector
+
+    detector = Detector.load(config.weights, threads=config.torch_threads)
+    return LoadedDetector(detect=detector.detect, model_version=detector.model_version)

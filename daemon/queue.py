@@ -1,0 +1,86 @@
+"""The work queue: APScheduler 3 with its jobs in the database, so queued work survives a restart.
+
+One job per file, its id derived from the path, added with `replace_existing`: a file can never have two jobs.
+Detections run on the "default" executor (`workers` threads, one by default); the reconcile scan has its own
+single thread so it never waits behind a long queue of detections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from daemon import jobs
+
+log = logging.getLogger(__name__)
+
+RECONCILE_JOB_ID = "reconcile"
+DETECT_JOB_PREFIX = "detect:"
+MAINTENANCE_EXECUTOR = "maintenance"
+JOBS_TABLE = "apscheduler_jobs"
+
+
+def job_id(path: Path | str) -> str:
+    """Stable across restarts and processes: a hash of the path (ids are limited to 191 characters)."""
+    digest = hashlib.sha1(str(path).encode("utf-8", "surrogateescape")).hexdigest()
+    return DETECT_JOB_PREFIX + digest
+
+
+def make_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
+        executors={
+            "default": ThreadPoolExecutor(max_workers=workers),
+            MAINTENANCE_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+        },
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": None,  # queued work runs however late (e.g. after the service was down)
+        },
+        timezone=UTC,
+    )
+
+
+class Queue:
+    def __init__(self, scheduler: BackgroundScheduler) -> None:
+        self._scheduler = scheduler
+
+    def enqueue(self, path: Path, delay_s: float = 0.0) -> None:
+        self._scheduler.add_job(
+            jobs.detect_episode,
+            trigger="date",
+            run_date=datetime.now(UTC) + timedelta(seconds=delay_s),
+            args=[str(path)],
+            id=job_id(path),
+            name=path.name,
+            replace_existing=True,
+        )
+
+    def remove(self, path: Path) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(job_id(path))
+
+    def has(self, path: Path) -> bool:
+        return self._scheduler.get_job(job_id(path)) is not None
+
+    def schedule_reconcile(self, interval_h: float, *, first_in_s: float = 0.0) -> None:
+        self._scheduler.add_job(
+            jobs.reconcile,
+            trigger="interval",
+            hours=interval_h,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first_in_s),
+            id=RECONCILE_JOB_ID,
+            name="reconcile scan",
+            executor=MAINTENANCE_EXECUTOR,
+            replace_existing=True,
+        )

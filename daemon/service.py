@@ -1,0 +1,222 @@
+"""The running service: watcher -> settle -> queue -> worker, plus the reconcile scan at start and every day.
+
+`start` and `stop` are all a caller needs (the `run` command adds signals). Stop order: watcher, settling,
+scheduler, then up to `grace_s` for the running detection, whose claim is otherwise given back (pending) so the next
+start queues it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from pathlib import Path
+
+from daemon import jobs
+from daemon.claims import is_dead, owner_id
+from daemon.config import Config
+from daemon.detect import LoadedDetector
+from daemon.library import FileStat, LibraryFilter, season_key
+from daemon.queue import Queue, make_scheduler
+from daemon.reconcile import apply_moves_and_missing, compare, scan_disk
+from daemon.settle import Settler, SettleThread
+from daemon.watch import Watcher
+from daemon.worker import Outcome, RetryPolicy, Worker
+from db import episodes
+from db.migrate import upgrade
+from db.models import EpisodeState
+from db.session import make_engine, make_sessions
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    def __init__(self, config: Config, detector: LoadedDetector, *, owner: str | None = None) -> None:
+        self.config = config
+        self.owner = owner or owner_id()
+        self._engine = make_engine(config.state.database_url)
+        self._sessions = make_sessions(self._engine)
+        self._library = LibraryFilter(config.library)
+        self.worker = Worker(
+            self._sessions,
+            detector.detect,
+            detector.model_version,
+            self._library,
+            owner=self.owner,
+            targets=[t.name for t in config.targets],
+            retry=RetryPolicy(config.worker.max_attempts, config.worker.retry_backoff_s),
+        )
+        self._scheduler = make_scheduler(self._engine, config.worker.workers)
+        self.queue = Queue(self._scheduler)
+        self._settle = SettleThread(Settler(config.library.settle_s), self._settled)
+        self._watcher = Watcher(config.library, self._library, self)
+        self._idle = threading.Condition()
+
+    # --- life cycle
+
+    def start(self) -> None:
+        upgrade(self._engine)
+        with self._sessions.begin() as session:
+            # Our own id too: a pid reused from the killed run (e.g. pid 1 in a container) is not a live claim.
+            released = episodes.release_stale_claims(session, lambda o: o == self.owner or is_dead(o))
+        for path in released:
+            log.info("%s: interrupted last time, queued again", path)
+        jobs.bind(self)
+        self._scheduler.start()
+        self._settle.start()
+        self._watcher.start()
+        # At once, then daily: catches what changed while the daemon was down, and re-queues pending work.
+        self.queue.schedule_reconcile(self.config.library.reconcile_interval_h)
+        log.info(
+            "watching %s (model %s, %d worker(s), settle %.0f s)",
+            ", ".join(map(str, self._library.roots)),
+            self.worker.model_version,
+            self.config.worker.workers,
+            self.config.library.settle_s,
+        )
+
+    def stop(self, grace_s: float | None = None) -> bool:
+        """Stop everything. False when a detection was still running after `grace_s` (it was re-queued and its
+        thread is left behind: the caller should exit the process)."""
+        grace_s = self.config.worker.shutdown_grace_s if grace_s is None else grace_s
+        self.worker.stopping.set()
+        self._watcher.stop()
+        self._settle.stop()
+        self._scheduler.shutdown(wait=False)
+        clean = self._wait_idle(grace_s)
+        if not clean:
+            for episode_id in self.worker.release_claims():
+                log.info("episode #%d: stopped during its detection, queued again", episode_id)
+        jobs.unbind(self)
+        self._engine.dispose()
+        log.info("stopped")
+        return clean
+
+    def _wait_idle(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        with self._idle:
+            while self.worker.busy():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    def reload(self, new: Config) -> None:
+        """SIGHUP: apply what can change while running; the rest waits for a restart (said in the log)."""
+        old = self.config
+        for name in ("state", "worker"):
+            if getattr(old, name) != getattr(new, name):
+                log.warning("[%s] changed: takes effect after a restart", name)
+        self.config = dataclasses.replace(new, state=old.state, worker=old.worker)
+        self.worker.targets = tuple(t.name for t in new.targets)
+        if new.library != old.library:
+            self._watcher.stop()
+            self._settle.stop()
+            self._library = LibraryFilter(new.library)
+            self.worker.library = self._library
+            self._settle = SettleThread(Settler(new.library.settle_s), self._settled)
+            self._watcher = Watcher(new.library, self._library, self)
+            self._settle.start()
+            self._watcher.start()
+            self.queue.schedule_reconcile(new.library.reconcile_interval_h)  # at once: new folders, new rules
+        log.info("configuration reloaded from %s", new.source or "defaults")
+
+    # --- jobs (see daemon/jobs.py)
+
+    def run_detection(self, path: Path) -> None:
+        try:
+            result = self.worker.process(path)
+        finally:
+            with self._idle:
+                self._idle.notify_all()
+        if result.outcome == Outcome.RETRY and result.retry_in_s is not None:
+            self.queue.enqueue(path, result.retry_in_s)
+        elif result.outcome == Outcome.CHANGED:
+            self._settle.note(path)
+
+    def run_reconcile(self) -> None:
+        started = time.monotonic()
+        on_disk = scan_disk(self._library)
+        if self.worker.stopping.is_set():
+            return
+        with self._sessions.begin() as session:
+            released = episodes.release_stale_claims(session, is_dead)
+            changes = compare(session, self._library, on_disk, self._library.roots)
+            apply_moves_and_missing(session, changes)
+            pending = [Path(p) for p in episodes.pending_paths(session)]
+        for src, _dest in changes.moved:
+            self.queue.remove(src)
+        for path in changes.missing:
+            self.queue.remove(path)
+        for path in changes.new_or_changed:
+            self._settle.note(path)
+        queued = [p for p in pending if self._library.accepts(p) and not self.queue.has(p)]
+        for path in queued:
+            self.queue.enqueue(path)
+        log.info(
+            "reconcile: %d files, %d new or changed, %d moved, %d missing, %d queued again, %d claims released "
+            "(%.1f s)",
+            len(on_disk),
+            len(changes.new_or_changed),
+            len(changes.moved),
+            len(changes.missing),
+            len(queued),
+            len(released),
+            time.monotonic() - started,
+        )
+
+    # --- library events (see daemon/watch.py); never touch the queue inside a transaction: the job store waits
+    # for the same database lock
+
+    def changed(self, path: Path) -> None:
+        self._settle.note(path)
+
+    def _settled(self, path: Path, stat: FileStat) -> None:
+        seen = episodes.Seen(str(path), season_key(path), stat.size, stat.mtime_ns)
+        with self._sessions.begin() as session:
+            pending = episodes.note_seen(session, seen).state == EpisodeState.PENDING
+        if pending:
+            log.debug("%s: settled, queued", path)
+            self.queue.enqueue(path)
+
+    def deleted(self, path: Path) -> None:
+        self._settle.forget(path)
+        with self._sessions.begin() as session:
+            known = episodes.mark_missing(session, str(path)) is not None
+        self.queue.remove(path)
+        if known:
+            log.info("%s: deleted, marked missing", path)
+
+    def moved(self, src: Path, dest: Path) -> None:
+        self._settle.forget(src)
+        with self._sessions.begin() as session:
+            episode = episodes.rename(session, str(src), str(dest), season_key(dest))
+            pending = episode is not None and episode.state == EpisodeState.PENDING
+        if episode is None:  # not known yet (e.g. still settling): start over under the new name
+            self._settle.note(dest)
+            return
+        log.info("%s: moved to %s, results kept", src, dest)
+        self.queue.remove(src)
+        if pending:
+            self.queue.enqueue(dest)
+
+    def folder_deleted(self, path: Path) -> None:
+        with self._sessions.begin() as session:
+            gone = episodes.mark_missing_under(session, str(path))
+        for p in gone:
+            self.queue.remove(Path(p))
+        if gone:
+            log.info("%s: folder deleted, %d episodes marked missing", path, len(gone))
+
+    def folder_moved(self, src: Path, dest: Path) -> None:
+        with self._sessions.begin() as session:
+            moved = episodes.rename_folder(session, str(src), str(dest))
+            pending = {p for _, p in moved if (e := episodes.get(session, p)) and e.state == EpisodeState.PENDING}
+        for old, new in moved:
+            self.queue.remove(Path(old))
+            if new in pending:
+                self.queue.enqueue(Path(new))
+        if moved:
+            log.info("%s: folder moved to %s, %d episodes keep their results", src, dest, len(moved))

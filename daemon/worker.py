@@ -1,0 +1,221 @@
+"""Process one episode: claim it, detect its intro with its season as context, store the result.
+
+Used by the service's queue jobs and by `rescan` alike. The claim (pending -> processing, one UPDATE) is what makes
+it safe to run both at once: whoever loses the claim leaves the episode alone. No database session is held open
+during a detection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.orm import Session, sessionmaker
+
+from daemon.detect import DetectFn
+from daemon.library import FileStat, LibraryFilter, season_key, stat_file
+from db import episodes
+from db.models import DetectionRecord, EpisodeState
+from detector import DecodeError, Detection
+
+log = logging.getLogger(__name__)
+
+QUEUE_STATES = frozenset({EpisodeState.PENDING.value})  # a queued job only ever takes pending work
+RESCAN_STATES = frozenset({EpisodeState.PENDING.value, EpisodeState.FAILED.value, EpisodeState.DONE.value})
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"  # permanent: unusable media, or out of attempts
+    RETRY = "retry"  # an unexpected error; pending again, try after `retry_in_s`
+    MISSING = "missing"
+    CHANGED = "changed"  # the file changed during the detection; pending again
+    SKIPPED = "skipped"  # nothing to do: up to date, or not in a state this caller takes
+    BUSY = "busy"  # another process holds the claim
+    STOPPED = "stopped"  # shutting down; left as it was
+
+
+@dataclass(frozen=True)
+class Result:
+    path: Path
+    outcome: Outcome
+    detail: str = ""
+    elapsed_s: float = 0.0
+    retry_in_s: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff_s: float = 300.0
+
+    def delay_s(self, attempts: int) -> float:
+        """Wait before attempt `attempts + 1`: backoff, 2x backoff, 4x ..."""
+        return self.backoff_s * 2 ** max(0, attempts - 1)
+
+
+class Worker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        detect: DetectFn,
+        model_version: str,
+        library: LibraryFilter,
+        *,
+        owner: str,
+        targets: Sequence[str] = (),
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._detect = detect
+        self.model_version = model_version
+        self.library = library
+        self.owner = owner  # "host:pid", written into the claim
+        self.targets = tuple(targets)  # media-server target names: each new result is queued for each
+        self._retry = retry or RetryPolicy()
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._claimed: set[int] = set()
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._claimed)
+
+    def process(self, path: Path, claimable: Collection[str] = QUEUE_STATES, *, force: bool = False) -> Result:
+        if self.stopping.is_set():
+            return Result(path, Outcome.STOPPED)
+        stat = stat_file(path)
+        if stat is None:
+            return self._missing(path)
+        episode_id, outcome = self._claim(path, stat, claimable, force)
+        if episode_id is None:
+            return Result(path, outcome)
+        with self._lock:
+            self._claimed.add(episode_id)
+        try:
+            return self._run(path, stat, episode_id)
+        finally:
+            with self._lock:
+                self._claimed.discard(episode_id)
+
+    def release_claims(self) -> list[int]:
+        """At shutdown: give back what is still running, so the next start queues it again."""
+        with self._lock:
+            claimed = sorted(self._claimed)
+        with self._sessions.begin() as session:
+            for episode_id in claimed:
+                episodes.finish(session, episode_id, self.owner, EpisodeState.PENDING, count_attempt=False)
+        return claimed
+
+    def _missing(self, path: Path) -> Result:
+        with self._sessions.begin() as session:
+            episodes.mark_missing(session, str(path))
+        log.info("%s: missing", path)
+        return Result(path, Outcome.MISSING, "file is gone")
+
+    def _claim(self, path: Path, stat: FileStat, claimable: Collection[str], force: bool) -> tuple[int | None, Outcome]:
+        seen = episodes.Seen(str(path), season_key(path), stat.size, stat.mtime_ns)
+        with self._sessions.begin() as session:
+            episode = episodes.note_seen(session, seen)
+            if episode.state == EpisodeState.PROCESSING:
+                return None, Outcome.BUSY
+            if not force and episodes.is_up_to_date(session, episode, self.model_version):
+                return None, Outcome.SKIPPED
+            if not episodes.claim(session, episode.id, self.owner, claimable):
+                return None, Outcome.SKIPPED
+            return episode.id, Outcome.DONE
+
+    def _run(self, path: Path, stat: FileStat, episode_id: int) -> Result:
+        started = time.monotonic()
+        if stat.size == 0:
+            return self._end(path, episode_id, started, EpisodeState.FAILED, "empty file (0 bytes)")
+        try:
+            detection = self._detect(path, self.library.siblings(path))
+        except DecodeError as e:
+            if stat_file(path) is None:
+                return self._end(path, episode_id, started, EpisodeState.MISSING, "file is gone")
+            return self._end(path, episode_id, started, EpisodeState.FAILED, f"unusable media: {e.cause}")
+        except FileNotFoundError:
+            return self._end(path, episode_id, started, EpisodeState.MISSING, "file is gone")
+        except Exception as e:
+            log.exception("%s: detection crashed", path)
+            return self._crashed(path, episode_id, started, f"{type(e).__name__}: {e}")
+        elapsed = time.monotonic() - started
+        if stat_file(path) != stat:
+            return self._end(path, episode_id, started, EpisodeState.PENDING, "changed while being analysed")
+        record = _record(detection, stat, elapsed)
+        with self._sessions.begin() as session:
+            stored = episodes.store_detection(session, episode_id, self.owner, record, self.targets)
+        if stored is None:
+            log.info("%s: result dropped, the claim was released meanwhile (%.1f s)", path, elapsed)
+            return Result(path, Outcome.STOPPED, "claim released", elapsed)
+        summary = _describe(detection)
+        log.info("%s: done, %s, in %.1f s", path, summary, elapsed)
+        return Result(path, Outcome.DONE, summary, elapsed)
+
+    def _crashed(self, path: Path, episode_id: int, started: float, error: str) -> Result:
+        with self._sessions.begin() as session:
+            episode = episodes.finish(session, episode_id, self.owner, EpisodeState.PENDING, error=error)
+            if episode is not None and episode.attempts >= self._retry.max_attempts:
+                episode.state = EpisodeState.FAILED
+                episode.last_error = f"gave up after {episode.attempts} attempts: {error}"
+            attempts = episode.attempts if episode is not None else 0
+            final = episode is None or episode.state == EpisodeState.FAILED
+        elapsed = time.monotonic() - started
+        if final:
+            log.info("%s: failed, %s, in %.1f s", path, error, elapsed)
+            return Result(path, Outcome.FAILED, error, elapsed)
+        delay = self._retry.delay_s(attempts)
+        log.info("%s: retry in %.0f s (attempt %d), %s, in %.1f s", path, delay, attempts, error, elapsed)
+        return Result(path, Outcome.RETRY, error, elapsed, retry_in_s=delay)
+
+    def _end(self, path: Path, episode_id: int, started: float, state: EpisodeState, why: str) -> Result:
+        count = state != EpisodeState.PENDING
+        with self._sessions.begin() as session:
+            episodes.finish(session, episode_id, self.owner, state, error=why if count else None, count_attempt=count)
+        elapsed = time.monotonic() - started
+        outcome = {
+            EpisodeState.FAILED: Outcome.FAILED,
+            EpisodeState.MISSING: Outcome.MISSING,
+            EpisodeState.PENDING: Outcome.CHANGED,
+        }[state]
+        log.info("%s: %s, %s, in %.1f s", path, outcome.value, why, elapsed)
+        return Result(path, outcome, why, elapsed)
+
+
+def _record(detection: Detection, stat: FileStat, elapsed_s: float) -> DetectionRecord:
+    intro = detection.intro
+    return DetectionRecord(
+        file_size=stat.size,
+        file_mtime_ns=stat.mtime_ns,
+        model_version=detection.model_version,
+        start_s=intro.start_s if intro else None,
+        end_s=intro.end_s if intro else None,
+        confidence=intro.confidence if intro else None,
+        duration_s=detection.duration_s,
+        signals=",".join(detection.signals),
+        scores=encode_scores(detection.scores),
+        elapsed_s=elapsed_s,
+    )
+
+
+def encode_scores(scores: Sequence[float]) -> bytes:
+    """Per-second probabilities as little-endian float16: 2 bytes a second, plenty for a 0..1 curve."""
+    return np.asarray(scores, dtype="<f2").tobytes()
+
+
+def decode_scores(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f2").astype(np.float32)
+
+
+def _describe(detection: Detection) -> str:
+    intro = detection.intro
+    if intro is None:
+        return "no intro"
+    return f"intro {intro.start_s:.1f}-{intro.end_s:.1f} s (confidence {intro.confidence:.2f})"

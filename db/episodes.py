@@ -1,0 +1,230 @@
+"""Episode state changes, each one short transaction's worth of SQL on a caller's session.
+
+States: pending -> processing (claimed by exactly one process) -> done | failed | pending (retry);
+any -> missing when the file goes; missing/done/failed -> pending when the file (re)appears changed.
+The claim is one UPDATE ... WHERE state IN (...), so two processes can never both win it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from db.models import DetectionRecord, Episode, EpisodeState, Push, PushState, utcnow
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A file as found on disk."""
+
+    path: str
+    season_key: str
+    size: int
+    mtime_ns: int
+
+
+def get(session: Session, path: str) -> Episode | None:
+    return session.scalars(select(Episode).where(Episode.path == path)).one_or_none()
+
+
+def note_seen(session: Session, seen: Seen) -> Episode:
+    """Record a file found on disk. New, changed or returning-changed files become pending; an unchanged file keeps
+    its state (a missing one comes back as done when its result still matches, else pending)."""
+    episode = get(session, seen.path)
+    if episode is None:
+        episode = Episode(
+            path=seen.path,
+            season_key=seen.season_key,
+            size=seen.size,
+            mtime_ns=seen.mtime_ns,
+            state=EpisodeState.PENDING,
+            attempts=0,
+        )
+        session.add(episode)
+        session.flush()
+        return episode
+    changed = (episode.size, episode.mtime_ns) != (seen.size, seen.mtime_ns)
+    episode.season_key = seen.season_key
+    if changed:
+        episode.size, episode.mtime_ns = seen.size, seen.mtime_ns
+        if episode.state != EpisodeState.PROCESSING:  # the claimant sees the change when it stores
+            _reset(episode)
+    elif episode.state == EpisodeState.MISSING:
+        if has_result(session, episode, model_version=None):
+            episode.state = EpisodeState.DONE
+        else:
+            _reset(episode)
+    return episode
+
+
+def _reset(episode: Episode) -> None:
+    episode.state = EpisodeState.PENDING
+    episode.attempts = 0
+    episode.last_error = None
+
+
+def has_result(session: Session, episode: Episode, model_version: str | None) -> bool:
+    """A detection exists for the episode's current size and mtime (and `model_version`, unless None)."""
+    query = select(func.count(DetectionRecord.id)).where(
+        DetectionRecord.episode_id == episode.id,
+        DetectionRecord.file_size == episode.size,
+        DetectionRecord.file_mtime_ns == episode.mtime_ns,
+    )
+    if model_version is not None:
+        query = query.where(DetectionRecord.model_version == model_version)
+    return bool(session.scalar(query))
+
+
+def is_up_to_date(session: Session, episode: Episode, model_version: str) -> bool:
+    return episode.state == EpisodeState.DONE and has_result(session, episode, model_version)
+
+
+def latest_detection(session: Session, episode_id: int) -> DetectionRecord | None:
+    return session.scalars(
+        select(DetectionRecord).where(DetectionRecord.episode_id == episode_id).order_by(DetectionRecord.id.desc())
+    ).first()
+
+
+def claim(session: Session, episode_id: int, owner: str, from_states: Collection[str]) -> bool:
+    """Atomically move the episode to processing for `owner`; False when it was not in `from_states`."""
+    result = session.execute(
+        update(Episode)
+        .where(Episode.id == episode_id, Episode.state.in_(list(from_states)))
+        .values(state=EpisodeState.PROCESSING, claimed_by=owner, claimed_at=utcnow(), updated_at=utcnow())
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _owned(session: Session, episode_id: int, owner: str) -> Episode | None:
+    return session.scalars(
+        select(Episode).where(
+            Episode.id == episode_id, Episode.state == EpisodeState.PROCESSING, Episode.claimed_by == owner
+        )
+    ).one_or_none()
+
+
+def finish(
+    session: Session,
+    episode_id: int,
+    owner: str,
+    state: EpisodeState,
+    *,
+    error: str | None = None,
+    count_attempt: bool = True,
+) -> Episode | None:
+    """End `owner`'s claim with `state` (pending = retry later). None when the claim was lost meanwhile."""
+    episode = _owned(session, episode_id, owner)
+    if episode is None:
+        return None
+    episode.state = state
+    episode.last_error = error
+    episode.claimed_by = None
+    episode.claimed_at = None
+    if count_attempt:
+        episode.attempts += 1
+        episode.processed_at = utcnow()
+    return episode
+
+
+def store_detection(
+    session: Session, episode_id: int, owner: str, record: DetectionRecord, targets: Sequence[str]
+) -> Episode | None:
+    """Store a result for the claimed episode and mark it done; each target's push goes back to pending.
+    A result with the same key (size, mtime, model version) is replaced. None when the claim was lost."""
+    episode = finish(session, episode_id, owner, EpisodeState.DONE)
+    if episode is None:
+        return None
+    session.execute(
+        delete(DetectionRecord).where(
+            DetectionRecord.episode_id == episode_id,
+            DetectionRecord.file_size == record.file_size,
+            DetectionRecord.file_mtime_ns == record.file_mtime_ns,
+            DetectionRecord.model_version == record.model_version,
+        )
+    )
+    record.episode_id = episode_id
+    session.add(record)
+    episode.duration_s = record.duration_s
+    episode.attempts = 0
+    _queue_pushes(session, episode_id, targets)
+    return episode
+
+
+def _queue_pushes(session: Session, episode_id: int, targets: Sequence[str]) -> None:
+    existing = {p.target: p for p in session.scalars(select(Push).where(Push.episode_id == episode_id))}
+    for target in targets:
+        push = existing.get(target)
+        if push is None:
+            session.add(Push(episode_id=episode_id, target=target, state=PushState.PENDING, attempts=0))
+        else:
+            push.state, push.attempts, push.last_error, push.next_attempt_at = PushState.PENDING, 0, None, None
+
+
+def mark_missing(session: Session, path: str) -> Episode | None:
+    episode = get(session, path)
+    if episode is not None and episode.state != EpisodeState.MISSING:
+        episode.state = EpisodeState.MISSING
+        episode.claimed_by = None
+        episode.claimed_at = None
+    return episode
+
+
+def mark_missing_under(session: Session, folder: str) -> list[str]:
+    """Every episode below `folder` (a deleted folder) becomes missing; returns their paths."""
+    episodes = session.scalars(select(Episode).where(_under(folder), Episode.state != EpisodeState.MISSING)).all()
+    for episode in episodes:
+        episode.state = EpisodeState.MISSING
+        episode.claimed_by = None
+        episode.claimed_at = None
+    return [e.path for e in episodes]
+
+
+def rename(session: Session, src: str, dest: str, dest_season_key: str) -> Episode | None:
+    """A moved file keeps its results. A row already at `dest` (an older file there) gives way."""
+    episode = get(session, src)
+    if episode is None:
+        return None
+    stale = get(session, dest)
+    if stale is not None:
+        session.delete(stale)
+        session.flush()
+    episode.path = dest
+    episode.season_key = dest_season_key
+    return episode
+
+
+def rename_folder(session: Session, src: str, dest: str) -> list[tuple[str, str]]:
+    """A moved folder: every episode below `src` moves with it. Returns (old, new) paths."""
+    moved = []
+    for episode in session.scalars(select(Episode).where(_under(src))).all():
+        old_path = episode.path
+        new_path = dest + old_path[len(src) :]
+        rename(session, old_path, new_path, dest + episode.season_key[len(src) :])
+        moved.append((old_path, new_path))
+    return moved
+
+
+def _under(folder: str) -> ColumnElement[bool]:
+    prefix = folder.rstrip("/") + "/"
+    # substr instead of LIKE: paths may contain % and _
+    return func.substr(Episode.path, 1, len(prefix)) == prefix
+
+
+def release_stale_claims(session: Session, is_stale: Callable[[str], bool]) -> list[str]:
+    """Claims held by processes that are gone (killed mid-detection) go back to pending; returns their paths."""
+    released = []
+    for episode in session.scalars(select(Episode).where(Episode.state == EpisodeState.PROCESSING)).all():
+        if episode.claimed_by is None or is_stale(episode.claimed_by):
+            episode.state = EpisodeState.PENDING
+            episode.claimed_by = None
+            episode.claimed_at = None
+            released.append(episode.path)
+    return released
+
+
+def pending_paths(session: Session) -> list[str]:
+    return list(session.scalars(select(Episode.path).where(Episode.state == EpisodeState.PENDING)))
