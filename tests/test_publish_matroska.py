@@ -53,7 +53,7 @@ def chapters(path: Path) -> list[tuple[int, int, str]]:
 def test_intro_and_episode_chapters_with_a_prologue(episode: EpisodeRef) -> None:
     publisher = MatroskaPublisher("mkv", MatroskaOptions())
     result = publisher.push(episode, Intro(1.234, 3.5, 0.9))
-    assert result.action is PushAction.CREATED
+    assert result.action is PushAction.CREATED and result.file_changed
     assert chapters(episode.path) == [(0, 1234, "Prologue"), (1234, 3500, "Intro"), (3500, 6000, "Episode")]
 
 
@@ -66,7 +66,8 @@ def test_repush_leaves_the_file_alone_and_a_new_detection_replaces(episode: Epis
     publisher = MatroskaPublisher("mkv", MatroskaOptions())
     publisher.push(episode, Intro(1.0, 3.0, 0.9))
     os.utime(episode.path, ns=(10**9, 10**9))
-    assert publisher.push(episode, Intro(1.0, 3.0, 0.9)).action is PushAction.UNCHANGED
+    unchanged = publisher.push(episode, Intro(1.0, 3.0, 0.9))
+    assert unchanged.action is PushAction.UNCHANGED and not unchanged.file_changed
     assert episode.path.stat().st_mtime_ns == 10**9  # untouched: servers would otherwise re-probe it
     assert publisher.push(episode, Intro(0.5, 2.75, 0.9)).action is PushAction.REPLACED
     assert chapters(episode.path) == [(0, 500, "Prologue"), (500, 2750, "Intro"), (2750, 6000, "Episode")]

@@ -29,6 +29,9 @@ class PushResult:
     target: str
     action: PushAction
     detail: str = ""
+    # The media file itself was rewritten (Matroska chapters): its size and mtime changed because of us, not
+    # because the episode did, which the daemon must not take for a new file to detect again.
+    file_changed: bool = False
 
 
 class Publisher(Protocol):

@@ -24,17 +24,22 @@ class ItemIndex:
         load: Callable[[], Iterable[tuple[str, str]]],  # yields (server path, item id)
         *,
         min_reload_s: float = 60.0,
+        max_age_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._load = load
         self._min_reload_s = min_reload_s
+        # Ids also go stale without a 404 to say so (Emby's ChapterApi answers 500 for an unknown id), so the
+        # whole index is re-read when it is this old.
+        self._max_age_s = max_age_s
         self._clock = clock
         self._ids: dict[str, str] = {}
         self._loaded_at: float | None = None
 
     def find(self, server_path: str) -> str | None:
         key = server_key(server_path)
-        if key not in self._ids and self._stale():
+        age = None if self._loaded_at is None else self._clock() - self._loaded_at
+        if age is None or age >= self._max_age_s or (key not in self._ids and age >= self._min_reload_s):
             self.reload()
         return self._ids.get(key)
 
@@ -65,9 +70,6 @@ class ItemIndex:
         """Drop an id the server no longer knows (the item was re-created), and allow an immediate re-list."""
         self._ids.pop(server_key(server_path), None)
         self._loaded_at = None
-
-    def _stale(self) -> bool:
-        return self._loaded_at is None or self._clock() - self._loaded_at >= self._min_reload_s
 
 
 def item_not_found(label: str, path: Path, server_path: str) -> ItemNotFoundError:

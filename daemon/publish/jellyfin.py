@@ -179,9 +179,9 @@ class JellyfinPublisher:
             raise PluginMissingError(self._missing())
         try:
             return self.api.run(episode, lambda item_id: self._write(item_id, intro))
-        except NotFoundError:
-            self._route = None  # the write route answered 404: the plugin may be gone; probe again next time
-            raise
+        except NotFoundError as error:
+            self._route = None  # probe again next time
+            raise PluginMissingError(f"{error}: the item exists, so the plugin route is gone; {INSTALL_HINT}") from None
 
     def _write(self, item_id: str, intro: Intro | None) -> PushResult:
         if self._route is WriteRoute.SEGMENTS_PUT:

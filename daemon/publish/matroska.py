@@ -114,7 +114,7 @@ class MatroskaPublisher:
             if not current or not ours:
                 return PushResult(self.name, PushAction.UNCHANGED, "no chapters of ours")
             self._write(path, None, episode.duration_s)
-            return self._refreshed(episode, PushAction.REMOVED)
+            return self._refreshed(episode, PushAction.REMOVED, file_changed=True)
         wanted = wanted_chapters(intro, episode.duration_s)
         if current == wanted:
             # Rewriting would change the mtime and make every server re-probe the file for nothing.
@@ -125,7 +125,8 @@ class MatroskaPublisher:
                 f"({', '.join(c.title for c in current[:4])}...); set overwrite_chapters = true to replace them"
             )
         self._write(path, wanted, episode.duration_s)
-        return self._refreshed(episode, PushAction.REPLACED if current else PushAction.CREATED)
+        action = PushAction.REPLACED if current else PushAction.CREATED
+        return self._refreshed(episode, action, file_changed=True)
 
     def _write(self, path: Path, chapters: Sequence[Chapter] | None, duration_s: float) -> None:
         if chapters is None:
@@ -149,10 +150,10 @@ class MatroskaPublisher:
             said = (done.stdout + done.stderr).strip().splitlines()
             raise PermanentPublishError(f"{label}: {what} failed: {' '.join(said[-3:])}")
 
-    def _refreshed(self, episode: EpisodeRef, action: PushAction) -> PushResult:
+    def _refreshed(self, episode: EpisodeRef, action: PushAction, *, file_changed: bool = False) -> PushResult:
         if self._jellyfin is None:
-            return PushResult(self.name, action, str(episode.path))
+            return PushResult(self.name, action, str(episode.path), file_changed)
         # Also when unchanged: that is how a push whose refresh failed last time gets its refresh now.
         self._jellyfin.run(episode, self._jellyfin.refresh_item)
         self._jellyfin.run_segment_scan()
-        return PushResult(self.name, action, f"{episode.path}; Jellyfin asked to re-read it")
+        return PushResult(self.name, action, f"{episode.path}; Jellyfin asked to re-read it", file_changed)
