@@ -13,7 +13,9 @@ from daemon.publish.credentials import Secret
 from daemon.publish.errors import PluginMissingError
 from daemon.publish.jellyfin import JellyfinPublisher, WriteRoute
 from daemon.publish.options import JellyfinOptions, ServerOptions
+from daemon.publish.service import PushService
 from detector.result import Intro
+from tests.fakeservers.db import make_db, store_result
 from tests.fakeservers.jellyfin import FakeJellyfin
 
 KEY = "jf-key-abcdef"
@@ -36,7 +38,7 @@ def fake(request: pytest.FixtureRequest) -> Iterator[FakeJellyfin]:
 
 @pytest.mark.parametrize(
     ("fake", "route"),
-    [("segments", WriteRoute.SEGMENTS_PUT), ("timestamps", WriteRoute.TIMESTAMPS_POST), (None, WriteRoute.NONE)],
+    [("segments", WriteRoute.SEGMENTS_PUT), ("timestamps", WriteRoute.TIMESTAMPS_POST)],
     indirect=["fake"],
 )
 def test_probe_reads_the_routes_the_server_really_has(fake: FakeJellyfin, route: WriteRoute) -> None:
@@ -46,16 +48,24 @@ def test_probe_reads_the_routes_the_server_really_has(fake: FakeJellyfin, route:
 
 
 @pytest.mark.parametrize("fake", [None], indirect=True)
-def test_without_a_plugin_it_says_once_what_to_install(fake: FakeJellyfin, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING)
+def test_without_a_plugin_it_says_once_what_to_install(
+    fake: FakeJellyfin, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     jf = publisher(fake.url)
-    for _ in range(3):
-        with pytest.raises(PluginMissingError) as raised:
-            jf.push(EPISODE, INTRO)
-        assert "Intro Skipper" in str(raised.value)
-        assert "https://manifest.intro-skipper.org/manifest.json" in str(raised.value)
+    sessions = make_db(tmp_path)
+    for n in range(3):
+        store_result(sessions, Path(f"/tv/Show/S01E0{n + 1}.mkv"), INTRO, ["jf"])
+    service = PushService(sessions, [jf])
+    service.probe()  # at start
+    reports = service.run_due()
+    assert [r.state for r in reports] == ["failed"] * 3
+    for report in reports:
+        assert "Intro Skipper" in (report.error or "")
+        assert "https://manifest.intro-skipper.org/manifest.json" in (report.error or "")
     assert caplog.text.count("no plugin route") == 1
     assert len(fake.calls("GET", "/api-docs/openapi.json")) == 1  # probed once, not per push
+    assert jf.route is WriteRoute.NONE
 
 
 def test_segments_of_other_types_are_kept(fake: FakeJellyfin) -> None:

@@ -64,21 +64,21 @@ class EmbyPublisher:
         self._probed_at = 0.0
 
     def probe(self) -> None:
+        """Raises `PluginMissingError` (the same text each time, so the service says it once) without ChapterApi."""
         self.http.get("/emby/System/Info")  # checks the key: 401 is an AuthError
         try:
             self.http.get("/emby/chapter_api/get_items")  # harmless: lists the library folders
-            has_plugin = True
+            self._has_plugin = True
         except NotFoundError:
-            has_plugin = False
-        if not has_plugin and self._has_plugin is not False:
-            log.warning("%s", self._missing())  # said once; pushes then fail with the same text
-        self._has_plugin = has_plugin
+            self._has_plugin = False
         self._probed_at = self._clock()
+        if not self._has_plugin:
+            raise PluginMissingError(self._missing())
 
     def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
         if self._has_plugin is None or (not self._has_plugin and self._clock() - self._probed_at >= _REPROBE_S):
             self.probe()
-        if not self._has_plugin:
+        elif not self._has_plugin:
             raise PluginMissingError(self._missing())
         server_path = self.options.server.path_map.to_server(episode.path)
         return self.items.run(self.http.label, episode.path, server_path, lambda key: self._push(key, intro))

@@ -158,24 +158,23 @@ class JellyfinPublisher:
         return self._route
 
     def probe(self) -> None:
+        """Find the write route; raises `PluginMissingError` (the same text each time, so the service says it
+        once) when the server has none."""
         info = self.api.http.get("/System/Info")  # checks the key too: 401 here is an AuthError
         try:
             openapi = self.api.http.get("/api-docs/openapi.json")
         except NotFoundError:
             openapi = {}
-        route = choose_route(openapi or {})
+        self._route = choose_route(openapi or {})
         self._probed_at = self._clock()
-        if route is WriteRoute.NONE and self._route is not WriteRoute.NONE:
-            # Said once: later pushes fail with the same text in their state, without a log line each.
-            log.warning("%s (Jellyfin %s): %s", self.api.http.label, info.get("Version", "?"), self._missing())
-        elif route is not WriteRoute.NONE:
-            log.info("%s: writing intros with %s", self.api.http.label, route.value)
-        self._route = route
+        if self._route is WriteRoute.NONE:
+            raise PluginMissingError(self._missing())
+        log.info("%s (Jellyfin %s): writing intros with %s", self.api.http.label, info.get("Version"), self._route)
 
     def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
         if self._route is None or (self._route is WriteRoute.NONE and self._clock() - self._probed_at >= _REPROBE_S):
             self.probe()
-        if self._route is WriteRoute.NONE:
+        elif self._route is WriteRoute.NONE:
             raise PluginMissingError(self._missing())
         try:
             return self.api.run(episode, lambda item_id: self._write(item_id, intro))
