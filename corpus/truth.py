@@ -1,0 +1,81 @@
+"""The corpus truth file: which episode has its intro where (`truth.json` at a corpus root).
+
+The detector's evaluation reads it; paths are relative to the corpus root so that a corpus can be moved.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+TRUTH_VERSION = 1
+TRUTH_FILE = "truth.json"
+
+
+@dataclass(frozen=True)
+class IntroSpan:
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class EpisodeTruth:
+    path: str  # relative to the corpus root, POSIX separators
+    show: str
+    season: str
+    duration_s: float
+    intro: IntroSpan | None
+    tags: tuple[str, ...] = ()
+
+
+def _episode_to_json(ep: EpisodeTruth) -> dict[str, object]:
+    intro = None if ep.intro is None else {"start_s": ep.intro.start_s, "end_s": ep.intro.end_s}
+    return {
+        "path": ep.path,
+        "show": ep.show,
+        "season": ep.season,
+        "duration_s": ep.duration_s,
+        "intro": intro,
+        "tags": list(ep.tags),
+    }
+
+
+def _episode_from_json(raw: dict[str, object]) -> EpisodeTruth:
+    intro_raw = raw.get("intro")
+    intro = None
+    if isinstance(intro_raw, dict):
+        intro = IntroSpan(start_s=float(intro_raw["start_s"]), end_s=float(intro_raw["end_s"]))
+    tags = raw.get("tags") or []
+    tag_list = tags if isinstance(tags, list) else []
+    return EpisodeTruth(
+        path=str(raw["path"]),
+        show=str(raw["show"]),
+        season=str(raw["season"]),
+        duration_s=float(str(raw["duration_s"])),
+        intro=intro,
+        tags=tuple(str(t) for t in tag_list),
+    )
+
+
+def write_truth(path: Path, episodes: Iterable[EpisodeTruth]) -> None:
+    """Write `episodes` as a truth file (atomically, so a reader never sees half a file)."""
+    doc = {"version": TRUTH_VERSION, "episodes": [_episode_to_json(ep) for ep in episodes]}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_truth(path: Path) -> list[EpisodeTruth]:
+    """Read a truth file; a file or a corpus root directory may be given."""
+    if path.is_dir():
+        path = path / TRUTH_FILE
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("version") != TRUTH_VERSION:
+        raise ValueError(f"{path}: unsupported truth version {doc.get('version')!r}")
+    return [_episode_from_json(raw) for raw in doc["episodes"]]
