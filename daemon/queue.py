@@ -17,6 +17,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import Engine
 
 from daemon import jobs
@@ -35,8 +36,17 @@ def job_id(path: Path | str) -> str:
     return DETECT_JOB_PREFIX + digest
 
 
+class _Scheduler(BackgroundScheduler):
+    def _process_jobs(self) -> float | None:
+        # APScheduler 3's loop runs one more round after shutdown() wakes it: that round would hand due jobs to
+        # the stopped executors and then delete them from the store. Skip it; they run at the next start.
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
+
+
 def make_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
-    return BackgroundScheduler(
+    return _Scheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
         executors={
             "default": ThreadPoolExecutor(max_workers=workers),
