@@ -25,6 +25,10 @@ Picture = NDArray[np.uint8]
 SYNTH_PREFIX = "synth/"
 AUDIO_CACHE_BYTES = 600 * 2**20  # decoded tracks are big (a 5-minute track at 48 kHz is 58 MB)
 PICTURE_CACHE_ITEMS = 16
+# Every track and line is brought to one active loudness before mixing, so that the plan's gains mean the
+# same thing for every recording and an intro is not simply "the loudest part" of an episode.
+TARGET_ACTIVE_DB = -20.0
+GATE_DB = 40.0  # blocks this far below the loudest block are pauses, not part of the level
 
 
 def decode_audio(path: Path, rate: int) -> Audio:
@@ -67,6 +71,20 @@ def fit_picture(rgb: Picture, width: int, height: int) -> Picture:
     return np.asarray(frame.reformat(width=width, height=height, format="rgb24").to_ndarray())
 
 
+def normalise(samples: Audio, rate: int) -> Audio:
+    """Scale to TARGET_ACTIVE_DB RMS over the non-silent 50 ms blocks."""
+    block = max(1, rate // 20)
+    n = samples.size // block
+    if n == 0:
+        return samples
+    power = np.mean(samples[: n * block].reshape(n, block).astype(np.float64) ** 2, axis=1)
+    active = power[power > power.max() * 10 ** (-GATE_DB / 10)]
+    if active.size == 0 or active.mean() <= 0:
+        return samples
+    gain = 10 ** (TARGET_ACTIVE_DB / 20) / np.sqrt(active.mean())
+    return (samples * np.float32(gain)).astype(np.float32)
+
+
 class Material:
     """Samples and pictures by id, with a bounded cache (episodes of one show reuse the same tracks)."""
 
@@ -82,6 +100,8 @@ class Material:
             self._audio.move_to_end(key)
             return self._audio[key]
         samples = self._load_audio(source, rate)
+        if not source.startswith(NOISE_PREFIX):
+            samples = normalise(samples, rate)
         self._audio[key] = samples
         self._audio_bytes += samples.nbytes
         while self._audio_bytes > AUDIO_CACHE_BYTES and len(self._audio) > 1:

@@ -229,8 +229,9 @@ def render_episode(plan: EpisodePlan, material: Material, path: Path, threads: i
     enc = plan.encode
     rate = enc.sample_rate
     mix = mix_audio(plan.timeline.audio, plan.duration_s, rate, material)
-    mix *= np.float32(10 ** (enc.gain_db / 20))
-    np.clip(mix, -1.0, 1.0, out=mix)
+    # The episode's loudness, but never clipping: a broadcast mix is limited, not distorted.
+    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
+    mix *= np.float32(min(10 ** (enc.gain_db / 20), 0.99 / max(peak, 1e-9)))
     layout = "mono" if enc.channels == 1 else "stereo"
     samples = np.repeat(mix[None, :], enc.channels, axis=0)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,141 @@
+"""Build a labelled corpus: `python -m corpus.build procedural|real|long --out DIR ...`.
+
+Writes DIR/<show>/Season 01/<show> S01Ekk.mkv|mp4 and DIR/truth.json. Train and val use disjoint shows and
+disjoint assets (see corpus.catalog.partition), and everything follows from --seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from corpus.catalog import Catalog, Split, partition
+from corpus.material import Material
+from corpus.plan import EncodeSettings, EpisodePlan, compose_season, compose_shows
+from corpus.procedural import plan_corpus, procedural_catalog, render_plans
+from corpus.profile import PROCEDURAL, REAL, Profile
+from corpus.real import scan_catalog
+from corpus.render import render_episode
+from corpus.truth import EpisodeTruth
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ASSETS = Path("cache/assets")
+
+
+def build(
+    mode: str,
+    out: Path,
+    shows: int,
+    episodes: int,
+    seed: int,
+    split: Split,
+    assets: Path,
+    container: str = "mixed",
+    threads: int = 0,
+) -> list[EpisodeTruth]:
+    if mode == "procedural":
+        catalog, profile, material = procedural_catalog(), PROCEDURAL, Material()
+    else:
+        catalog, profile, material = scan_catalog(assets), REAL, Material(assets)
+        _check_catalog(partition(catalog, split), split)
+    plans = plan_corpus(catalog, profile, split, shows, episodes, seed, container)
+    return render_plans(plans, material, out, threads=threads)
+
+
+def _check_catalog(catalog: Catalog, split: Split) -> None:
+    if not (catalog.music and catalog.lines and catalog.photos):
+        raise SystemExit(f"no {split} material: run scripts/fetch_assets.sh first (or pass --assets DIR)")
+    log.info(
+        "%s material: %d tracks, %d voices (%d lines), %d photos",
+        split,
+        len(catalog.music),
+        len(catalog.voices()),
+        len(catalog.lines),
+        len(catalog.photos),
+    )
+
+
+def long_episode(
+    path: Path,
+    minutes: float = 44,
+    width: int = 1920,
+    height: int = 1080,
+    seed: int = 0,
+    assets: Path | None = DEFAULT_ASSETS,
+    threads: int = 0,
+) -> EpisodeTruth:
+    """A realistic full-length 1080p H.264/AAC episode for the speed benchmark (takes minutes to render).
+
+    Real material when `assets` holds the fetched packages, procedural otherwise; x264 `veryfast` with
+    B-frames and keyint 250, like a typical release encode, so that decoding costs what it does in a library.
+    """
+    catalog: Catalog
+    if assets is not None and (assets / "wesnoth-1.16-music" / ".version").exists():
+        catalog, material = partition(scan_catalog(assets), "val"), Material(assets)
+    else:
+        catalog, material = partition(procedural_catalog(), "val"), Material()
+    profile: Profile = replace(REAL, episode_s=(minutes * 60.0, minutes * 60.0), p_no_intro=0.0, p_two_openings=0.0)
+    show = compose_shows(catalog, profile, "val", 1, seed)[0]
+    plan: EpisodePlan = compose_season(show, catalog, profile, 1, seed, "mkv")[0]
+    encode = EncodeSettings(
+        container=path.suffix.lstrip(".") or "mkv",
+        width=width,
+        height=height,
+        fps=(24000, 1001),
+        sample_rate=48000,
+        channels=2,
+        preset="veryfast",
+        crf=21,
+        bitrate_kbps=None,
+        keyint=250,
+        bframes=3,
+        audio_kbps=192,
+        gain_db=-3.0,
+    )
+    plan = replace(plan, encode=encode)
+    render_episode(plan, material, path, threads=threads)
+    return EpisodeTruth(path.name, plan.show, plan.season, plan.duration_s, plan.intro, plan.tags)
+
+
+def _summary(truths: list[EpisodeTruth]) -> str:
+    tags = Counter(t for ep in truths for t in ep.tags)
+    intros = [ep.intro.duration_s for ep in truths if ep.intro is not None]
+    span = f"{min(intros):.1f}-{max(intros):.1f} s" if intros else "none"
+    return (
+        f"{len(truths)} episodes, {len({ep.show for ep in truths})} shows, "
+        f"{sum(ep.duration_s for ep in truths) / 60:.1f} min; intros {span}; tags {dict(sorted(tags.items()))}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m corpus.build", description=__doc__)
+    parser.add_argument("mode", choices=("procedural", "real", "long"))
+    parser.add_argument("--out", type=Path, required=True, help="corpus root (for long: the episode file)")
+    parser.add_argument("--shows", type=int, default=2)
+    parser.add_argument("--episodes", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=("train", "val"), default="train")
+    parser.add_argument("--assets", type=Path, default=DEFAULT_ASSETS)
+    parser.add_argument("--container", choices=("mkv", "mp4", "mixed"), default="mixed")
+    parser.add_argument("--minutes", type=float, default=44.0, help="long mode: episode length")
+    parser.add_argument("--threads", type=int, default=0, help="x264 threads (0 = auto)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.monotonic()
+    if args.mode == "long":
+        truth = long_episode(args.out, minutes=args.minutes, seed=args.seed, assets=args.assets, threads=args.threads)
+        log.info("wrote %s (intro %s) in %.0f s", args.out, truth.intro, time.monotonic() - started)
+        return
+    truths = build(
+        args.mode, args.out, args.shows, args.episodes, args.seed, args.split, args.assets, args.container, args.threads
+    )
+    log.info("%s in %.0f s", _summary(truths), time.monotonic() - started)
+
+
+if __name__ == "__main__":
+    main()
