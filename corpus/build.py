@@ -24,7 +24,7 @@ from corpus.truth import EpisodeTruth
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ASSETS = Path("cache/assets")
+DEFAULT_ASSETS = Path(__file__).resolve().parents[1] / "cache" / "assets"  # where fetch_assets.sh puts them
 
 
 def build(

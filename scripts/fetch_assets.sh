@@ -32,7 +32,10 @@ for pin in "${PINS[@]}"; do
     updated=1
   fi
   echo "fetch   $name $version"
-  (cd "$CACHE_DIR/debs" && apt-get download -qq "$name=$version")
+  # As root, apt's download sandbox user cannot write into our cache: download as root, quietly.
+  sandbox=()
+  [ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
+  (cd "$CACHE_DIR/debs" && apt-get download -qq "${sandbox[@]}" "$name=$version")
   deb="$(ls "$CACHE_DIR/debs/${name}_"*.deb | head -n 1)"
   rm -rf "$dest"
   mkdir -p "$dest"
