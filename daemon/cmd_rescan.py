@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.claims import is_dead, owner_id
-from daemon.commands import load
+from daemon.commands import load, quiet_library_logs
 from daemon.config import Config, ConfigError, WorkerConfig
 from daemon.detect import LoadedDetector, load_detector
 from daemon.library import LibraryFilter, season_key
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def main(args: argparse.Namespace) -> int:
+    quiet_library_logs()
     try:
         config = load(args)
         tops = _tops(config, args.paths)

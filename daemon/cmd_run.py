@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from daemon.commands import load
+from daemon.commands import load, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.detect import load_detector
 from daemon.service import Daemon
@@ -30,8 +30,7 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"intro-daemon: config: {e}", file=sys.stderr)
         return 2
-    # APScheduler logs every job run at INFO; the worker already writes one line per episode.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    quiet_library_logs()
     _lower_priority(config.worker.nice)
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     detector = load_detector(config.worker)

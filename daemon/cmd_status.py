@@ -87,28 +87,31 @@ def _open(config: Config) -> Engine:
 
 def _status_lines(session: Session, engine: Engine, config: Config, n_errors: int) -> list[str]:
     url = make_url(config.state.database_url).render_as_string(hide_password=True)
-    counts = Counter(dict(session.execute(select(Episode.state, func.count()).group_by(Episode.state)).tuples()))
+    rows = session.execute(select(Episode.state, func.count()).group_by(Episode.state)).all()
+    counts: Counter[str] = Counter({state: n for state, n in rows})
     total = sum(counts.values())
     by_state = ", ".join(f"{counts[s]} {s.value}" for s in EpisodeState if counts[s])
     lines = [f"database   {url}", f"episodes   {total}" + (f": {by_state}" if total else "")]
-    lines.append(f"queue      {_queue_text(engine)}")
+    lines.append(f"queue      {_queue_text(engine, counts[EpisodeState.PENDING])}")
     lines.extend(_target_lines(session))
     lines.extend(_error_lines(session, n_errors))
     lines.extend(_season_lines(session))
     return lines
 
 
-def _queue_text(engine: Engine) -> str:
+def _queue_text(engine: Engine, pending: int) -> str:
+    """Pending episodes are the queue (waiting for a worker); the job store adds retries set for later."""
+    text = f"{pending} episode(s) waiting for detection"
     if not inspect(engine).has_table(JOBS_TABLE):
-        return "empty (the daemon has not run yet)"
+        return text + " (the daemon has not run yet)"
     with engine.connect() as connection:
         rows = connection.execute(select(_JOBS.c.id, _JOBS.c.next_run_time).order_by(_JOBS.c.next_run_time)).all()
-    detections = [r for r in rows if r.id.startswith(DETECT_JOB_PREFIX)]
+    now = datetime.now(UTC).timestamp()
+    later = [r for r in rows if r.id.startswith(DETECT_JOB_PREFIX) and (r.next_run_time or 0) > now]
+    if later:
+        text += f", {len(later)} of them retried later (next {_when(later[0].next_run_time)})"
     reconcile = [r for r in rows if r.id == RECONCILE_JOB_ID]
-    text = f"{len(detections)} detection(s) queued"
-    if detections:
-        text += f", next {_when(detections[0].next_run_time)}"
-    if reconcile and reconcile[0].next_run_time is not None:
+    if reconcile:
         text += f"; reconcile scan {_when(reconcile[0].next_run_time)}"
     return text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 
@@ -41,6 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = sub.add_parser("show", parents=[common], help="what is stored for one episode")
     show.add_argument("path", type=Path, metavar="PATH")
     show.set_defaults(func=cmd_status.show)
+
+
+def quiet_library_logs() -> None:
+    """Part of the entry point's logging set-up: APScheduler logs every job run and Alembic every start at INFO;
+    the worker's one line per episode says what matters."""
+    for name in ("apscheduler", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def load(args: argparse.Namespace) -> Config:

@@ -3,6 +3,11 @@
 One job per file, its id derived from the path, added with `replace_existing`: a file can never have two jobs.
 Detections run on the "default" executor (`workers` threads, one by default); the reconcile scan has its own
 single thread so it never waits behind a long queue of detections.
+
+APScheduler hands every due job to its executor at once and deletes a one-off job from the store when it does, so
+with one worker a backlog waits in the executor's memory, not in the store. `Queue` counts those hand-overs so
+`has` still answers "is this file queued"; across a restart, the episodes table (state pending) is what
+survives, and `Daemon.start` queues every pending episode again.
 """
 
 from __future__ import annotations
@@ -10,9 +15,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -64,6 +72,17 @@ def make_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
 class Queue:
     def __init__(self, scheduler: BackgroundScheduler) -> None:
         self._scheduler = scheduler
+        self._lock = threading.Lock()
+        # job id -> jobs handed to the executor and not finished. A counter, not a set: the "executed" event of a
+        # quick job can arrive before its "submitted" event.
+        self._handed: Counter[str] = Counter()
+        scheduler.add_listener(self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    def _on_event(self, event: JobEvent) -> None:
+        with self._lock:
+            self._handed[event.job_id] += 1 if event.code == EVENT_JOB_SUBMITTED else -1
+            if self._handed[event.job_id] == 0:
+                del self._handed[event.job_id]
 
     def enqueue(self, path: Path, delay_s: float = 0.0) -> None:
         self._scheduler.add_job(
@@ -81,7 +100,12 @@ class Queue:
             self._scheduler.remove_job(job_id(path))
 
     def has(self, path: Path) -> bool:
-        return self._scheduler.get_job(job_id(path)) is not None
+        """Queued: waiting in the store, or handed to the executor and not finished."""
+        key = job_id(path)
+        with self._lock:
+            if self._handed[key] > 0:
+                return True
+        return self._scheduler.get_job(key) is not None
 
     def schedule_reconcile(self, interval_h: float, *, first_in_s: float = 0.0) -> None:
         self._scheduler.add_job(
