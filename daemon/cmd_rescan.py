@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +22,7 @@ from daemon.config import Config, ConfigError, WorkerConfig
 from daemon.detect import LoadedDetector, load_detector
 from daemon.library import LibraryFilter, season_key
 from daemon.progress import Progress, clock_text
+from daemon.pushing import push_targets
 from daemon.reconcile import apply_moves_and_missing, compare, episodes_under, scan_disk
 from daemon.worker import RESCAN_STATES, Outcome, Result, RetryPolicy, Worker
 from db import episodes
@@ -35,12 +36,13 @@ log = logging.getLogger(__name__)
 def main(args: argparse.Namespace) -> int:
     quiet_library_logs()
     try:
-        config = load(args)
+        config = load(args, check_targets=True)
+        targets = push_targets(config)
         tops = _tops(config, args.paths)
     except ConfigError as e:
         print(f"intro-daemon: config: {e}", file=sys.stderr)
         return 2
-    return rescan(config, tops, force=args.force, detector_loader=load_detector)
+    return rescan(config, tops, force=args.force, detector_loader=load_detector, targets=targets)
 
 
 def _tops(config: Config, paths: list[Path]) -> tuple[Path, ...]:
@@ -60,8 +62,10 @@ def rescan(
     *,
     force: bool,
     detector_loader: Callable[[WorkerConfig], LoadedDetector],
+    targets: Sequence[str] = (),
 ) -> int:
-    """Sync the database with the files under `tops`, then detect what needs it. Returns the exit status."""
+    """Sync the database with the files under `tops`, then detect what needs it. Returns the exit status.
+    `targets`: the push targets each new result is queued for (see daemon/pushing.py)."""
     library = _library(config, tops)
     engine = make_engine(config.state.database_url)
     sessions = make_sessions(engine)
@@ -80,7 +84,7 @@ def rescan(
             detector.model_version,
             library,
             owner=owner_id(),
-            targets=[t.name for t in config.targets],
+            targets=targets,
             retry=RetryPolicy(config.worker.max_attempts, config.worker.retry_backoff_s),
         )
         progress = Progress(len(todo), sys.stderr)

@@ -15,6 +15,7 @@ import sys
 from daemon.commands import load, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.detect import load_detector
+from daemon.pushing import make_pusher
 from daemon.service import Daemon
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ SIGNALS = STOP_SIGNALS | {signal.SIGHUP}
 
 def main(args: argparse.Namespace) -> int:
     try:
-        config = load(args)
+        config = load(args, check_targets=True)
         _check_folders(config)
     except ConfigError as e:
         print(f"intro-daemon: config: {e}", file=sys.stderr)
@@ -34,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
     _lower_priority(config.worker.nice)
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     detector = load_detector(config.worker)
-    daemon = Daemon(config, detector)
+    daemon = Daemon(config, detector, pusher_factory=make_pusher)
     daemon.start()
     while (sig := signal.sigwait(SIGNALS)) not in STOP_SIGNALS:
         _reload(daemon, args)
@@ -56,7 +57,7 @@ def _check_folders(config: Config) -> None:
 
 def _reload(daemon: Daemon, args: argparse.Namespace) -> None:
     try:
-        config = load(args)
+        config = load(args, check_targets=True)
         _check_folders(config)
     except ConfigError as e:
         log.error("SIGHUP: configuration not reloaded: %s", e)

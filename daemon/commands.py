@@ -51,6 +51,13 @@ def quiet_library_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def load(args: argparse.Namespace) -> Config:
-    """The config for a command: `--config` (or defaults) with `--library` on top. Raises ConfigError."""
-    return load_config(args.config, library=args.library)
+def load(args: argparse.Namespace, *, check_targets: bool = False) -> Config:
+    """The config for a command: `--config` (or defaults) with `--library` on top. Raises ConfigError.
+    `check_targets`: validate the targets' options too (commands that push or queue pushes); status and show
+    skip it, so they work for a user who lacks the secrets' environment."""
+    check = None
+    if check_targets:
+        from daemon.publish.config import check_target
+
+        check = check_target
+    return load_config(args.config, library=args.library, check_target=check)

@@ -1,5 +1,5 @@
 """The functions APScheduler runs. Its job store pickles a job as a reference to a module-level function plus its
-arguments, so jobs are these two functions taking plain text; each hands over to the live daemon bound here.
+arguments, so jobs are these functions taking plain text; each hands over to the live daemon bound here.
 
 The binding is the one piece of module state in the daemon: it is set by `Daemon.start` and cleared by `Daemon.stop`,
 and a job that fires with nothing bound does nothing (the episode stays pending and is queued again at start).
@@ -18,6 +18,8 @@ class JobRunner(Protocol):
     def run_detection(self, path: Path) -> None: ...
 
     def run_reconcile(self) -> None: ...
+
+    def run_push(self) -> None: ...
 
 
 _runner: JobRunner | None = None
@@ -48,3 +50,9 @@ def reconcile() -> None:
     runner = _runner
     if runner is not None:
         runner.run_reconcile()
+
+
+def push() -> None:
+    runner = _runner
+    if runner is not None:
+        runner.run_push()

@@ -33,8 +33,10 @@ from daemon import jobs
 log = logging.getLogger(__name__)
 
 RECONCILE_JOB_ID = "reconcile"
+PUSH_JOB_ID = "push"
 DETECT_JOB_PREFIX = "detect:"
 MAINTENANCE_EXECUTOR = "maintenance"
+PUSH_EXECUTOR = "push"  # its own thread: a slow media server delays neither detections nor the reconcile scan
 JOBS_TABLE = "apscheduler_jobs"
 
 
@@ -59,6 +61,7 @@ def make_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
         executors={
             "default": ThreadPoolExecutor(max_workers=workers),
             MAINTENANCE_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+            PUSH_EXECUTOR: ThreadPoolExecutor(max_workers=1),
         },
         job_defaults={
             "coalesce": True,
@@ -118,3 +121,24 @@ class Queue:
             executor=MAINTENANCE_EXECUTOR,
             replace_existing=True,
         )
+
+    def schedule_push(self, interval_s: float) -> None:
+        self._scheduler.add_job(
+            jobs.push,
+            trigger="interval",
+            seconds=interval_s,
+            next_run_time=datetime.now(UTC),
+            id=PUSH_JOB_ID,
+            name="push markers",
+            executor=PUSH_EXECUTOR,
+            replace_existing=True,
+        )
+
+    def push_now(self) -> None:
+        """After a detection: push at once instead of at the next interval (coalesced if already running)."""
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.modify_job(PUSH_JOB_ID, next_run_time=datetime.now(UTC))
+
+    def unschedule_push(self) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(PUSH_JOB_ID)

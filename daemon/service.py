@@ -1,4 +1,4 @@
-"""The running service: watcher -> settle -> queue -> worker, plus the reconcile scan at start and every day.
+"""The running service: watcher -> settle -> queue -> worker -> pushes, plus the reconcile scan at start and daily.
 
 `start` and `stop` are all a caller needs (the `run` command adds signals). Stop order: watcher, settling,
 scheduler, then up to `grace_s` for the running detection, whose claim is otherwise given back (pending) so the next
@@ -15,9 +15,10 @@ from pathlib import Path
 
 from daemon import jobs
 from daemon.claims import is_dead, owner_id
-from daemon.config import Config
+from daemon.config import Config, ConfigError
 from daemon.detect import LoadedDetector
-from daemon.library import FileStat, LibraryFilter, season_key
+from daemon.library import FileStat, LibraryFilter, season_key, stat_file
+from daemon.pushing import PUSH_INTERVAL_S, Pusher, PusherFactory
 from daemon.queue import Queue, make_scheduler
 from daemon.reconcile import apply_moves_and_missing, compare, scan_disk
 from daemon.settle import Settler, SettleThread
@@ -32,19 +33,33 @@ log = logging.getLogger(__name__)
 
 
 class Daemon:
-    def __init__(self, config: Config, detector: LoadedDetector, *, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        detector: LoadedDetector,
+        *,
+        owner: str | None = None,
+        pusher_factory: PusherFactory | None = None,
+    ) -> None:
+        """`pusher_factory` (see daemon/pushing.py) builds what pushes markers; None: results are only stored.
+        Raises ConfigError for bad target options."""
         self.config = config
         self.owner = owner or owner_id()
         self._engine = make_engine(config.state.database_url)
         self._sessions = make_sessions(self._engine)
         self._library = LibraryFilter(config.library)
+        self._pusher_factory = pusher_factory
+        self._pusher: Pusher | None = None
+        if pusher_factory is not None:
+            self._pusher = pusher_factory(config, self._sessions, self.file_rewritten)
+        self._probed = False
         self.worker = Worker(
             self._sessions,
             detector.detect,
             detector.model_version,
             self._library,
             owner=self.owner,
-            targets=[t.name for t in config.targets],
+            targets=self._pusher.targets if self._pusher else (),
             retry=RetryPolicy(config.worker.max_attempts, config.worker.retry_backoff_s),
         )
         self._scheduler = make_scheduler(self._engine, config.worker.workers)
@@ -68,6 +83,7 @@ class Daemon:
         self._watcher.start()
         # At once, then daily: catches what changed while the daemon was down, and re-queues pending work.
         self.queue.schedule_reconcile(self.config.library.reconcile_interval_h)
+        self._schedule_pushes()
         log.info(
             "watching %s (model %s, %d worker(s), settle %.0f s)",
             ", ".join(map(str, self._library.roots)),
@@ -110,7 +126,15 @@ class Daemon:
             if getattr(old, name) != getattr(new, name):
                 log.warning("[%s] changed: takes effect after a restart", name)
         self.config = dataclasses.replace(new, state=old.state, worker=old.worker)
-        self.worker.targets = tuple(t.name for t in new.targets)
+        if (new.targets, new.path_maps) != (old.targets, old.path_maps) and self._pusher_factory is not None:
+            try:
+                self._pusher = self._pusher_factory(self.config, self._sessions, self.file_rewritten)
+            except ConfigError as e:
+                log.error("targets not reloaded, the old ones stay: %s", e)
+            else:
+                self._probed = False
+                self.worker.targets = tuple(self._pusher.targets if self._pusher else ())
+                self._schedule_pushes()
         if new.library != old.library:
             self._watcher.stop()
             self._settle.stop()
@@ -131,10 +155,34 @@ class Daemon:
         finally:
             with self._idle:
                 self._idle.notify_all()
-        if result.outcome == Outcome.RETRY and result.retry_in_s is not None:
+        if result.outcome == Outcome.DONE and self._pusher is not None:
+            self.queue.push_now()
+        elif result.outcome == Outcome.RETRY and result.retry_in_s is not None:
             self.queue.enqueue(path, result.retry_in_s)
         elif result.outcome == Outcome.CHANGED:
             self._settle.note(path)
+
+    def run_push(self) -> None:
+        pusher = self._pusher
+        if pusher is None or self.worker.stopping.is_set():
+            return
+        if not self._probed:  # here rather than at start: probing waits on servers, start must not
+            self._probed = True
+            pusher.probe()
+        pusher.run_due()
+
+    def _schedule_pushes(self) -> None:
+        if self._pusher is not None:
+            self.queue.schedule_push(PUSH_INTERVAL_S)
+        else:
+            self.queue.unschedule_push()
+
+    def file_rewritten(self, path: Path) -> None:
+        """A publisher wrote into the media file (chapters): its new size and mtime are ours, not a new file."""
+        stat = stat_file(path)
+        if stat is not None:
+            with self._sessions.begin() as session:
+                episodes.adopt_rewrite(session, str(path), stat.size, stat.mtime_ns)
 
     def run_reconcile(self) -> None:
         started = time.monotonic()

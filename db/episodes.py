@@ -228,3 +228,16 @@ def release_stale_claims(session: Session, is_stale: Callable[[str], bool]) -> l
 
 def pending_paths(session: Session) -> list[str]:
     return list(session.scalars(select(Episode.path).where(Episode.state == EpisodeState.PENDING)))
+
+
+def adopt_rewrite(session: Session, path: str, size: int, mtime_ns: int) -> bool:
+    """The daemon itself rewrote the file (a publisher wrote chapters into it): take its new size and mtime as
+    current, for the episode and its latest result, so the change is not taken for a new file to detect again."""
+    episode = get(session, path)
+    if episode is None:
+        return False
+    detection = latest_detection(session, episode.id)
+    if detection is not None and (detection.file_size, detection.file_mtime_ns) == (episode.size, episode.mtime_ns):
+        detection.file_size, detection.file_mtime_ns = size, mtime_ns
+    episode.size, episode.mtime_ns = size, mtime_ns
+    return True

@@ -11,6 +11,7 @@ from daemon.cmd_rescan import rescan
 from daemon.config import load_config
 from daemon.detect import LoadedDetector
 from daemon.library import LibraryFilter
+from daemon.pushing import push_targets
 from daemon.worker import RESCAN_STATES, Worker
 from db import episodes
 from db.migrate import upgrade
@@ -120,7 +121,8 @@ def status_config(tmp_path: Path, fake: FakeDetector) -> tuple[Path, Path]:
         '[[targets]]\nname = "home"\nkind = "jellyfin"\nurl = "http://127.0.0.1:1"\napi_key = "sup3rsecret"\n',
     )
     config = load_config(path)
-    rescan(config, (lib / "Show" / "S1",), force=False, detector_loader=loader(fake))
+    targets = push_targets(config)  # the real publishers' names: "home"
+    rescan(config, (lib / "Show" / "S1",), force=False, detector_loader=loader(fake), targets=targets)
     return path, lib
 
 

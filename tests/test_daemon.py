@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from daemon.config import Config, LibraryConfig, load_config
+from daemon.config import Config, load_config
 from daemon.detect import LoadedDetector
 from daemon.queue import job_id
 from daemon.service import Daemon
@@ -121,8 +121,11 @@ def test_bad_files_end_in_clear_states_while_others_go_on(running: Running, lib:
     (season / "empty.mkv").write_bytes(b"")
     (season / "doomed.mkv").write_bytes(b"bytes")
     (season / "z.mkv").write_bytes(b"last")
-    running.wait(lambda s: running.state(season / "doomed.mkv") == "pending")
-    assert running.daemon is not None and running.daemon.queue.has(season / "doomed.mkv")
+    daemon = running.daemon
+    assert daemon is not None
+    running.wait(
+        lambda s: running.state(season / "doomed.mkv") == "pending" and daemon.queue.has(season / "doomed.mkv")
+    )
     (season / "doomed.mkv").unlink()
     running.wait(lambda s: running.state(season / "doomed.mkv") == "missing")
     running.fake.gate.set()
@@ -209,5 +212,62 @@ def test_changes_while_down_are_reconciled(running: Running, lib: Path, tmp_path
     assert job_id(season / "e3.mkv")
 
 
-def test_the_library_config_is_what_the_watcher_uses(tmp_path: Path) -> None:
-    assert LibraryConfig().settle_s == 30.0
+class FakePusher:
+    """What daemon/pushing.py expects of the publishers' PushService; rewrites the file like Matroska chapters do."""
+
+    def __init__(self, on_file_changed: Callable[[Path], None], sessions: object) -> None:
+        self.on_file_changed = on_file_changed
+        self.probes = 0
+        self.pushed: list[str] = []
+        self.done = threading.Event()
+
+    @property
+    def targets(self) -> list[str]:
+        return ["home"]
+
+    def probe(self) -> None:
+        self.probes += 1
+
+    def run_due(self) -> list[object]:
+        from db.models import Push
+
+        with make_sessions(make_engine(self.engine_url)).begin() as s:
+            due = s.scalars(select(Push).where(Push.state == "pending")).all()
+            for push in due:
+                path = Path(push.episode.path)
+                with path.open("ab") as f:
+                    f.write(b"chapters")
+                push.state = "done"
+                self.pushed.append(path.name)
+        for name in self.pushed:
+            self.on_file_changed(Path(self.root) / name)
+        if self.pushed:
+            self.done.set()
+        return []
+
+
+def test_results_are_pushed_and_a_publishers_rewrite_is_not_a_new_file(
+    running: Running, lib: Path, tmp_path: Path
+) -> None:
+    pushers: list[FakePusher] = []
+    season = lib / "Show" / "S01"
+
+    def factory(config: Config, sessions: object, on_file_changed: Callable[[Path], None]) -> FakePusher:
+        pusher = FakePusher(on_file_changed, sessions)
+        pusher.engine_url, pusher.root = config.state.database_url, str(season)  # type: ignore[attr-defined]
+        pushers.append(pusher)
+        return pusher
+
+    config = make_config(tmp_path)
+    running.daemon = Daemon(config, LoadedDetector(running.fake.detect, "fake-1"), pusher_factory=factory)
+    running.daemon.start()
+    running.sessions = make_sessions(make_engine(config.state.database_url))
+    (season / "e1.mkv").write_bytes(b"one")
+    assert pushers[0].done.wait(10)
+    time.sleep(1.5)  # settle time passes for the rewrite's events: still nothing new to detect
+    assert pushers[0].pushed == ["e1.mkv"] and pushers[0].probes == 1
+    assert running.state(season / "e1.mkv") == "done"
+    assert len(running.fake.calls) == 1
+    detection = running.query(lambda s: episodes.latest_detection(s, episodes.get(s, str(season / "e1.mkv")).id))
+    assert isinstance(detection, DetectionRecord)
+    assert detection.file_size == (season / "e1.mkv").stat().st_size

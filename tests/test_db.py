@@ -244,3 +244,15 @@ def test_state_and_times_are_checked_and_aware(sessions: sessionmaker[Session]) 
     assert episode.created_at.tzinfo is UTC
     with pytest.raises(IntegrityError, match=r"CHECK constraint failed"), sessions.begin() as s:
         s.execute(text("UPDATE episodes SET state = 'bogus'"))
+
+
+def test_adopting_a_rewrite_keeps_the_result_current(sessions: sessionmaker[Session]) -> None:
+    episode_id = claimed(sessions)
+    with sessions.begin() as s:
+        episodes.store_detection(s, episode_id, OWNER, record(), [])
+    with sessions.begin() as s:
+        assert episodes.adopt_rewrite(s, "/tv/S1/e1.mkv", 150, 9)
+        assert not episodes.adopt_rewrite(s, "/tv/S1/other.mkv", 1, 1)
+    with sessions.begin() as s:
+        episode = episodes.note_seen(s, seen(size=150, mtime_ns=9))
+        assert episode.state == EpisodeState.DONE and episodes.is_up_to_date(s, episode, "m1")
