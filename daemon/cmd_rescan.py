@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from daemon.claims import is_dead, owner_id
 from daemon.commands import load, quiet_library_logs
 from daemon.config import Config, ConfigError, WorkerConfig
-from daemon.detect import LoadedDetector, load_detector
+from daemon.detect import DetectorLoadError, LoadedDetector, load_detector
 from daemon.library import LibraryFilter, season_key
 from daemon.progress import Progress, clock_text
 from daemon.pushing import push_targets
@@ -42,7 +42,11 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"intro-daemon: config: {e}", file=sys.stderr)
         return 2
-    return rescan(config, tops, force=args.force, detector_loader=load_detector, targets=targets)
+    try:
+        return rescan(config, tops, force=args.force, detector_loader=load_detector, targets=targets)
+    except DetectorLoadError as e:
+        print(f"intro-daemon: {e}", file=sys.stderr)
+        return 2
 
 
 def _tops(config: Config, paths: list[Path]) -> tuple[Path, ...]:

@@ -14,7 +14,7 @@ import sys
 
 from daemon.commands import load, quiet_library_logs
 from daemon.config import Config, ConfigError
-from daemon.detect import load_detector
+from daemon.detect import DetectorLoadError, load_detector
 from daemon.pushing import make_pusher
 from daemon.service import Daemon
 
@@ -34,7 +34,12 @@ def main(args: argparse.Namespace) -> int:
     quiet_library_logs()
     _lower_priority(config.worker.nice)
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
-    detector = load_detector(config.worker)
+    try:
+        detector = load_detector(config.worker)
+    except DetectorLoadError as e:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+        print(f"intro-daemon: {e}", file=sys.stderr)
+        return 2
     daemon = Daemon(config, detector, pusher_factory=make_pusher)
     daemon.start()
     while (sig := signal.sigwait(SIGNALS)) not in STOP_SIGNALS:

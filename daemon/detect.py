@@ -27,9 +27,17 @@ class LoadedDetector:
     model_version: str
 
 
+class DetectorLoadError(Exception):
+    """The weights cannot be loaded (missing, unreadable, another format); the message says which file."""
+
+
 def load_detector(config: WorkerConfig) -> LoadedDetector:
     # `detector.Detector` once the package exports it; the class lives here.
     from detector.inference import Detector
 
-    detector = Detector.load(config.weights, threads=config.torch_threads)
+    try:
+        detector = Detector.load(config.weights, threads=config.torch_threads)
+    except (OSError, ValueError) as e:
+        which = config.weights or "the shipped weights"
+        raise DetectorLoadError(f"cannot load the detector ({which}): {e}") from e
     return LoadedDetector(detect=detector.detect, model_version=detector.model_version)

@@ -185,6 +185,14 @@ def test_a_bad_config_stops_run_with_the_key(tmp_path: Path, capsys: pytest.Capt
     assert "worker.workers: must be an integer >= 1, got 0" in capsys.readouterr().err
 
 
+def test_missing_weights_stop_run_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, tmp_path, f'[worker]\nweights = "{tmp_path / "nope.pt"}"\n')
+    assert main(["run", "--config", str(config)]) == 2
+    assert f"cannot load the detector ({tmp_path / 'nope.pt'}): " in capsys.readouterr().err
+    assert main(["rescan", "--config", str(config)]) == 2
+    assert f"cannot load the detector ({tmp_path / 'nope.pt'}): " in capsys.readouterr().err
+
+
 def test_rescan_with_the_real_detector(
     tmp_path: Path,
     detector_weights: Path | None,
