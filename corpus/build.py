@@ -17,7 +17,7 @@ from corpus.catalog import Catalog, Split, partition
 from corpus.material import Material
 from corpus.plan import EncodeSettings, EpisodePlan, compose_season, compose_shows
 from corpus.procedural import plan_corpus, procedural_catalog, render_plans
-from corpus.profile import PROCEDURAL, REAL, Profile
+from corpus.profile import PROCEDURAL, REAL, IntroClass, Profile
 from corpus.real import scan_catalog
 from corpus.render import render_episode
 from corpus.truth import EpisodeTruth
@@ -79,7 +79,16 @@ def long_episode(
         catalog, material = partition(scan_catalog(assets), "val"), Material(assets)
     else:
         catalog, material = partition(procedural_catalog(), "val"), Material()
-    profile: Profile = replace(REAL, episode_s=(minutes * 60.0, minutes * 60.0), p_no_intro=0.0, p_two_openings=0.0)
+    # Only intro lengths that fit in the first half (matters for the short episodes tests ask for).
+    fitting = tuple(c for c in REAL.intro_classes if c.range_s[1] <= minutes * 30.0)
+    classes = fitting or (IntroClass("short_intro", (min(8.0, minutes * 15.0), min(15.0, minutes * 30.0)), 1.0),)
+    profile: Profile = replace(
+        REAL,
+        episode_s=(minutes * 60.0, minutes * 60.0),
+        intro_classes=classes,
+        p_no_intro=0.0,
+        p_two_openings=0.0,
+    )
     show = compose_shows(catalog, profile, "val", 1, seed)[0]
     plan: EpisodePlan = compose_season(show, catalog, profile, 1, seed, "mkv")[0]
     encode = EncodeSettings(

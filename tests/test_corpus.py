@@ -117,3 +117,17 @@ def test_many_seasons_keep_their_promises() -> None:
     for p in plans:
         assert p.intro is None or p.intro.end_s <= p.duration_s / 2
         assert all(e.end_s <= p.duration_s + 1e-6 for e in p.timeline.audio)
+
+
+def test_long_episode_is_a_realistic_encode(tmp_path: Path) -> None:
+    """The benchmark's episode, shortened: H.264 High with B-frames, intro within the first half."""
+    from corpus.build import long_episode
+
+    truth = long_episode(tmp_path / "long.mkv", minutes=0.4, width=320, height=180, assets=None)
+    assert truth.intro is not None and truth.intro.end_s <= truth.duration_s / 2
+    with av.open(str(tmp_path / "long.mkv")) as container:
+        video = container.streams.video[0]
+        assert (video.width, video.height) == (320, 180)
+        assert video.codec_context.profile == "High"
+        assert container.duration is not None
+        assert abs(container.duration / av.time_base - truth.duration_s) < 0.2
