@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".wmv", ".mpg", ".mpeg"})
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     detect = sub.add_parser("detect", help="find the intro of episodes (a folder is one season)")
     detect.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     detect.add_argument("--json", action="store_true", help="one JSON object per line")

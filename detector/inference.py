@@ -69,16 +69,20 @@ class Checkpoint:
 class Detector:
     """`Detector.load()` once, then `detect(path, siblings)` per episode."""
 
-    def __init__(self, checkpoint: Checkpoint) -> None:
+    def __init__(self, checkpoint: Checkpoint, frame_mode: FrameMode | None = None) -> None:
         self.checkpoint = checkpoint
+        # The pictures the network was trained on; a cheaper mode may be chosen at the cost of accuracy.
+        self.frame_mode = frame_mode or checkpoint.frame_mode
         self.model = IntroNet(checkpoint.dims)
         self.model.load_state_dict(checkpoint.state_dict)
         self.model.eval()
 
     @classmethod
-    def load(cls, weights: Path | None = None, *, threads: int | None = None) -> Detector:
+    def load(
+        cls, weights: Path | None = None, *, threads: int | None = None, frame_mode: FrameMode | None = None
+    ) -> Detector:
         torch.set_num_threads(threads or os.cpu_count() or 1)
-        return cls(Checkpoint.load(weights or DEFAULT_WEIGHTS))
+        return cls(Checkpoint.load(weights or DEFAULT_WEIGHTS), frame_mode)
 
     @property
     def model_version(self) -> str:
@@ -89,7 +93,7 @@ class Detector:
         return self.checkpoint.intervals
 
     def extract(self, path: str | Path) -> EpisodeFeatures:
-        return extract(path, self.checkpoint.frame_mode)
+        return extract(path, self.frame_mode)
 
     @torch.inference_mode()
     def score(self, features: EpisodeFeatures, extra: np.ndarray | None = None) -> np.ndarray:

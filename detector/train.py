@@ -72,6 +72,26 @@ def _make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
     raise ValueError(f"optimizer must be adam, sgd or lbfgs, not {cfg.optimizer!r}")
 
 
+def _closure(
+    model: IntroNet,
+    optimizer: torch.optim.Optimizer,
+    batch: Sequence[Example],
+    inputs: Sequence[tuple[torch.Tensor, torch.Tensor]],
+) -> Callable[[], float]:
+    """Loss and gradients of one batch of episodes (a closure, so that LBFGS can re-evaluate it)."""
+
+    def closure() -> float:
+        optimizer.zero_grad()
+        loss = torch.zeros(())
+        for ex, (mel, frames) in zip(batch, inputs, strict=True):
+            logits = model(mel.unsqueeze(0), frames.unsqueeze(0))[0]
+            loss = loss + sequence_loss(logits, ex.labels)
+        (loss / len(batch)).backward()
+        return float(loss)
+
+    return closure
+
+
 def train_epoch(
     model: IntroNet,
     optimizer: torch.optim.Optimizer,
@@ -86,17 +106,8 @@ def train_epoch(
         batch = [examples[i] for i in order[start : start + cfg.batch_episodes]]
         inputs = [_augment(ex, rng) for ex in batch]
 
-        def closure(batch: list[Example] = batch, inputs: list = inputs) -> torch.Tensor:  # type: ignore[type-arg]
-            optimizer.zero_grad()
-            loss = torch.zeros(())
-            for ex, (mel, frames) in zip(batch, inputs, strict=True):
-                logits = model(mel.unsqueeze(0), frames.unsqueeze(0))[0]
-                loss = loss + sequence_loss(logits, ex.labels)
-            (loss / len(batch)).backward()
-            return loss.detach()
-
-        loss = optimizer.step(closure)  # type: ignore[arg-type]
-        total += float(loss)  # type: ignore[arg-type]
+        loss = optimizer.step(_closure(model, optimizer, batch, inputs))
+        total += float(loss or 0.0)
     return total / max(1, len(examples))
 
 
