@@ -14,14 +14,19 @@ import torch
 
 from detector.decode import FrameMode
 from detector.features import EpisodeFeatures, extract
+from detector.fingerprint import fingerprint
 from detector.intervals import IntervalParams, find_intro
 from detector.model import IntroNet, ModelDims
+from detector.repetition import RepetitionFeatures, repetition_scores
 from detector.result import Detection
+from detector.season import FingerprintStore, MemoryStore, sibling_fingerprints
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "seed.pt"
+# The seed design alone, and the seed network fused with cross-episode repetition (season context).
+MODELS = {"seed": WEIGHTS_DIR / "seed.pt", "season": WEIGHTS_DIR / "season.pt"}
+DEFAULT_WEIGHTS = MODELS["seed"]
 CHECKPOINT_FORMAT = 1
 
 
@@ -69,8 +74,11 @@ class Checkpoint:
 class Detector:
     """`Detector.load()` once, then `detect(path, siblings)` per episode."""
 
-    def __init__(self, checkpoint: Checkpoint, frame_mode: FrameMode | None = None) -> None:
+    def __init__(
+        self, checkpoint: Checkpoint, frame_mode: FrameMode | None = None, store: FingerprintStore | None = None
+    ) -> None:
         self.checkpoint = checkpoint
+        self.store: FingerprintStore = store or MemoryStore()
         # The pictures the network was trained on; a cheaper mode may be chosen at the cost of accuracy.
         self.frame_mode = frame_mode or checkpoint.frame_mode
         self.model = IntroNet(checkpoint.dims)
@@ -79,10 +87,19 @@ class Detector:
 
     @classmethod
     def load(
-        cls, weights: Path | None = None, *, threads: int | None = None, frame_mode: FrameMode | None = None
+        cls,
+        weights: Path | None = None,
+        *,
+        threads: int | None = None,
+        frame_mode: FrameMode | None = None,
+        store: FingerprintStore | None = None,
     ) -> Detector:
         torch.set_num_threads(threads or os.cpu_count() or 1)
-        return cls(Checkpoint.load(weights or DEFAULT_WEIGHTS), frame_mode)
+        return cls(Checkpoint.load(weights or DEFAULT_WEIGHTS), frame_mode, store)
+
+    @property
+    def uses_siblings(self) -> bool:
+        return self.checkpoint.dims.n_extra > 0
 
     @property
     def model_version(self) -> str:
@@ -102,10 +119,23 @@ class Detector:
         logits = self.model(features.mel.unsqueeze(0), features.frames.unsqueeze(0), extra_t)
         return torch.sigmoid(logits[0]).numpy().astype(np.float32)
 
+    def repetition(self, path: Path, features: EpisodeFeatures, siblings: Sequence[Path]) -> RepetitionFeatures:
+        """This episode's fingerprints (stored for its siblings' sake) matched against its siblings'."""
+        own = fingerprint(features.audio, features.frames.numpy())
+        self.store.put(path, own)
+        return repetition_scores(own, sibling_fingerprints(siblings, self.store, self.frame_mode))
+
     def detect(self, path: str | Path, siblings: Sequence[Path] = ()) -> Detection:
         path = Path(path)
         features = self.extract(path)
-        scores = self.score(features)
+        signals: tuple[str, ...] = ("network",)
+        extra = None
+        if self.uses_siblings:
+            repetition = self.repetition(path, features, siblings)
+            extra = repetition.matrix()
+            if repetition.n_siblings:
+                signals += ("repetition",)
+        scores = self.score(features, extra)
         intro = find_intro(scores, self.intervals)
         return Detection(
             path=path,
@@ -113,5 +143,5 @@ class Detector:
             intro=intro,
             model_version=self.model_version,
             scores=tuple(float(round(s, 3)) for s in scores),
-            signals=("network",),
+            signals=signals,
         )

@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.dataset import Example, load_corpus
+from detector.dataset import Example, load_corpus, siblings_of
 from detector.decode import FrameMode
-from detector.inference import DEFAULT_WEIGHTS, Checkpoint
+from detector.inference import MODELS, Checkpoint
 from detector.intervals import IntervalParams, find_intro
 from detector.metrics import Outcome, Report, evaluate
 from detector.model import IntroNet, ModelDims, sequence_loss
+from detector.repetition import RepetitionFeatures, repetition_scores
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,28 @@ def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tu
     random.Random(seed).shuffle(shows)
     tune = set(shows[:tune_shows])
     return [e for e in examples if e.show not in tune], [e for e in examples if e.show in tune]
+
+
+LONE_EPISODE_SHARE = 0.25  # fused training: share of steps that see no siblings, so lone episodes keep working
+
+
+def repetition_input(
+    ex: Example, seasons: Mapping[Path, Sequence[Example]], rng: torch.Generator | None = None
+) -> torch.Tensor:
+    """(n_seconds, n_features) repetition evidence against the episode's siblings.
+
+    With rng (training), a random subset of the siblings, none at all in LONE_EPISODE_SHARE of the cases.
+    """
+    siblings = [o.fingerprints for o in seasons[ex.season] if o is not ex]
+    if rng is not None and siblings:
+        if torch.rand(1, generator=rng).item() < LONE_EPISODE_SHARE:
+            siblings = []
+        else:
+            keep = torch.randperm(len(siblings), generator=rng)[
+                : 1 + int(torch.randint(len(siblings), (1,), generator=rng))
+            ]
+            siblings = [siblings[i] for i in keep.tolist()]
+    return torch.from_numpy(repetition_scores(ex.fingerprints, siblings).matrix())
 
 
 def _augment(ex: Example, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,18 +99,18 @@ def _closure(
     model: IntroNet,
     optimizer: torch.optim.Optimizer,
     batch: Sequence[Example],
-    inputs: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    inputs: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]],
 ) -> Callable[[], float]:
     """Loss and gradients of one batch of episodes (a closure, so that LBFGS can re-evaluate it)."""
 
     def closure() -> float:
         optimizer.zero_grad()
         loss = torch.zeros(())
-        for ex, (mel, frames) in zip(batch, inputs, strict=True):
-            logits = model(mel.unsqueeze(0), frames.unsqueeze(0))[0]
+        for ex, (mel, frames, extra) in zip(batch, inputs, strict=True):
+            logits = model(mel.unsqueeze(0), frames.unsqueeze(0), None if extra is None else extra.unsqueeze(0))[0]
             loss = loss + sequence_loss(logits, ex.labels)
         (loss / len(batch)).backward()
-        return float(loss)
+        return float(loss.detach())
 
     return closure
 
@@ -98,13 +121,16 @@ def train_epoch(
     examples: Sequence[Example],
     cfg: TrainConfig,
     rng: torch.Generator,
+    seasons: Mapping[Path, Sequence[Example]],
 ) -> float:
     model.train()
     order = torch.randperm(len(examples), generator=rng).tolist()
     total = 0.0
     for start in range(0, len(order), cfg.batch_episodes):
         batch = [examples[i] for i in order[start : start + cfg.batch_episodes]]
-        inputs = [_augment(ex, rng) for ex in batch]
+        inputs = [
+            (*_augment(ex, rng), repetition_input(ex, seasons, rng) if model.dims.n_extra else None) for ex in batch
+        ]
 
         loss = optimizer.step(_closure(model, optimizer, batch, inputs))
         total += float(loss or 0.0)
@@ -112,9 +138,16 @@ def train_epoch(
 
 
 @torch.inference_mode()
-def predict(model: IntroNet, examples: Sequence[Example]) -> list[np.ndarray]:
+def predict(
+    model: IntroNet, examples: Sequence[Example], seasons: Mapping[Path, Sequence[Example]]
+) -> list[np.ndarray]:
+    """Scores with every sibling available (as at inference)."""
     model.eval()
-    return [torch.sigmoid(model(ex.mel.float().unsqueeze(0), ex.frames.unsqueeze(0))[0]).numpy() for ex in examples]
+    scores = []
+    for ex in examples:
+        extra = repetition_input(ex, seasons).unsqueeze(0) if model.dims.n_extra else None
+        scores.append(torch.sigmoid(model(ex.mel.float().unsqueeze(0), ex.frames.unsqueeze(0), extra)[0]).numpy())
+    return scores
 
 
 def outcomes(examples: Sequence[Example], scores: Sequence[np.ndarray], params: IntervalParams) -> list[Outcome]:
@@ -160,6 +193,7 @@ def train(
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
     fit, tune = split_by_show(examples, cfg.tune_shows, cfg.seed)
+    seasons = siblings_of(examples)
     if not fit or not tune:
         raise ValueError(
             f"need at least {cfg.tune_shows + 1} shows to train and tune, got {len({e.show for e in examples})}"
@@ -170,8 +204,8 @@ def train(
     best_state, best_q, history = None, -1.0, []
     started = time.monotonic()
     for epoch in range(1, cfg.epochs + 1):
-        loss = train_epoch(model, optimizer, fit, cfg, rng)
-        report = evaluate(outcomes(tune, predict(model, tune), IntervalParams()))
+        loss = train_epoch(model, optimizer, fit, cfg, rng, seasons)
+        report = evaluate(outcomes(tune, predict(model, tune, seasons), IntervalParams()))
         history.append({"epoch": epoch, "train_loss": round(loss, 3), "tune_q": round(report.q_seconds, 4)})
         progress(
             f"epoch {epoch}/{cfg.epochs}: train loss {loss:.2f}/episode, tune Q {report.q_seconds:.4f}, "
@@ -181,7 +215,7 @@ def train(
             best_q, best_state = report.q_seconds, {k: v.clone() for k, v in model.state_dict().items()}
     assert best_state is not None
     model.load_state_dict(best_state)
-    params, tuned = tune_intervals(tune, predict(model, tune))
+    params, tuned = tune_intervals(tune, predict(model, tune, seasons))
     card = {
         "trained": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "train_config": asdict(cfg),
@@ -204,6 +238,9 @@ def model_card(checkpoint: Checkpoint) -> str:
         f"# Model card: {checkpoint.version}",
         "",
         "The seed network (EmbeddingAudio (1,3) CNN + EmbeddingImage (3,3) CNN -> LSTM 300 -> logit per second),",
+        f"with {checkpoint.dims.n_extra} cross-episode repetition features beside the 1000-d embedding"
+        if checkpoint.dims.n_extra
+        else "seed only (no season context),",
         "DBSCAN intervals. Written by `python -m detector.train`; regenerate rather than edit.",
         "",
         f"- trained: {c.get('trained')} in {c.get('train_seconds')} s on this machine's CPU",
@@ -243,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     parser.add_argument("--corpus", type=Path, required=True, help="corpus root with truth.json")
-    parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--out", type=Path, default=None, help="weights file (default: the shipped seed/season model)")
     parser.add_argument("--cache", type=Path, default=Path("cache/features"))
     parser.add_argument("--epochs", type=int, default=d.epochs)
     parser.add_argument("--lr", type=float, default=d.lr)
@@ -253,6 +290,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--frame-mode", choices=[m.value for m in FrameMode], default=d.frame_mode)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--season-context",
+        action="store_true",
+        help="fuse cross-episode repetition into the network's input (the season model)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -270,10 +312,12 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     examples = load_corpus(args.corpus, args.cache, FrameMode(cfg.frame_mode))
     log.info("loaded %d episodes in %.0f s", len(examples), time.monotonic() - started)
-    model, params, card = train(examples, cfg)
+    dims = ModelDims(n_extra=len(RepetitionFeatures.FEATURE_NAMES) if args.season_context else 0)
+    model, params, card = train(examples, cfg, dims)
     card["corpus"] = str(args.corpus)
     card["feature_seconds"] = round(time.monotonic() - started) - int(card["train_seconds"])  # type: ignore[call-overload]
-    version = f"seed-{datetime.now(UTC):%Y%m%d}-s{cfg.seed}"
+    kind = "season" if dims.n_extra else "seed"
+    version = f"{kind}-{datetime.now(UTC):%Y%m%d}-s{cfg.seed}"
     checkpoint = Checkpoint(
         version=version,
         dims=model.dims,
@@ -282,10 +326,11 @@ def run(args: argparse.Namespace) -> int:
         state_dict=model.state_dict(),
         card=card,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint.save(args.out)
-    args.out.with_name("MODEL_CARD.md").write_text(model_card(Checkpoint.load(args.out)))
-    log.info("wrote %s (%s), %.1f MB", args.out, version, args.out.stat().st_size / 1e6)
+    out = args.out or MODELS[kind]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.save(out)
+    out.with_suffix(".md").write_text(model_card(Checkpoint.load(out)))
+    log.info("wrote %s (%s), %.1f MB", out, version, out.stat().st_size / 1e6)
     return 0
 
 

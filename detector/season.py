@@ -1,0 +1,83 @@
+"""Season context: fingerprints of the sibling episodes, computed once per file and kept in a store.
+
+A new episode in a season decodes only itself; its siblings' fingerprints come from the store (the daemon keeps
+them in its database; the CLI in a folder). A sibling that cannot be decoded is left out, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from detector.decode import FrameMode, decode
+from detector.errors import DecodeError
+from detector.fingerprint import Fingerprints, fingerprint
+
+log = logging.getLogger(__name__)
+
+
+def file_identity(path: Path) -> str:
+    """Path, size and mtime: a file that changes gets a new identity, a moved one keeps its content's results."""
+    stat = path.stat()
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+class FingerprintStore(Protocol):
+    def get(self, path: Path) -> Fingerprints | None: ...
+
+    def put(self, path: Path, fingerprints: Fingerprints) -> None: ...
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._items: dict[str, Fingerprints] = {}
+
+    def get(self, path: Path) -> Fingerprints | None:
+        return self._items.get(file_identity(path))
+
+    def put(self, path: Path, fingerprints: Fingerprints) -> None:
+        self._items[file_identity(path)] = fingerprints
+
+
+class DirectoryStore:
+    """One small file per episode identity under `root` (about 60 KB for the first half of a 44-minute episode)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _file(self, path: Path) -> Path:
+        return self.root / f"{hashlib.sha1(file_identity(path).encode()).hexdigest()}.fp"
+
+    def get(self, path: Path) -> Fingerprints | None:
+        try:
+            return Fingerprints.from_bytes(self._file(path).read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, path: Path, fingerprints: Fingerprints) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = self._file(path)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(fingerprints.to_bytes())
+        tmp.replace(target)
+
+
+def sibling_fingerprints(
+    siblings: Sequence[Path], store: FingerprintStore, frame_mode: FrameMode
+) -> list[Fingerprints]:
+    """Fingerprints of every usable sibling, from the store or decoded once and stored."""
+    found = []
+    for sibling in siblings:
+        try:
+            cached = store.get(sibling)
+            if cached is None:
+                media = decode(sibling, frame_mode)
+                cached = fingerprint(media.audio, media.frames)
+                store.put(sibling, cached)
+            found.append(cached)
+        except (DecodeError, OSError) as exc:
+            log.warning("sibling left out of the season context: %s", exc)
+    return found
