@@ -29,8 +29,8 @@ class ModelDims:
     n_mels: int = N_MELS
     frame_height: int = FRAME_HEIGHT
     frame_width: int = FRAME_WIDTH
-    audio_channels: int = 32
-    image_channels: int = 64
+    audio_channels: int = 16
+    image_channels: int = 32
     embedding: int = 500  # per modality (the seed's 500 + 500)
     hidden: int = 300  # LSTM hidden size (the seed)
     n_extra: int = 0  # per-second features beside the embeddings (cross-episode repetition); 0 = seed only

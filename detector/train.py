@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 12
+    epochs: int = 10
     lr: float = 1e-3
     optimizer: str = "adam"  # adam | sgd | lbfgs
     batch_episodes: int = 4
