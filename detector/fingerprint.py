@@ -44,7 +44,7 @@ _FORMAT_VERSION = 1  # bump when the codes change: stored fingerprints of anothe
 _HEADER = struct.Struct("<4sBdII")  # magic, version, audio_step_s, n_audio, n_picture
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
 class Fingerprints:
     """One episode's fingerprints. `audio[n]` covers time n * audio_step_s; `picture[s]` covers second s."""
 

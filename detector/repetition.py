@@ -64,7 +64,7 @@ PICTURE_MATCH = MatchParams(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
 class RepetitionFeatures:
     """Per-second repetition evidence for one target episode; index = second, like the picture hash.
 
@@ -155,7 +155,7 @@ def repetition_scores(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Hit:
     """Per target code: matched at some verified offset, the best similarity (0..1) and its offset (steps)."""
 

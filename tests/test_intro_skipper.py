@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,7 @@ from bench.intro_skipper import (
     refine_end_on_silence,
     silence_spans,
 )
+from corpus.truth import EpisodeTruth, IntroSpan, load_truth, write_truth
 
 
 def points_for(seconds: float) -> int:
@@ -164,3 +167,34 @@ def test_parse_fpcalc_accepts_exit_3_with_a_fingerprint() -> None:
         parse_fpcalc("", 3)
     with pytest.raises(RuntimeError):
         parse_fpcalc(out, 2)
+
+
+def test_compare_baseline_scores_seasons_with_the_detector_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.compare_baseline as compare
+
+    truth = [
+        EpisodeTruth("Show/Season 01/E01.mkv", "Show", "01", 600, IntroSpan(10, 40)),
+        EpisodeTruth("Show/Season 01/E02.mkv", "Show", "01", 600, IntroSpan(70, 100)),
+        EpisodeTruth("Show/Season 01/E03.mkv", "Show", "01", 600, None),
+        EpisodeTruth("Other/Season 02/E01.mkv", "Other", "02", 600, IntroSpan(0, 20)),
+    ]
+    write_truth(tmp_path / "truth.json", truth)
+    answers = {
+        "E01.mkv": (10.5, 40.5),  # within 1 s
+        "E02.mkv": (70.0, 96.0),  # end 4 s off
+        "E03.mkv": (5.0, 30.0),  # a false intro
+    }
+    seasons_seen = []
+
+    def fake_detect_season(paths: list[Path]) -> dict[Path, tuple[float, float] | None]:
+        seasons_seen.append(sorted(p.name for p in paths))
+        return {p: answers.get(p.name) if "Other" not in str(p) else None for p in paths}
+
+    monkeypatch.setattr(compare, "detect_season", fake_detect_season)
+    report = compare.baseline_report(tmp_path, load_truth(tmp_path))
+    assert sorted(seasons_seen) == [["E01.mkv"], ["E01.mkv", "E02.mkv", "E03.mkv"]]
+    assert report.within_1s == pytest.approx(1 / 3)
+    assert report.missed == 1 and report.false_intros == 1
+    assert report.mae_end_s == pytest.approx((0.5 + 4) / 2)
