@@ -32,15 +32,14 @@ def main(args: argparse.Namespace) -> int:
         print(f"intro-daemon: config: {e}", file=sys.stderr)
         return 2
     quiet_library_logs()
-    _lower_priority(config.worker.nice)
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
-        detector = load_detector(config.worker)
-    except DetectorLoadError as e:
+        daemon = Daemon(config, load_detector(config.worker), pusher_factory=make_pusher)
+    except (DetectorLoadError, ConfigError) as e:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         print(f"intro-daemon: {e}", file=sys.stderr)
         return 2
-    daemon = Daemon(config, detector, pusher_factory=make_pusher)
+    _lower_priority(config.worker.nice)
     daemon.start()
     while (sig := signal.sigwait(SIGNALS)) not in STOP_SIGNALS:
         _reload(daemon, args)

@@ -29,13 +29,13 @@ def detector_weights() -> Path | None:
     """Weights for tests that run the real detector: the shipped ones (None), or $INTRO_DAEMON_TEST_WEIGHTS while
     no weights are shipped yet. Skips when neither is there."""
     try:
-        from detector import Detector  # type: ignore[attr-defined,unused-ignore]
+        from detector import Detector
     except ImportError:
         pytest.skip("detector.Detector is not exported yet (the detector work has not landed)")
     override = os.environ.get("INTRO_DAEMON_TEST_WEIGHTS")
     weights = Path(override) if override else None
     try:
-        Detector.load(weights, threads=1)
+        Detector.load(weights)
     except FileNotFoundError as e:
         pytest.skip(f"no detector weights to run the real detector with ({e})")
     return weights
