@@ -44,11 +44,11 @@ def main(args: argparse.Namespace) -> int:
     while (sig := signal.sigwait(SIGNALS)) not in STOP_SIGNALS:
         _reload(daemon, args)
     log.info("%s: stopping", signal.Signals(sig).name)
-    if not daemon.stop():
-        # A detection cannot be interrupted; its claim was given back, so exiting now loses nothing.
-        logging.shutdown()
-        os._exit(0)
-    return 0
+    daemon.stop()
+    # Threads still busy are not waited for: a detection past the grace time (its claim was given back) or a push
+    # waiting on a slow server (pushes are idempotent; it stays due). systemd gives a stop 15 s, then SIGKILLs.
+    logging.shutdown()
+    os._exit(0)
 
 
 def _check_folders(config: Config) -> None:
