@@ -9,11 +9,15 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from detector.errors import DecodeError
 from detector.result import Detection
+
+if TYPE_CHECKING:
+    from detector.inference import Detector
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     detect = sub.add_parser("detect", help="find the intro of episodes (a folder is one season)")
     detect.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     detect.add_argument("--json", action="store_true", help="one JSON object per line")
-    detect.add_argument("--weights", type=Path, default=None, help="model weights (default: the shipped model)")
-    detect.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    _model_arguments(detect)
     detect.set_defaults(func=run_detect)
 
     evaluate = sub.add_parser("eval", help="accuracy on a labelled corpus (truth.json)")
     evaluate.add_argument("root", type=Path, metavar="ROOT")
     evaluate.add_argument("--truth", type=Path, default=None, help="truth file (default: ROOT/truth.json)")
-    evaluate.add_argument("--weights", type=Path, default=None)
-    evaluate.add_argument("--threads", type=int, default=None)
+    _model_arguments(evaluate)
     evaluate.set_defaults(func=run_eval)
 
     from detector import train
@@ -40,6 +42,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     train_parser = sub.add_parser("train", help="train the network on a labelled corpus")
     train.add_arguments(train_parser)
     train_parser.set_defaults(func=train.run)
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    from detector.inference import DEFAULT_MODEL, MODELS
+
+    parser.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default=DEFAULT_MODEL,
+        help=f"shipped model: seed = the seed design alone, season = fused with cross-episode repetition "
+        f"(default: {DEFAULT_MODEL})",
+    )
+    parser.add_argument("--weights", type=Path, default=None, help="a weights file instead of a shipped model")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+
+
+def _load_detector(args: argparse.Namespace) -> Detector:
+    from detector.inference import MODELS, Detector
+
+    return Detector.load(args.weights or MODELS[args.model], threads=args.threads)
 
 
 def seasons(paths: Sequence[Path]) -> Iterator[tuple[Path, list[Path]]]:
@@ -89,9 +111,7 @@ def _clock(seconds: float) -> str:
 
 
 def run_detect(args: argparse.Namespace) -> int:
-    from detector.inference import Detector
-
-    detector = Detector.load(args.weights, threads=args.threads)
+    detector = _load_detector(args)
     failed = 0
     for path, siblings in seasons(args.paths):
         started = time.monotonic()
@@ -115,10 +135,9 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from corpus.truth import load_truth
-    from detector.inference import Detector
     from detector.metrics import Outcome, evaluate
 
-    detector = Detector.load(args.weights, threads=args.threads)
+    detector = _load_detector(args)
     truth = load_truth(args.truth or args.root)
     by_folder: dict[Path, list[Path]] = {}
     for ep in truth:
