@@ -117,36 +117,40 @@ def picture_hash(frames: np.ndarray) -> np.ndarray:
 
 def _band_power(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Power in N_BANDS triangular log-frequency bands, one row per FP_HOP, windows centred on its time, and
-    each window's (Hann-weighted) mean square, for the silence test."""
+    each window's mean square (for the silence test)."""
     n_codes = int(np.ceil(len(samples) / FP_HOP))
     half = FP_WINDOW // 2
     padded = np.pad(samples, (half, half + n_codes * FP_HOP - len(samples)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, FP_WINDOW)[::FP_HOP][:n_codes]
     taper = np.hanning(FP_WINDOW).astype(np.float32)
-    bands = _band_matrix()
+    first_bin, last_bin, bands = _band_matrix()
     power = np.empty((n_codes, N_BANDS), dtype=np.float32)
-    mean_square = np.empty(n_codes, dtype=np.float32)
     for start in range(0, n_codes, _CHUNK_FRAMES):
         # scipy's FFT keeps float32 (numpy's promotes to float64): 3x faster here.
-        spectrum = scipy.fft.rfft(windows[start : start + _CHUNK_FRAMES] * taper, axis=1)
-        spectrum_power = spectrum.real**2 + spectrum.imag**2
-        power[start : start + _CHUNK_FRAMES] = spectrum_power @ bands
-        # Parseval: sum over the full spectrum (rfft holds half of it) / (N * sum of squared taper).
-        total = 2 * spectrum_power.sum(axis=1) - spectrum_power[:, 0]
-        mean_square[start : start + _CHUNK_FRAMES] = total / (FP_WINDOW * float(np.sum(taper**2)))
-    return power, mean_square
+        spectrum = scipy.fft.rfft(windows[start : start + _CHUNK_FRAMES] * taper, axis=1)[:, first_bin:last_bin]
+        power[start : start + _CHUNK_FRAMES] = (spectrum.real**2 + spectrum.imag**2) @ bands
+    # Mean square per hop, then over the hops a window spans (a few samples more than the window: fine for a
+    # silence test).
+    hops_per_window = -(-FP_WINDOW // FP_HOP)
+    hops = padded[: (n_codes + hops_per_window - 1) * FP_HOP].reshape(-1, FP_HOP)
+    hop_mean_square = np.einsum("ij,ij->i", hops, hops) / FP_HOP
+    mean_square = np.convolve(hop_mean_square, np.ones(hops_per_window) / hops_per_window, mode="valid")
+    return power, mean_square[:n_codes]
 
 
 @cache
-def _band_matrix() -> np.ndarray:
-    """(FP_WINDOW // 2 + 1, N_BANDS) triangular filters with centres evenly spaced in log frequency."""
+def _band_matrix() -> tuple[int, int, np.ndarray]:
+    """Triangular filters with centres evenly spaced in log frequency: the FFT bins they use, [first, last), and
+    their (last - first, N_BANDS) weights."""
     freqs_hz = np.fft.rfftfreq(FP_WINDOW, 1 / SAMPLE_RATE)
     edges_hz = np.geomspace(F_MIN_HZ, F_MAX_HZ, N_BANDS + 2)
     lo, mid, hi = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
     rising = (freqs_hz - lo) / (mid - lo)
     falling = (hi - freqs_hz) / (hi - mid)
     weights = np.clip(np.minimum(rising, falling), 0.0, None)  # (N_BANDS, n_freqs)
-    return weights.T.astype(np.float32)
+    used = np.flatnonzero(weights.any(axis=0))
+    first, last = int(used[0]), int(used[-1]) + 1
+    return first, last, np.ascontiguousarray(weights[:, first:last].T, dtype=np.float32)
 
 
 def _moving_mean(values: np.ndarray, width: int) -> np.ndarray:
