@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import av
 import numpy as np
 import pytest
 import scipy.signal
@@ -132,3 +135,32 @@ def test_bytes_round_trip_and_version_check(clip: np.ndarray) -> None:
         Fingerprints.from_bytes(bytes(corrupted))
     with pytest.raises(ValueError):
         Fingerprints.from_bytes(prints.to_bytes()[:-3])
+
+
+def aac_round_trip(samples_48k: np.ndarray, bit_rate: int) -> np.ndarray:
+    """Encode mono 48 kHz float audio to AAC in memory, decode, resample to 16 kHz (what decoding does)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=48000)
+        stream.bit_rate = bit_rate
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(samples_48k.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = 48000
+        frame.pts = 0
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    buffer.seek(0)
+    chunks = []
+    with av.open(buffer, "r") as source:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        for decoded in source.decode(audio=0):
+            chunks += [r.to_ndarray().reshape(-1) for r in resampler.resample(decoded)]
+        chunks += [r.to_ndarray().reshape(-1) for r in resampler.resample(None)]
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def test_aac_reencode_keeps_the_codes() -> None:
+    original_48k = music_like(seed=10, duration_s=20, rate=48000)
+    reference = scipy.signal.resample_poly(original_48k, 1, 3).astype(np.float32)
+    encoded = aac_round_trip(original_48k * 0.5, bit_rate=48000)
+    assert bit_error(audio_fingerprint(reference), audio_fingerprint(encoded)) < 0.12
