@@ -19,30 +19,33 @@ from pathlib import Path
 CACHE = Path("cache/bench")
 
 
-def measure(episode: Path, frame_mode: str, weights: Path | None, threads: int | None) -> dict[str, float]:
-    """One detection, timed per stage (runs in the child)."""
+def measure(episode: Path, model: str, frame_mode: str, weights: Path | None, threads: int | None) -> dict[str, float]:
+    """One lone-episode detection, timed per stage (runs in the child)."""
+    import torch
+
     from detector.audio import episode_log_mel
     from detector.decode import FrameMode, decode
-    from detector.features import EpisodeFeatures
-    from detector.inference import Detector
-    from detector.intervals import find_intro
+    from detector.fingerprint import fingerprint
+    from detector.inference import MODELS, Analysis, Detector
 
     started = time.perf_counter()
-    detector = Detector.load(weights, threads=threads, frame_mode=FrameMode(frame_mode))
+    detector = Detector.load(weights or MODELS[model], threads=threads, frame_mode=FrameMode(frame_mode))
     load_s = time.perf_counter() - started
 
     t0 = time.perf_counter()
     media = decode(episode, detector.frame_mode)
     t1 = time.perf_counter()
     mel = episode_log_mel(media.audio, media.n_seconds)
+    frames = torch.from_numpy(media.frames)
     t2 = time.perf_counter()
-    import torch
-
-    features = EpisodeFeatures(media.n_seconds, media.info.duration_s, mel, torch.from_numpy(media.frames), media.audio)
-    scores = detector.score(features)
+    with torch.inference_mode():
+        embedding = detector.model.embed(mel.unsqueeze(0), frames.unsqueeze(0))[0]
     t3 = time.perf_counter()
-    intro = find_intro(scores, detector.intervals)
+    fingerprints = fingerprint(media.audio, media.frames) if detector.uses_siblings else None
     t4 = time.perf_counter()
+    detection = detector.finish(Analysis(episode, media.info.duration_s, embedding, fingerprints), [])
+    t5 = time.perf_counter()
+    intro = detection.intro
     return {
         "duration_s": media.info.duration_s,
         "analysed_s": media.n_seconds,
@@ -51,9 +54,10 @@ def measure(episode: Path, frame_mode: str, weights: Path | None, threads: int |
         "audio_decode_s": media.audio_decode_s,
         "frame_decode_s": media.video_decode_s,
         "features_s": t2 - t1,
-        "network_s": t3 - t2,
-        "intervals_s": t4 - t3,
-        "detect_s": t4 - t0,
+        "cnn_s": t3 - t2,
+        "fingerprint_s": t4 - t3,
+        "lstm_intervals_s": t5 - t4,
+        "detect_s": t5 - t0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "intro": [intro.start_s, intro.end_s] if intro else None,  # type: ignore[dict-item]
     }
@@ -78,44 +82,48 @@ def main() -> int:
     parser.add_argument("--minutes", type=int, default=44)
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--modes", default="all,keyframes", help="frame modes to compare")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--runs", default="seed:all,seed:keyframes,season:all", help="model:frame-mode pairs to compare, side by side"
+    )
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # model:frame-mode
     args = parser.parse_args()
 
     if args.child:
-        result = measure(args.episode, args.child, args.weights, args.threads)
+        model, mode = args.child.split(":")
+        result = measure(args.episode, model, mode, args.weights, args.threads)
         print(json.dumps(result))
         return 0
 
     episode = args.episode or ensure_episode(args.minutes)
     results = {}
-    for mode in args.modes.split(","):
-        cmd = [sys.executable, "-m", "bench.bench_detect", "--child", mode, "--episode", str(episode)]
+    for run in args.runs.split(","):
+        cmd = [sys.executable, "-m", "bench.bench_detect", "--child", run, "--episode", str(episode)]
         if args.weights:
             cmd += ["--weights", str(args.weights)]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        results[mode] = json.loads(out.strip().splitlines()[-1])
+        results[run] = json.loads(out.strip().splitlines()[-1])
 
     first = next(iter(results.values()))
     print(f"episode: {episode} ({first['duration_s'] / 60:.1f} min, first {first['analysed_s']} s analysed)")
-    print(f"{'stage':<22}" + "".join(f"{m:>14}" for m in results))
+    print(f"{'stage':<22}" + "".join(f"{m:>16}" for m in results))
     rows = [
         ("audio decode s", "audio_decode_s"),
         ("frame decode s", "frame_decode_s"),
         ("decode total s", "decode_s"),
-        ("features s", "features_s"),
-        ("network s", "network_s"),
-        ("intervals s", "intervals_s"),
+        ("log-mel s", "features_s"),
+        ("CNN embeddings s", "cnn_s"),
+        ("fingerprints s", "fingerprint_s"),
+        ("LSTM + intervals s", "lstm_intervals_s"),
         ("detect wall s", "detect_s"),
         ("model load s", "model_load_s"),
         ("peak RSS MB", "peak_rss_mb"),
     ]
     for label, key in rows:
-        print(f"{label:<22}" + "".join(f"{r[key]:>14.2f}" for r in results.values()))
-    print(f"{'x real time':<22}" + "".join(f"{r['duration_s'] / r['detect_s']:>14.1f}" for r in results.values()))
-    print(f"{'intro':<22}" + "".join(f"{json.dumps(r['intro']):>14}" for r in results.values()))
+        print(f"{label:<22}" + "".join(f"{r[key]:>16.2f}" for r in results.values()))
+    print(f"{'x real time':<22}" + "".join(f"{r['duration_s'] / r['detect_s']:>16.1f}" for r in results.values()))
+    print(f"{'intro':<22}" + "".join(f"{json.dumps(r['intro']):>16}" for r in results.values()))
     return 0
 
 

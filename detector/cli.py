@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,25 +64,37 @@ def _load_detector(args: argparse.Namespace) -> Detector:
     return Detector.load(args.weights or MODELS[args.model], threads=args.threads)
 
 
-def seasons(paths: Sequence[Path]) -> Iterator[tuple[Path, list[Path]]]:
-    """(episode, its siblings) for every episode named or found under the folders named, in a stable order."""
+def season_groups(paths: Sequence[Path]) -> Iterator[tuple[list[Path], list[Path]]]:
+    """(episodes to detect, other episodes of their season) for each season named: a folder is searched for
+    video files (each folder found is one season); a file is one episode, its folder's other videos its siblings."""
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
             by_folder: dict[Path, list[Path]] = {}
-            for f in files:
+            for f in sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()):
                 by_folder.setdefault(f.parent, []).append(f)
             for group in by_folder.values():
-                for f in group:
-                    yield f, [s for s in group if s != f]
+                yield group, []
         else:
             folder = path.parent
-            siblings = (
-                sorted(p for p in folder.glob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p != path and p.is_file())
+            others = (
+                sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p != path and p.is_file())
                 if folder.is_dir()
                 else []
             )
-            yield path, siblings
+            yield [path], others
+
+
+def detect_all(detector: Detector, targets: list[Path], others: list[Path]) -> Iterator[tuple[Path, Detection | str]]:
+    """Detections in order, or the error message of a file that failed; a failure never stops the rest."""
+    try:
+        if others or len(targets) == 1:
+            results: Iterable[tuple[Path, Detection | DecodeError]] = ((t, detector.detect(t, others)) for t in targets)
+        else:
+            results = detector.detect_season(targets)
+        for path, result in results:
+            yield path, result.cause if isinstance(result, DecodeError) else result
+    except DecodeError as exc:
+        yield exc.path, exc.cause
 
 
 def _json_line(path: Path, detection: Detection | None, error: str | None) -> str:
@@ -113,21 +125,12 @@ def _clock(seconds: float) -> str:
 def run_detect(args: argparse.Namespace) -> int:
     detector = _load_detector(args)
     failed = 0
-    for path, siblings in seasons(args.paths):
-        started = time.monotonic()
-        detection, error = None, None
-        try:
-            detection = detector.detect(path, siblings)
-        except DecodeError as exc:
-            error = exc.cause
-            failed += 1
-        except Exception as exc:  # one bad file never stops the others
-            log.exception("unexpected failure on %s", path)
-            error = f"unexpected failure: {exc}"
-            failed += 1
-        line = _json_line(path, detection, error) if args.json else _text_line(path, detection, error)
-        print(line, flush=True)
-        log.debug("%s took %.1f s", path, time.monotonic() - started)
+    for targets, others in season_groups(args.paths):
+        for path, result in detect_all(detector, targets, others):
+            detection, error = (result, None) if isinstance(result, Detection) else (None, result)
+            failed += error is not None
+            line = _json_line(path, detection, error) if args.json else _text_line(path, detection, error)
+            print(line, flush=True)
     if not args.json and failed:
         print(f"{failed} file(s) failed", file=sys.stderr)
     return 1 if failed else 0
@@ -138,29 +141,26 @@ def run_eval(args: argparse.Namespace) -> int:
     from detector.metrics import Outcome, evaluate
 
     detector = _load_detector(args)
-    truth = load_truth(args.truth or args.root)
+    truth = {args.root / ep.path: ep for ep in load_truth(args.truth or args.root)}
     by_folder: dict[Path, list[Path]] = {}
-    for ep in truth:
-        p = args.root / ep.path
-        by_folder.setdefault(p.parent, []).append(p)
+    for path in truth:
+        by_folder.setdefault(path.parent, []).append(path)
     outcomes = []
     started = time.monotonic()
-    for ep in truth:
-        path = args.root / ep.path
-        try:
-            detection = detector.detect(path, [s for s in by_folder[path.parent] if s != path])
-        except DecodeError as exc:
-            print(f"{path}: error: {exc.cause}", file=sys.stderr)
-            continue
-        i = detection.intro
-        outcomes.append(
-            Outcome(
-                truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
-                predicted=(i.start_s, i.end_s) if i else None,
-                scores=np.asarray(detection.scores, dtype=np.float32),
-                threshold=detector.intervals.threshold,
+    for group in by_folder.values():
+        for path, result in detect_all(detector, group, []):
+            if not isinstance(result, Detection):
+                print(f"{path}: error: {result}", file=sys.stderr)
+                continue
+            ep, i = truth[path], result.intro
+            outcomes.append(
+                Outcome(
+                    truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
+                    predicted=(i.start_s, i.end_s) if i else None,
+                    scores=np.asarray(result.scores, dtype=np.float32),
+                    threshold=detector.intervals.threshold,
+                )
             )
-        )
     report = evaluate(outcomes)
     print(f"model {detector.model_version} on {args.root} ({time.monotonic() - started:.0f} s)")
     for line in report.lines():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,12 @@ import numpy as np
 import torch
 
 from detector.decode import FrameMode
-from detector.features import EpisodeFeatures, extract
-from detector.fingerprint import fingerprint
+from detector.errors import DecodeError
+from detector.features import extract
+from detector.fingerprint import Fingerprints, fingerprint
 from detector.intervals import IntervalParams, find_intro
 from detector.model import IntroNet, ModelDims
-from detector.repetition import RepetitionFeatures, repetition_scores
+from detector.repetition import repetition_scores
 from detector.result import Detection
 from detector.season import FingerprintStore, MemoryStore, sibling_fingerprints
 
@@ -71,6 +72,14 @@ class Checkpoint:
         )
 
 
+@dataclass(frozen=True)
+class Analysis:
+    path: Path
+    duration_s: float
+    embedding: torch.Tensor  # (n_seconds, 1000): the CNN embeddings, the costly part of the network
+    fingerprints: Fingerprints | None  # for the season model
+
+
 class Detector:
     """`Detector.load()` once, then `detect(path, siblings)` per episode."""
 
@@ -109,39 +118,54 @@ class Detector:
     def intervals(self) -> IntervalParams:
         return self.checkpoint.intervals
 
-    def extract(self, path: str | Path) -> EpisodeFeatures:
-        return extract(path, self.frame_mode)
+    @torch.inference_mode()
+    def analyse(self, path: str | Path) -> Analysis:
+        """Everything that needs this file decoded: the network's embeddings and, for the season model, the
+        fingerprints (stored, so that later episodes of the season need not decode this one again)."""
+        path = Path(path)
+        features = extract(path, self.frame_mode)
+        embedding = self.model.embed(features.mel.unsqueeze(0), features.frames.unsqueeze(0))[0]
+        own = None
+        if self.uses_siblings:
+            own = fingerprint(features.audio, features.frames.numpy())
+            self.store.put(path, own)
+        return Analysis(path=path, duration_s=features.duration_s, embedding=embedding, fingerprints=own)
 
     @torch.inference_mode()
-    def score(self, features: EpisodeFeatures, extra: np.ndarray | None = None) -> np.ndarray:
-        """Per-second intro probabilities, (n_seconds,) float32."""
-        extra_t = torch.from_numpy(extra).unsqueeze(0) if extra is not None else None
-        logits = self.model(features.mel.unsqueeze(0), features.frames.unsqueeze(0), extra_t)
-        return torch.sigmoid(logits[0]).numpy().astype(np.float32)
-
-    def repetition(self, path: Path, features: EpisodeFeatures, siblings: Sequence[Path]) -> RepetitionFeatures:
-        """This episode's fingerprints (stored for its siblings' sake) matched against its siblings'."""
-        own = fingerprint(features.audio, features.frames.numpy())
-        self.store.put(path, own)
-        return repetition_scores(own, sibling_fingerprints(siblings, self.store, self.frame_mode))
-
-    def detect(self, path: str | Path, siblings: Sequence[Path] = ()) -> Detection:
-        path = Path(path)
-        features = self.extract(path)
+    def finish(self, analysis: Analysis, siblings: Sequence[Fingerprints]) -> Detection:
+        """Scores and interval of an analysed episode, given its siblings' fingerprints."""
         signals: tuple[str, ...] = ("network",)
         extra = None
-        if self.uses_siblings:
-            repetition = self.repetition(path, features, siblings)
-            extra = repetition.matrix()
+        if analysis.fingerprints is not None:
+            repetition = repetition_scores(analysis.fingerprints, siblings)
+            extra = torch.from_numpy(repetition.matrix()).unsqueeze(0)
             if repetition.n_siblings:
                 signals += ("repetition",)
-        scores = self.score(features, extra)
-        intro = find_intro(scores, self.intervals)
+        logits = self.model.classify(analysis.embedding.unsqueeze(0), extra)[0]
+        scores = torch.sigmoid(logits).numpy().astype(np.float32)
         return Detection(
-            path=path,
-            duration_s=features.duration_s,
-            intro=intro,
+            path=analysis.path,
+            duration_s=analysis.duration_s,
+            intro=find_intro(scores, self.intervals),
             model_version=self.model_version,
-            scores=tuple(float(round(s, 3)) for s in scores),
+            scores=tuple(round(float(s), 3) for s in scores),
             signals=signals,
         )
+
+    def detect(self, path: str | Path, siblings: Sequence[Path] = ()) -> Detection:
+        """One episode; its siblings' fingerprints come from the store, or are decoded once and stored."""
+        analysis = self.analyse(path)
+        found = sibling_fingerprints(siblings, self.store, self.frame_mode) if self.uses_siblings else []
+        return self.finish(analysis, found)
+
+    def detect_season(self, paths: Sequence[Path]) -> Iterator[tuple[Path, Detection | DecodeError]]:
+        """Every episode of one season, each file decoded once; failures are yielded, never raised."""
+        analyses: dict[Path, Analysis] = {}
+        for path in paths:
+            try:
+                analyses[path] = self.analyse(path)
+            except DecodeError as exc:
+                yield path, exc
+        for path, analysis in analyses.items():
+            siblings = [a.fingerprints for p, a in analyses.items() if p != path and a.fingerprints is not None]
+            yield path, self.finish(analysis, siblings)

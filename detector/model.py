@@ -105,17 +105,21 @@ class IntroNet(nn.Module):
         out = [self.image(to_image_input(flat[i : i + chunk])) for i in range(0, b * n, chunk)]
         return torch.cat(out).reshape(b, n, -1)
 
-    def forward(self, mel: torch.Tensor, frames: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-        # mel: (B, n_mels, (N + 10) * 50); frames: (B, N, H, W, 3) uint8; extra: (B, N, n_extra) -> logits (B, N)
-        n_seconds = frames.shape[1]
-        parts = [self.audio(mel, n_seconds), self.embed_images(frames)]
+    def embed(self, mel: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        # mel: (B, n_mels, (N + 10) * 50); frames: (B, N, H, W, 3) uint8 -> (B, N, 1000)
+        return torch.cat([self.audio(mel, frames.shape[1]), self.embed_images(frames)], dim=-1)
+
+    def classify(self, embedding: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        # embedding: (B, N, 1000); extra: (B, N, n_extra) or None for a lone episode -> logits (B, N)
         if self.dims.n_extra:
             if extra is None:
-                extra = frames.new_zeros((frames.shape[0], n_seconds, self.dims.n_extra), dtype=torch.float32)
-            parts.append(extra)
-        x = self.dropout(torch.cat(parts, dim=-1))  # (B, N, 1000 + n_extra)
-        hidden, _ = self.lstm(x)  # (B, N, hidden)
+                extra = embedding.new_zeros((*embedding.shape[:2], self.dims.n_extra))
+            embedding = torch.cat([embedding, extra], dim=-1)
+        hidden, _ = self.lstm(self.dropout(embedding))  # (B, N, hidden)
         return self.head(self.dropout(hidden)).squeeze(-1)  # (B, N)
+
+    def forward(self, mel: torch.Tensor, frames: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classify(self.embed(mel, frames), extra)
 
 
 def to_image_input(frames: torch.Tensor) -> torch.Tensor:
