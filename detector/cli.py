@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("root", type=Path, metavar="ROOT")
     evaluate.add_argument("--truth", type=Path, default=None, help="truth file (default: ROOT/truth.json)")
     _model_arguments(evaluate)
+    evaluate.add_argument("--lone", action="store_true", help="detect every episode alone, without its siblings")
     evaluate.set_defaults(func=run_eval)
 
     from detector import train
@@ -145,24 +146,31 @@ def run_eval(args: argparse.Namespace) -> int:
     by_folder: dict[Path, list[Path]] = {}
     for path in truth:
         by_folder.setdefault(path.parent, []).append(path)
-    outcomes = []
+    outcomes: list[tuple[tuple[str, ...], Outcome]] = []
     started = time.monotonic()
-    for group in by_folder.values():
+    groups = [[p] for g in by_folder.values() for p in g] if args.lone else list(by_folder.values())
+    for group in groups:
         for path, result in detect_all(detector, group, []):
             if not isinstance(result, Detection):
                 print(f"{path}: error: {result}", file=sys.stderr)
                 continue
             ep, i = truth[path], result.intro
-            outcomes.append(
-                Outcome(
-                    truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
-                    predicted=(i.start_s, i.end_s) if i else None,
-                    scores=np.asarray(result.scores, dtype=np.float32),
-                    threshold=detector.intervals.threshold,
-                )
+            outcome = Outcome(
+                truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
+                predicted=(i.start_s, i.end_s) if i else None,
+                scores=np.asarray(result.scores, dtype=np.float32),
+                threshold=detector.intervals.threshold,
             )
-    report = evaluate(outcomes)
-    print(f"model {detector.model_version} on {args.root} ({time.monotonic() - started:.0f} s)")
+            outcomes.append((ep.tags, outcome))
+    report = evaluate([o for _, o in outcomes])
+    mode = "each episode alone" if args.lone else "seasons"
+    print(f"model {detector.model_version} on {args.root}, {mode} ({time.monotonic() - started:.0f} s)")
     for line in report.lines():
         print(line)
+    for tag in sorted({t for tags, _ in outcomes for t in tags}):
+        part = evaluate([o for tags, o in outcomes if tag in tags])
+        print(
+            f"  tag {tag:<22} {part.episodes:>3} episodes: +-1 s {100 * part.within_1s:5.1f} %, "
+            f"+-3 s {100 * part.within_3s:5.1f} %, missed {part.missed}, false {part.false_intros}"
+        )
     return 0
