@@ -11,15 +11,16 @@ import argparse
 import logging
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.claims import is_dead, owner_id
 from daemon.commands import load, quiet_library_logs
-from daemon.config import Config, ConfigError, WorkerConfig
-from daemon.detect import DetectorLoadError, LoadedDetector, load_detector
+from daemon.config import Config, ConfigError
+from daemon.detect import DetectorLoader, DetectorLoadError, load_detector
+from daemon.fingerprints import DatabaseStore
 from daemon.library import LibraryFilter, season_key
 from daemon.progress import Progress, clock_text
 from daemon.pushing import push_targets
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 def main(args: argparse.Namespace) -> int:
     quiet_library_logs()
+    if sys.stderr.isatty() and not args.verbose:
+        # On a terminal the progress bar already says each episode's result; log lines would break it up.
+        logging.getLogger("daemon.worker").setLevel(logging.WARNING)
     try:
         config = load(args, check_targets=True)
         targets = push_targets(config)
@@ -65,7 +69,7 @@ def rescan(
     tops: tuple[Path, ...],
     *,
     force: bool,
-    detector_loader: Callable[[WorkerConfig], LoadedDetector],
+    detector_loader: DetectorLoader,
     targets: Sequence[str] = (),
 ) -> int:
     """Sync the database with the files under `tops`, then detect what needs it. Returns the exit status.
@@ -76,7 +80,7 @@ def rescan(
     try:
         upgrade(engine)
         _sync(sessions, library, tops)
-        detector = detector_loader(config.worker)
+        detector = detector_loader(config.worker, DatabaseStore(sessions))
         with sessions.begin() as session:
             todo = _todo(session, tops, detector.model_version, force)
         if not todo:

@@ -15,8 +15,10 @@ import sys
 from daemon.commands import load, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoadError, load_detector
+from daemon.fingerprints import DatabaseStore
 from daemon.pushing import make_pusher
 from daemon.service import Daemon
+from db.session import make_engine, make_sessions
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,9 @@ def main(args: argparse.Namespace) -> int:
     quiet_library_logs()
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
-        daemon = Daemon(config, load_detector(config.worker), pusher_factory=make_pusher)
+        # The fingerprint store has its own engine: it is used from inside detections, the daemon's from outside.
+        store = DatabaseStore(make_sessions(make_engine(config.state.database_url)))
+        daemon = Daemon(config, load_detector(config.worker, store), pusher_factory=make_pusher)
     except (DetectorLoadError, ConfigError) as e:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         print(f"intro-daemon: {e}", file=sys.stderr)

@@ -15,7 +15,7 @@ from sqlalchemy import Column, Engine, Float, MetaData, Table, Unicode, func, in
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from daemon.commands import load
+from daemon.commands import load, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.display import minutes, span_marker, sparkline
 from daemon.queue import DETECT_JOB_PREFIX, JOBS_TABLE, RECONCILE_JOB_ID
@@ -35,6 +35,7 @@ class Unavailable(Exception):
 
 
 def status(args: argparse.Namespace) -> int:
+    quiet_library_logs()
     try:
         config = load(args)
         engine = _open(config)
@@ -50,6 +51,7 @@ def status(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
+    quiet_library_logs()
     try:
         config = load(args)
         engine = _open(config)

@@ -6,13 +6,16 @@ Tests pass a fake; production loads `detector.Detector` once (lazily: importing 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from daemon.config import WorkerConfig
 from detector import Detection
+
+if TYPE_CHECKING:  # importing it at run time pulls in the decoder; only load_detector needs it, lazily
+    from detector.season import FingerprintStore
 
 
 class DetectFn(Protocol):
@@ -27,16 +30,20 @@ class LoadedDetector:
     model_version: str
 
 
+DetectorLoader = Callable[[WorkerConfig, "FingerprintStore | None"], LoadedDetector]
+
+
 class DetectorLoadError(Exception):
     """The weights cannot be loaded (missing, unreadable, another format); the message says which file."""
 
 
-def load_detector(config: WorkerConfig) -> LoadedDetector:
+def load_detector(config: WorkerConfig, store: FingerprintStore | None = None) -> LoadedDetector:
+    """`store`: where the season context (siblings' fingerprints) is kept; None: in memory only."""
     # `detector.Detector` once the package exports it; the class lives here.
     from detector.inference import Detector
 
     try:
-        detector = Detector.load(config.weights, threads=config.torch_threads)
+        detector = Detector.load(config.weights, threads=config.torch_threads, store=store)
     except (OSError, ValueError) as e:
         which = config.weights or "the shipped weights"
         raise DetectorLoadError(f"cannot load the detector ({which}): {e}") from e

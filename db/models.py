@@ -1,4 +1,5 @@
-"""Tables: episodes (one per video file), detections (results), pushes (markers sent to each media-server target).
+"""Tables: episodes (one per video file), detections (results), pushes (markers sent to each media-server target),
+fingerprints (what the detector computed for a file, for its siblings' detections).
 
 A result is keyed by the file's path, size, mtime and the model version, so a rescan can tell what is up to date.
 Changing these models needs a migration in `db/migrations/versions/`.
@@ -139,3 +140,16 @@ class Push(Base):
 
     episode: Mapped[Episode] = relationship(back_populates="pushes")
     detection: Mapped[DetectionRecord | None] = relationship()
+
+
+class Fingerprint(Base):
+    """The detector's fingerprints of one episode's file (opaque bytes), so a new episode of the season does not
+    decode its siblings again. Valid while the file keeps this size and mtime; follows the episode when moved."""
+
+    __tablename__ = "fingerprints"
+
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    file_mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

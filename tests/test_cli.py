@@ -46,7 +46,7 @@ def write_config(tmp_path: Path, lib: Path, extra: str = "") -> Path:
 
 
 def loader(fake: FakeDetector):  # type: ignore[no-untyped-def]
-    return lambda _worker_config: LoadedDetector(fake.detect, fake.model_version)
+    return lambda _worker_config, _store: LoadedDetector(fake.detect, fake.model_version)
 
 
 def test_rescan_shows_progress_then_does_no_work_the_second_time(

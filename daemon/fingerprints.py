@@ -1,0 +1,63 @@
+"""The detector's fingerprint store, kept in the daemon's database (`detector.season.FingerprintStore`).
+
+A new episode of a season is compared with its siblings; their fingerprints come from here instead of decoding
+them again. Rows belong to episodes, so they follow a moved file and go when its episode is deleted; a file that
+changed (size or mtime) is fingerprinted anew. Siblings the database does not know yet (still settling) are kept
+in memory only.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from daemon.library import stat_file
+from db import episodes
+from db.models import Fingerprint
+from detector.fingerprint import Fingerprints
+
+MEMORY_LIMIT = 256  # fingerprints of unknown files kept in memory (about 60 KB each)
+
+
+class DatabaseStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._lock = threading.Lock()
+        self._memory: dict[tuple[str, int, int], Fingerprints] = {}
+
+    def get(self, path: Path) -> Fingerprints | None:
+        stat = stat_file(path)
+        if stat is None:
+            return None
+        with self._lock:
+            cached = self._memory.get((str(path), stat.size, stat.mtime_ns))
+        if cached is not None:
+            return cached
+        with self._sessions() as session:
+            episode = episodes.get(session, str(path))
+            row = session.get(Fingerprint, episode.id) if episode is not None else None
+            if row is None or (row.file_size, row.file_mtime_ns) != (stat.size, stat.mtime_ns):
+                return None
+            data = row.data
+        try:
+            return Fingerprints.from_bytes(data)
+        except ValueError:  # written by another fingerprint format: compute again
+            return None
+
+    def put(self, path: Path, fingerprints: Fingerprints) -> None:
+        stat = stat_file(path)
+        if stat is None:
+            return
+        with self._sessions.begin() as session:
+            episode = episodes.get(session, str(path))
+            if episode is not None:
+                row = session.get(Fingerprint, episode.id) or Fingerprint(episode_id=episode.id)
+                row.file_size, row.file_mtime_ns, row.data = stat.size, stat.mtime_ns, fingerprints.to_bytes()
+                session.add(row)
+                return
+        with self._lock:
+            if len(self._memory) >= MEMORY_LIMIT:
+                self._memory.pop(next(iter(self._memory)))
+            self._memory[(str(path), stat.size, stat.mtime_ns)] = fingerprints
