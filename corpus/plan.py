@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from corpus.catalog import NOISE_PREFIX, NOISE_TRACK_S, Catalog, Line, Split, Track, stable_hash
-from corpus.profile import Profile
+from corpus.profile import IntroClass, Profile
 from corpus.timeline import AudioEvent, Framing, Shot, TextOverlay, Timeline
 from corpus.truth import IntroSpan
 from corpus.words import credit_name, sentence, show_names
@@ -93,21 +93,42 @@ def compose_shows(catalog: Catalog, profile: Profile, split: Split, n_shows: int
     rng = rng_for(seed, split, "shows")
     names = show_names(split)
     picked = [names[int(i)] for i in rng.choice(len(names), size=n_shows, replace=False)]
-    themes = list(rng.permutation(len(catalog.music)))
+    classes = _intro_classes(profile, n_shows, rng)
+    themes = [catalog.music[int(i)] for i in rng.permutation(len(catalog.music))]
     shows = []
-    for name in picked:
+    for name, cls in zip(picked, classes, strict=True):
         srng = rng_for(seed, split, name)
         n_open = 2 if srng.random() < profile.p_two_openings else 1
+        dur_s = _u(srng, cls.range_s)
         tracks = []
         for _ in range(n_open):
             if not themes:  # more shows than tracks: themes start repeating (only in tiny catalogs)
-                themes = list(rng.permutation(len(catalog.music)))
-            tracks.append(catalog.music[int(themes.pop())])
-        shows.append(_compose_show(catalog, profile, name, tracks, srng))
+                themes = [catalog.music[int(i)] for i in rng.permutation(len(catalog.music))]
+            # The first unused track long enough for this intro (the last one when none is).
+            fits = [i for i, t in enumerate(themes) if t.duration_s >= dur_s + 6.0]
+            tracks.append(themes.pop(fits[0] if fits else -1))
+        shows.append(_compose_show(catalog, name, tracks, dur_s, srng))
     return shows
 
 
-def _compose_show(catalog: Catalog, profile: Profile, name: str, themes: list[Track], rng: Rng) -> Show:
+def _intro_classes(profile: Profile, n_shows: int, rng: Rng) -> list[IntroClass]:
+    """Intro length classes in proportion to their weights (largest remainder), shuffled: even a corpus of
+    six shows gets short, ordinary and long intros instead of whatever an independent draw gives."""
+    weights = np.array([c.weight for c in profile.intro_classes], dtype=float)
+    quota = weights / weights.sum() * n_shows
+    counts = np.floor(quota).astype(int)
+    for i in np.argsort(-(quota - counts))[: n_shows - int(counts.sum())]:
+        counts[i] += 1
+    classes = [c for c, n in zip(profile.intro_classes, counts, strict=True) for _ in range(int(n))]
+    return [classes[int(i)] for i in rng.permutation(len(classes))]
+
+
+def intro_tag(dur_s: float) -> str:
+    """The length class of an intro from its actual length (a theme track can cut a planned one short)."""
+    return "short_intro" if dur_s <= 15.0 else "long_intro" if dur_s >= 60.0 else ""
+
+
+def _compose_show(catalog: Catalog, name: str, themes: list[Track], intro_s: float, rng: Rng) -> Show:
     theme_ids = {t.id for t in themes}
     # Score from the theme's album/composer: the hardest near-miss negatives for the detector.
     same = [t for t in catalog.music if t.group == themes[0].group and t.id not in theme_ids]
@@ -120,13 +141,13 @@ def _compose_show(catalog: Catalog, profile: Profile, name: str, themes: list[Tr
     photos = list(catalog.photos)
     order = [photos[int(i)] for i in rng.permutation(len(photos))]
     wash = tuple(int(c) for c in rng.integers(0, 256, size=3))
-    cls_weights = np.array([c.weight for c in profile.intro_classes])
-    cls = profile.intro_classes[int(rng.choice(len(cls_weights), p=cls_weights / cls_weights.sum()))]
     openings = []
     for k, track in enumerate(themes):
         title_photos = order[k * 3 : k * 3 + 3] or order[:1]
-        dur_s = min(_u(rng, cls.range_s), max(6.0, track.duration_s - 4.0))
-        openings.append(_compose_opening(name, track, dur_s, title_photos, wash, cls.tag, rng))  # type: ignore[arg-type]
+        # A second opening is a different cut: its length varies a little around the first one's.
+        dur_s = intro_s if k == 0 else intro_s * _u(rng, (0.85, 1.15))
+        dur_s = min(dur_s, max(6.0, track.duration_s - 4.0))
+        openings.append(_compose_opening(name, track, dur_s, title_photos, wash, rng))  # type: ignore[arg-type]
     body_photos = order[len(themes) * 3 :] or order
     noise = tuple(f"{NOISE_PREFIX}{int(rng.integers(0, 10_000))}" for _ in range(NOISE_BEDS_PER_SHOW))
     return Show(
@@ -161,7 +182,6 @@ def _compose_opening(
     dur_s: float,
     photos: list[str],
     wash: tuple[int, int, int],
-    tag: str,
     rng: Rng,
 ) -> Opening:
     dur_s = round(dur_s, 2)
@@ -189,7 +209,7 @@ def _compose_opening(
     texts.append(
         TextOverlay(show.upper(), dur_s - card_s, card_s, "title", 0.5, 0.45, 0.11, color)  # type: ignore[arg-type]
     )
-    return Opening(Timeline((theme,), tuple(shots), tuple(texts)), dur_s, track.id, tag)
+    return Opening(Timeline((theme,), tuple(shots), tuple(texts)), dur_s, track.id, intro_tag(dur_s))
 
 
 def _split_evenly(total_s: float, n: int, rng: Rng, min_s: float) -> list[tuple[float, float]]:
@@ -443,10 +463,14 @@ def compose_season(
 ) -> list[EpisodePlan]:
     rng = rng_for(seed, show.name, "season")
     lines = {v: ls for v, ls in catalog.lines_by_voice().items() if v in show.voices}
-    # Pilots and specials have no intro; keep at most a quarter of a season without one so that the
-    # intro still repeats across the season.
-    no_intro = {k for k in range(1, n_episodes + 1) if rng.random() < profile.p_no_intro}
-    no_intro = set(sorted(no_intro)[: n_episodes // 4])
+    # Pilots and specials have no intro: p_no_intro of the episodes on average, but at most a quarter of
+    # a season, so that the intro still repeats across it. A pilot (episode 1) is the most common case.
+    expected = profile.p_no_intro * n_episodes
+    count = min(n_episodes // 4, int(expected) + int(rng.random() < expected - int(expected)))
+    others = list(range(2, n_episodes + 1))
+    rng.shuffle(others)
+    order = [1, *others] if rng.random() < 0.4 else [*others, 1]
+    no_intro = set(order[:count])
     episodes: list[EpisodePlan] = []
     for k in range(1, n_episodes + 1):
         erng = rng_for(seed, show.name, k)
