@@ -16,7 +16,7 @@ from detector.decode import FrameMode
 from detector.errors import DecodeError
 from detector.features import extract
 from detector.fingerprint import Fingerprints, fingerprint
-from detector.intervals import IntervalParams, find_intro
+from detector.intervals import IntervalParams, find_intro, refine_boundaries
 from detector.model import IntroNet, ModelDims
 from detector.repetition import repetition_scores
 from detector.result import Detection
@@ -135,7 +135,7 @@ class Detector:
     def finish(self, analysis: Analysis, siblings: Sequence[Fingerprints]) -> Detection:
         """Scores and interval of an analysed episode, given its siblings' fingerprints."""
         signals: tuple[str, ...] = ("network",)
-        extra = None
+        extra, repetition = None, None
         if analysis.fingerprints is not None:
             repetition = repetition_scores(analysis.fingerprints, siblings)
             extra = torch.from_numpy(repetition.matrix()).unsqueeze(0)
@@ -143,10 +143,15 @@ class Detector:
                 signals += ("repetition",)
         logits = self.model.classify(analysis.embedding.unsqueeze(0), extra)[0]
         scores = torch.sigmoid(logits).numpy().astype(np.float32)
+        intro = find_intro(scores, self.intervals)
+        if intro is not None and self.intervals.refine and repetition is not None and repetition.n_siblings:
+            refined = refine_boundaries(intro, repetition.audio_support)
+            if refined != intro:
+                intro, signals = refined, (*signals, "repetition-edges")
         return Detection(
             path=analysis.path,
             duration_s=analysis.duration_s,
-            intro=find_intro(scores, self.intervals),
+            intro=intro,
             model_version=self.model_version,
             scores=tuple(round(float(s), 3) for s in scores),
             signals=signals,

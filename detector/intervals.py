@@ -23,6 +23,7 @@ class IntervalParams:
     eps_s: float = 3.0  # DBSCAN neighbourhood, seconds
     min_samples: int = 3  # DBSCAN core-point size
     min_duration_s: float = 5.0  # shorter clusters are noise, not an intro
+    refine: bool = False  # move the ends to where the sound starts/stops repeating across the season (sub-second)
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -45,3 +46,35 @@ def find_intro(scores: np.ndarray, params: IntervalParams = IntervalParams()) ->
         return None
     confidence = float(np.mean(np.asarray(scores)[start:end]))
     return Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4))
+
+
+REFINE_MAX_SHIFT_S = 2.0  # refinement corrects quantisation and small misses, never moves an end further
+
+
+def refine_boundaries(intro: Intro, support: np.ndarray) -> Intro:
+    """Sub-second ends from per-second repetition support (the share of each second whose sound recurs in the
+    siblings, 0..1, e.g. RepetitionFeatures.audio_support).
+
+    The second where repetition begins is only partly matched: a start at k + 0.3 leaves 70 % of second k matched.
+    Support is scaled by its level inside the intro, so that a season where only some episodes share this opening
+    refines as well as one where all do. Ends without a clear repetition edge nearby are left alone.
+    """
+    n = len(support)
+    start, end = int(intro.start_s), int(np.ceil(intro.end_s))
+    inside = support[max(0, start) : min(n, end)]
+    level = float(np.median(inside)) if inside.size else 0.0
+    if level < 0.2:
+        return intro
+    u = np.clip(support / level, 0.0, 1.0)
+    new_start, new_end = intro.start_s, intro.end_s
+    for k in range(max(1, start - 2), min(n - 1, start + 3)):
+        if u[k] >= 0.05 and u[k + 1] >= 0.5 and u[k - 1] < 0.5:
+            new_start = k + (1.0 - u[k])
+            break
+    for k in range(min(n - 2, end + 1), max(0, end - 4), -1):
+        if u[k] >= 0.05 and u[k - 1] >= 0.5 and u[k + 1] < 0.5:
+            new_end = k + u[k]
+            break
+    if abs(new_start - intro.start_s) > REFINE_MAX_SHIFT_S or abs(new_end - intro.end_s) > REFINE_MAX_SHIFT_S:
+        return intro
+    return Intro(start_s=round(new_start, 2), end_s=round(new_end, 2), confidence=intro.confidence)

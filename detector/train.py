@@ -25,7 +25,7 @@ import torch
 from detector.dataset import Example, load_corpus, siblings_of
 from detector.decode import FrameMode
 from detector.inference import MODELS, Checkpoint
-from detector.intervals import IntervalParams, find_intro
+from detector.intervals import IntervalParams, find_intro, refine_boundaries
 from detector.metrics import Outcome, Report, evaluate
 from detector.model import IntroNet, ModelDims, sequence_loss
 from detector.repetition import RepetitionFeatures, repetition_scores
@@ -150,10 +150,17 @@ def predict(
     return scores
 
 
-def outcomes(examples: Sequence[Example], scores: Sequence[np.ndarray], params: IntervalParams) -> list[Outcome]:
+def outcomes(
+    examples: Sequence[Example],
+    scores: Sequence[np.ndarray],
+    params: IntervalParams,
+    supports: Sequence[np.ndarray] | None = None,
+) -> list[Outcome]:
     result = []
-    for ex, s in zip(examples, scores, strict=True):
+    for i, (ex, s) in enumerate(zip(examples, scores, strict=True)):
         intro = find_intro(s, params)
+        if intro is not None and params.refine and supports is not None:
+            intro = refine_boundaries(intro, supports[i])
         predicted = (intro.start_s, intro.end_s) if intro else None
         result.append(Outcome(truth=ex.truth, predicted=predicted, scores=s, threshold=params.threshold))
     return result
@@ -180,13 +187,16 @@ def _objective(report: Report) -> float:
     )
 
 
-def tune_intervals(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[IntervalParams, Report]:
+def tune_intervals(
+    examples: Sequence[Example], scores: Sequence[np.ndarray], supports: Sequence[np.ndarray] | None
+) -> tuple[IntervalParams, Report]:
+    """Grid search of the DBSCAN parameters (and, with season context, of edge refinement) on the tuning shows."""
     best: tuple[float, IntervalParams, Report] | None = None
-    for threshold, eps, min_samples in itertools.product(
-        (0.3, 0.4, 0.5, 0.6, 0.7), (1.0, 2.0, 3.0, 5.0, 8.0), (2, 3, 5, 8)
-    ):
-        params = IntervalParams(threshold=threshold, eps_s=eps, min_samples=min_samples)
-        report = evaluate(outcomes(examples, scores, params))
+    refine_options = (False, True) if supports is not None else (False,)
+    grid = itertools.product((0.3, 0.4, 0.5, 0.6, 0.7), (1.0, 2.0, 3.0, 5.0, 8.0), (2, 3, 5, 8), refine_options)
+    for threshold, eps, min_samples, refine in grid:
+        params = IntervalParams(threshold=threshold, eps_s=eps, min_samples=min_samples, refine=refine)
+        report = evaluate(outcomes(examples, scores, params, supports))
         score = _objective(report)
         if best is None or score > best[0]:
             best = (score, params, report)
@@ -236,7 +246,15 @@ def train(
             best_loss, best_state = tune_loss, {k: v.clone() for k, v in model.state_dict().items()}
     assert best_state is not None
     model.load_state_dict(best_state)
-    params, tuned = tune_intervals(tune, predict(model, tune, seasons))
+    supports = None
+    if dims.n_extra:
+        supports = [
+            repetition_scores(
+                ex.fingerprints, [o.fingerprints for o in seasons[ex.season] if o is not ex]
+            ).audio_support
+            for ex in tune
+        ]
+    params, tuned = tune_intervals(tune, predict(model, tune, seasons), supports)
     card = {
         "trained": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "train_config": asdict(cfg),

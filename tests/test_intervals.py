@@ -1,6 +1,6 @@
 import numpy as np
 
-from detector.intervals import IntervalParams, find_intro
+from detector.intervals import IntervalParams, find_intro, refine_boundaries
 
 
 def scores(n: int, *spans: tuple[int, int, float]) -> np.ndarray:
@@ -49,3 +49,30 @@ def test_threshold_decides_which_seconds_are_points():
 
 def test_too_short_cluster_is_rejected():
     assert find_intro(scores(100, (10, 13, 0.9)), IntervalParams(min_samples=2, min_duration_s=5.0)) is None
+
+
+def support_for(start_s: float, end_s: float, n: int, level: float = 1.0) -> np.ndarray:
+    """Per-second share of each second inside [start_s, end_s), times level."""
+    k = np.arange(n)
+    return level * np.clip(np.minimum(k + 1, end_s) - np.maximum(k, start_s), 0, 1)
+
+
+def test_refinement_recovers_sub_second_ends():
+    intro = find_intro(scores(100, (11, 41, 0.9)))
+    assert intro is not None
+    refined = refine_boundaries(intro, support_for(10.7, 40.4, 100))
+    assert abs(refined.start_s - 10.7) < 0.05 and abs(refined.end_s - 40.4) < 0.05
+
+
+def test_refinement_works_when_only_half_the_siblings_share_the_opening():
+    intro = find_intro(scores(100, (10, 40, 0.9)))
+    assert intro is not None
+    refined = refine_boundaries(intro, support_for(10.25, 39.5, 100, level=0.5))
+    assert abs(refined.start_s - 10.25) < 0.05 and abs(refined.end_s - 39.5) < 0.05
+
+
+def test_refinement_leaves_alone_what_has_no_repetition_or_is_far():
+    intro = find_intro(scores(100, (10, 40, 0.9)))
+    assert intro is not None
+    assert refine_boundaries(intro, np.zeros(100)) == intro
+    assert refine_boundaries(intro, support_for(20.5, 60.5, 100)) == intro
