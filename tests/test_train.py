@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from detector.audio import FRAMES_PER_SECOND, N_MELS, SAMPLE_RATE, WINDOW_S
+from detector.dataset import Example, siblings_of
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH
+from detector.features import second_labels
+from detector.fingerprint import fingerprint
+from detector.intervals import IntervalParams
+from detector.model import IntroNet, ModelDims
+from detector.train import TrainConfig, _make_optimizer, predict, split_by_show, train, train_epoch, tune_intervals
+
+
+def example(show: str, episode: int, n_seconds: int = 20, intro: tuple[float, float] | None = (3.0, 9.0)) -> Example:
+    rng = np.random.default_rng(episode)
+    audio = (0.1 * rng.standard_normal(n_seconds * SAMPLE_RATE)).astype(np.float32)
+    frames = rng.integers(0, 256, (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3), dtype=np.uint8)
+    return Example(
+        path=Path(f"/corpus/{show}/Season 01/e{episode}.mkv"),
+        show=show,
+        season=Path(f"/corpus/{show}/Season 01"),
+        truth=intro,
+        mel=torch.randn(N_MELS, (n_seconds + WINDOW_S) * FRAMES_PER_SECOND).half(),
+        frames=torch.from_numpy(frames),
+        labels=torch.from_numpy(second_labels(n_seconds, *(intro or (None, None)))),
+        fingerprints=fingerprint(audio, frames),
+    )
+
+
+@pytest.fixture(scope="module")
+def examples() -> list[Example]:
+    return [example(show, i) for show in ("a", "b", "c") for i in range(2)]
+
+
+def test_split_keeps_shows_apart(examples: list[Example]):
+    fit, tune = split_by_show(examples, tune_shows=1, seed=0)
+    assert {e.show for e in fit}.isdisjoint({e.show for e in tune})
+    assert len(fit) + len(tune) == len(examples) and len({e.show for e in tune}) == 1
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "lbfgs"])
+def test_every_optimizer_of_the_seed_trains_a_step(examples: list[Example], optimizer: str):
+    torch.manual_seed(0)
+    model = IntroNet(ModelDims(n_extra=5))
+    cfg = TrainConfig(optimizer=optimizer, lr=0.1 if optimizer == "lbfgs" else 1e-3, batch_episodes=2)
+    before = [p.detach().clone() for p in model.parameters()]
+    loss = train_epoch(model, _make_optimizer(model, cfg), examples[:2], cfg, torch.Generator(), siblings_of(examples))
+    assert np.isfinite(loss) and loss > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_unknown_optimizer_is_refused():
+    with pytest.raises(ValueError, match="adam, sgd or lbfgs"):
+        _make_optimizer(IntroNet(ModelDims()), TrainConfig(optimizer="rmsprop"))
+
+
+def test_training_is_reproducible_from_its_seed(examples: list[Example]):
+    cfg = TrainConfig(epochs=1, tune_shows=1, batch_episodes=2)
+    first, params_a, _ = train(examples, cfg, ModelDims())
+    second, params_b, card = train(examples, cfg, ModelDims())
+    assert params_a == params_b
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert card["fit_episodes"] == 4 and card["tune_episodes"] == 2
+
+
+def test_interval_tuning_returns_parameters_from_the_grid(examples: list[Example]):
+    model = IntroNet(ModelDims())
+    scores = predict(model, examples, siblings_of(examples))
+    params, report = tune_intervals(examples, scores, None)
+    assert isinstance(params, IntervalParams) and not params.refine
+    assert report.episodes == len(examples)
