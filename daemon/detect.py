@@ -39,8 +39,7 @@ class DetectorLoadError(Exception):
 
 def load_detector(config: WorkerConfig, store: FingerprintStore | None = None) -> LoadedDetector:
     """`store`: where the season context (siblings' fingerprints) is kept; None: in memory only."""
-    # `detector.Detector` once the package exports it; the class lives here.
-    from detector.inference import Detector
+    from detector import Detector
 
     try:
         detector = Detector.load(config.weights, threads=config.torch_threads, store=store)
