@@ -3,8 +3,13 @@
 Public API: `Detector` (load once, call `detect`), `Detection`, `Intro`, `DecodeError`.
 """
 
+from typing import TYPE_CHECKING
+
 from detector.errors import DecodeError
 from detector.result import Detection, Intro
+
+if TYPE_CHECKING:
+    from detector.inference import Detector
 
 __all__ = ["DecodeError", "Detection", "Detector", "Intro"]
 
