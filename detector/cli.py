@@ -11,8 +11,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from detector.errors import DecodeError
 from detector.result import Detection
 
@@ -139,38 +137,13 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from corpus.truth import load_truth
-    from detector.metrics import Outcome, evaluate
+    from detector.evaluation import report_lines, run_corpus
 
     detector = _load_detector(args)
-    truth = {args.root / ep.path: ep for ep in load_truth(args.truth or args.root)}
-    by_folder: dict[Path, list[Path]] = {}
-    for path in truth:
-        by_folder.setdefault(path.parent, []).append(path)
-    outcomes: list[tuple[tuple[str, ...], Outcome]] = []
     started = time.monotonic()
-    groups = [[p] for g in by_folder.values() for p in g] if args.lone else list(by_folder.values())
-    for group in groups:
-        for path, result in detect_all(detector, group, []):
-            if not isinstance(result, Detection):
-                print(f"{path}: error: {result}", file=sys.stderr)
-                continue
-            ep, i = truth[path], result.intro
-            outcome = Outcome(
-                truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
-                predicted=(i.start_s, i.end_s) if i else None,
-                scores=np.asarray(result.scores, dtype=np.float32),
-                threshold=detector.intervals.threshold,
-            )
-            outcomes.append((ep.tags, outcome))
-    report = evaluate([o for _, o in outcomes])
+    labelled = run_corpus(detector, args.root, load_truth(args.truth or args.root), lone=args.lone)
     mode = "each episode alone" if args.lone else "seasons"
     print(f"model {detector.model_version} on {args.root}, {mode} ({time.monotonic() - started:.0f} s)")
-    for line in report.lines():
+    for line in report_lines(labelled):
         print(line)
-    for tag in sorted({t for tags, _ in outcomes for t in tags}):
-        part = evaluate([o for tags, o in outcomes if tag in tags])
-        print(
-            f"  tag {tag:<22} {part.episodes:>3} episodes: +-1 s {100 * part.within_1s:5.1f} %, "
-            f"+-3 s {100 * part.within_3s:5.1f} %, missed {part.missed}, false {part.false_intros}"
-        )
     return 0

@@ -1,0 +1,72 @@
+"""Run a detector over a labelled corpus and collect what `detector.metrics` needs. The I/O side of `eval`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corpus.truth import EpisodeTruth
+from detector.cli import detect_all
+from detector.inference import Detector
+from detector.metrics import Outcome, Report, evaluate
+from detector.result import Detection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    tags: tuple[str, ...]
+    outcome: Outcome
+
+
+def seasons_of(root: Path, truth: Sequence[EpisodeTruth]) -> list[list[Path]]:
+    """Episode paths grouped by season folder, in truth order."""
+    by_folder: dict[Path, list[Path]] = {}
+    for ep in truth:
+        path = root / ep.path
+        by_folder.setdefault(path.parent, []).append(path)
+    return list(by_folder.values())
+
+
+def run_corpus(detector: Detector, root: Path, truth: Sequence[EpisodeTruth], lone: bool = False) -> list[Labelled]:
+    """Every episode detected with its season (or alone); files that fail are logged and left out."""
+    by_path = {root / ep.path: ep for ep in truth}
+    groups = seasons_of(root, truth)
+    if lone:
+        groups = [[p] for g in groups for p in g]
+    labelled = []
+    for group in groups:
+        for path, result in detect_all(detector, group, []):
+            if not isinstance(result, Detection):
+                log.error("%s: %s", path, result)
+                continue
+            ep, i = by_path[path], result.intro
+            outcome = Outcome(
+                truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
+                predicted=(i.start_s, i.end_s) if i else None,
+                scores=np.asarray(result.scores, dtype=np.float32),
+                threshold=detector.intervals.threshold,
+            )
+            labelled.append(Labelled(ep.tags, outcome))
+    return labelled
+
+
+def report_lines(labelled: Sequence[Labelled]) -> list[str]:
+    """The overall report, then one line per tag (cold open, recap, ...)."""
+    lines = evaluate([x.outcome for x in labelled]).lines()
+    for tag in sorted({t for x in labelled for t in x.tags}):
+        part = by_tag(labelled, tag)
+        lines.append(
+            f"  tag {tag:<22} {part.episodes:>3} episodes: +-1 s {100 * part.within_1s:5.1f} %, "
+            f"+-3 s {100 * part.within_3s:5.1f} %, missed {part.missed}, false {part.false_intros}"
+        )
+    return lines
+
+
+def by_tag(labelled: Sequence[Labelled], tag: str) -> Report:
+    return evaluate([x.outcome for x in labelled if tag in x.tags])
