@@ -172,7 +172,8 @@ def test_parse_fpcalc_accepts_exit_3_with_a_fingerprint() -> None:
 def test_compare_baseline_scores_seasons_with_the_detector_metrics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bench.compare_baseline as compare
+    import bench.compare as compare
+    from detector.metrics import evaluate
 
     truth = [
         EpisodeTruth("Show/Season 01/E01.mkv", "Show", "01", 600, IntroSpan(10, 40)),
@@ -193,7 +194,7 @@ def test_compare_baseline_scores_seasons_with_the_detector_metrics(
         return {p: answers.get(p.name) if "Other" not in str(p) else None for p in paths}
 
     monkeypatch.setattr(compare, "detect_season", fake_detect_season)
-    report = compare.baseline_report(tmp_path, load_truth(tmp_path))
+    report = evaluate([x.outcome for x in compare.baseline(tmp_path, load_truth(tmp_path))])
     assert sorted(seasons_seen) == [["E01.mkv"], ["E01.mkv", "E02.mkv", "E03.mkv"]]
     assert report.within_1s == pytest.approx(1 / 3)
     assert report.missed == 1 and report.false_intros == 1
