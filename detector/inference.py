@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -51,7 +52,8 @@ class Checkpoint:
                 "intervals": self.intervals.to_dict(),
                 "frame_mode": self.frame_mode.value,
                 "state_dict": state,
-                "card": self.card,
+                # Plain JSON types only: weights_only loading refuses anything else (a stray numpy scalar).
+                "card": json.loads(json.dumps(self.card, default=float)),
             },
             path,
         )

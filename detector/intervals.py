@@ -69,11 +69,11 @@ def refine_boundaries(intro: Intro, support: np.ndarray) -> Intro:
     new_start, new_end = intro.start_s, intro.end_s
     for k in range(max(1, start - 2), min(n - 1, start + 3)):
         if u[k] >= 0.05 and u[k + 1] >= 0.5 and u[k - 1] < 0.5:
-            new_start = k + (1.0 - u[k])
+            new_start = k + (1.0 - float(u[k]))
             break
     for k in range(min(n - 2, end + 1), max(0, end - 4), -1):
         if u[k] >= 0.05 and u[k - 1] >= 0.5 and u[k + 1] < 0.5:
-            new_end = k + u[k]
+            new_end = k + float(u[k])
             break
     if abs(new_start - intro.start_s) > REFINE_MAX_SHIFT_S or abs(new_end - intro.end_s) > REFINE_MAX_SHIFT_S:
         return intro

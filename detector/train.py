@@ -221,10 +221,13 @@ def train(
     dims = dims or ModelDims()
     model = IntroNet(dims)
     optimizer = _make_optimizer(model, cfg)
+    # Cosine decay: the tuning loss swings from epoch to epoch at a constant rate; a falling one lets it settle.
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
     best_state, best_loss, history = None, float("inf"), []
     started = time.monotonic()
     for epoch in range(1, cfg.epochs + 1):
         loss = train_epoch(model, optimizer, fit, cfg, rng, seasons)
+        schedule.step()
         scores = predict(model, tune, seasons)
         tune_loss = _mean_loss(tune, scores)
         report = evaluate(outcomes(tune, scores, IntervalParams()))
