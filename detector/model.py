@@ -34,20 +34,20 @@ class ModelDims:
     embedding: int = 500  # per modality (the seed's 500 + 500)
     hidden: int = 300  # LSTM hidden size (the seed)
     n_extra: int = 0  # per-second features beside the embeddings (cross-episode repetition); 0 = seed only
-    dropout: float = 0.2
+    dropout: float = 0.5  # on the 1000-d embedding: the CNNs otherwise memorise the training shows
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
 
-def _block(c_in: int, c_out: int, kernel: tuple[int, int], pool: tuple[int, int]) -> nn.Sequential:
+def _block(c_in: int, c_out: int, kernel: tuple[int, int], pool: tuple[int, int], norm: bool) -> nn.Sequential:
     padding = (kernel[0] // 2, kernel[1] // 2)
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(pool),
-    )
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=not norm)]
+    if norm:
+        # GroupNorm, not BatchNorm: a batch is one episode's frames, far from independent samples, so batch
+        # statistics in training and running statistics at inference disagree.
+        layers.append(nn.GroupNorm(4, c_out))
+    return nn.Sequential(*layers, nn.ReLU(inplace=True), nn.MaxPool2d(pool))
 
 
 class EmbeddingAudio(nn.Module):
@@ -55,9 +55,11 @@ class EmbeddingAudio(nn.Module):
         super().__init__()
         c = dims.audio_channels
         self.trunk = nn.Sequential(
-            _block(1, c // 2, (1, 3), (2, AUDIO_TIME_POOLS[0])),
-            _block(c // 2, c, (1, 3), (2, AUDIO_TIME_POOLS[1])),
-            _block(c, c, (1, 3), (2, AUDIO_TIME_POOLS[2])),
+            # No normalisation layers: the log-mel is already scaled, and a norm over the time axis would let
+            # the whole episode leak into every second's window.
+            _block(1, c // 2, (1, 3), (2, AUDIO_TIME_POOLS[0]), norm=False),
+            _block(c // 2, c, (1, 3), (2, AUDIO_TIME_POOLS[1]), norm=False),
+            _block(c, c, (1, 3), (2, AUDIO_TIME_POOLS[2]), norm=False),
         )
         column = c * (dims.n_mels // 8)
         self.window = nn.Conv1d(column, dims.embedding, kernel_size=WINDOW_S)
@@ -75,10 +77,10 @@ class EmbeddingImage(nn.Module):
         super().__init__()
         c = dims.image_channels
         self.trunk = nn.Sequential(
-            _block(3, c // 4, (3, 3), (2, 2)),  # 36 x 64
-            _block(c // 4, c // 2, (3, 3), (2, 2)),  # 18 x 32
-            _block(c // 2, c, (3, 3), (2, 2)),  # 9 x 16
-            _block(c, c, (3, 3), (2, 2)),  # 4 x 8
+            _block(3, c // 4, (3, 3), (2, 2), norm=True),  # 36 x 64
+            _block(c // 4, c // 2, (3, 3), (2, 2), norm=True),  # 18 x 32
+            _block(c // 2, c, (3, 3), (2, 2), norm=True),  # 9 x 16
+            _block(c, c, (3, 3), (2, 2), norm=True),  # 4 x 8
         )
         flat = c * (dims.frame_height // 16) * (dims.frame_width // 16)
         self.project = nn.Linear(flat, dims.embedding)
@@ -111,11 +113,12 @@ class IntroNet(nn.Module):
 
     def classify(self, embedding: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         # embedding: (B, N, 1000); extra: (B, N, n_extra) or None for a lone episode -> logits (B, N)
+        x = self.dropout(embedding)
         if self.dims.n_extra:
             if extra is None:
                 extra = embedding.new_zeros((*embedding.shape[:2], self.dims.n_extra))
-            embedding = torch.cat([embedding, extra], dim=-1)
-        hidden, _ = self.lstm(self.dropout(embedding))  # (B, N, hidden)
+            x = torch.cat([x, extra], dim=-1)  # (B, N, 1000 + n_extra)
+        hidden, _ = self.lstm(x)  # (B, N, hidden)
         return self.head(self.dropout(hidden)).squeeze(-1)  # (B, N)
 
     def forward(self, mel: torch.Tensor, frames: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
