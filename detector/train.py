@@ -55,6 +55,11 @@ def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tu
 LONE_EPISODE_SHARE = 0.25  # fused training: share of steps that see no siblings, so lone episodes keep working
 
 
+# Season model: share of steps with siblings where the network's own embedding is hidden, so that it learns to
+# read the repetition evidence instead of memorising the training shows through its CNNs.
+BLIND_SHARE = 0.3
+
+
 def repetition_input(
     ex: Example, seasons: Mapping[Path, Sequence[Example]], rng: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -99,15 +104,19 @@ def _closure(
     model: IntroNet,
     optimizer: torch.optim.Optimizer,
     batch: Sequence[Example],
-    inputs: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]],
+    inputs: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, bool]],
 ) -> Callable[[], float]:
     """Loss and gradients of one batch of episodes (a closure, so that LBFGS can re-evaluate it)."""
 
     def closure() -> float:
         optimizer.zero_grad()
         loss = torch.zeros(())
-        for ex, (mel, frames, extra) in zip(batch, inputs, strict=True):
-            logits = model(mel.unsqueeze(0), frames.unsqueeze(0), None if extra is None else extra.unsqueeze(0))[0]
+        for ex, (mel, frames, extra, blind) in zip(batch, inputs, strict=True):
+            if blind:
+                embedding = torch.zeros(1, frames.shape[0], 2 * model.dims.embedding)
+            else:
+                embedding = model.embed(mel.unsqueeze(0), frames.unsqueeze(0))
+            logits = model.classify(embedding, None if extra is None else extra.unsqueeze(0))[0]
             loss = loss + sequence_loss(logits, ex.labels)
         (loss / len(batch)).backward()
         return float(loss.detach())
@@ -128,9 +137,13 @@ def train_epoch(
     total = 0.0
     for start in range(0, len(order), cfg.batch_episodes):
         batch = [examples[i] for i in order[start : start + cfg.batch_episodes]]
-        inputs = [
-            (*_augment(ex, rng), repetition_input(ex, seasons, rng) if model.dims.n_extra else None) for ex in batch
-        ]
+        inputs = []
+        for ex in batch:
+            mel, frames = _augment(ex, rng)
+            extra = repetition_input(ex, seasons, rng) if model.dims.n_extra else None
+            has_siblings = extra is not None and bool(extra[0, -1] > 0)
+            blind = has_siblings and torch.rand(1, generator=rng).item() < BLIND_SHARE
+            inputs.append((mel, frames, extra, blind))
 
         loss = optimizer.step(_closure(model, optimizer, batch, inputs))
         total += float(loss or 0.0)
