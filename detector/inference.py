@@ -17,7 +17,7 @@ from detector.decode import FrameMode
 from detector.errors import DecodeError
 from detector.features import extract
 from detector.fingerprint import Fingerprints, fingerprint
-from detector.intervals import IntervalParams, find_intro, refine_boundaries
+from detector.intervals import IntervalParams, find_intro, find_repeated_intro
 from detector.model import IntroNet, ModelDims
 from detector.repetition import repetition_scores
 from detector.result import Detection
@@ -145,11 +145,10 @@ class Detector:
                 signals += ("repetition",)
         logits = self.model.classify(analysis.embedding.unsqueeze(0), extra)[0]
         scores = torch.sigmoid(logits).numpy().astype(np.float32)
-        intro = find_intro(scores, self.intervals)
-        if intro is not None and self.intervals.refine and repetition is not None and repetition.n_siblings:
-            refined = refine_boundaries(intro, repetition.audio_support)
-            if refined != intro:
-                intro, signals = refined, (*signals, "repetition-edges")
+        if repetition is not None and repetition.n_siblings:
+            intro = find_repeated_intro(scores, repetition.audio_support, self.intervals)
+        else:
+            intro = find_intro(scores, self.intervals)
         return Detection(
             path=analysis.path,
             duration_s=analysis.duration_s,

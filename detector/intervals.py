@@ -24,6 +24,12 @@ class IntervalParams:
     min_samples: int = 3  # DBSCAN core-point size
     min_duration_s: float = 5.0  # shorter clusters are noise, not an intro
     refine: bool = False  # move the ends to where the sound starts/stops repeating across the season (sub-second)
+    # With siblings (season model): the intro is a segment whose sound recurs across the season, picked by the network.
+    # Fixed from the design, not fitted: a third of the siblings (two openings in one season still pass), 8 s (the
+    # shortest intro we target), length and network probability weighed equally per minute.
+    support_threshold: float = 0.3
+    min_repeated_s: float = 8.0
+    network_weight: float = 1.0
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -78,3 +84,27 @@ def refine_boundaries(intro: Intro, support: np.ndarray) -> Intro:
     if abs(new_start - intro.start_s) > REFINE_MAX_SHIFT_S or abs(new_end - intro.end_s) > REFINE_MAX_SHIFT_S:
         return intro
     return Intro(start_s=round(new_start, 2), end_s=round(new_end, 2), confidence=intro.confidence)
+
+
+def find_repeated_intro(
+    scores: np.ndarray, support: np.ndarray, params: IntervalParams = IntervalParams()
+) -> Intro | None:
+    """With siblings: the runs of seconds whose sound recurs in the season are the candidates (cold opens do not
+    repeat; a recap repeats only in the episodes it quotes); the network's probability and the run's length choose
+    among them. None when nothing repeats for long enough: no marker is better than a wrong one.
+
+    Measured on the validation shows, this beats DBSCAN over the season model's own scores by far (README).
+    """
+    repeated = np.asarray(support) >= params.support_threshold
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], repeated.astype(np.int8), [0]])))
+    runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= params.min_repeated_s]
+    if not runs:
+        return None
+
+    def merit(run: tuple[int, int]) -> float:
+        return (run[1] - run[0]) / 60.0 + params.network_weight * float(np.mean(scores[run[0] : run[1]]))
+
+    start, end = max(runs, key=merit)
+    confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
+    intro = Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4))
+    return refine_boundaries(intro, support) if params.refine else intro

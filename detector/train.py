@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import torch
 from detector.dataset import Example, load_corpus, siblings_of
 from detector.decode import FrameMode
 from detector.inference import MODELS, Checkpoint
-from detector.intervals import IntervalParams, find_intro, refine_boundaries
+from detector.intervals import IntervalParams, find_intro, find_repeated_intro
 from detector.metrics import Outcome, Report, evaluate
 from detector.model import IntroNet, ModelDims, sequence_loss
 from detector.repetition import RepetitionFeatures, repetition_scores
@@ -38,7 +38,7 @@ class TrainConfig:
     epochs: int = 10
     lr: float = 1e-3
     optimizer: str = "adam"  # adam | sgd | lbfgs
-    batch_episodes: int = 4
+    batch_episodes: int = 1
     weight_decay: float = 1e-4
     tune_shows: int = 2
     seed: int = 0
@@ -152,13 +152,15 @@ def train_epoch(
 
 @torch.inference_mode()
 def predict(
-    model: IntroNet, examples: Sequence[Example], seasons: Mapping[Path, Sequence[Example]]
+    model: IntroNet, examples: Sequence[Example], seasons: Mapping[Path, Sequence[Example]], lone: bool = False
 ) -> list[np.ndarray]:
-    """Scores with every sibling available (as at inference)."""
+    """Scores with every sibling available (as at inference), or with none (lone)."""
     model.eval()
     scores = []
     for ex in examples:
-        extra = repetition_input(ex, seasons).unsqueeze(0) if model.dims.n_extra else None
+        extra = None
+        if model.dims.n_extra:
+            extra = repetition_input(ex, {ex.season: [ex]} if lone else seasons).unsqueeze(0)
         scores.append(torch.sigmoid(model(ex.mel.float().unsqueeze(0), ex.frames.unsqueeze(0), extra)[0]).numpy())
     return scores
 
@@ -169,11 +171,10 @@ def outcomes(
     params: IntervalParams,
     supports: Sequence[np.ndarray] | None = None,
 ) -> list[Outcome]:
+    """supports: per-episode repetition support when the episodes have siblings (the season model's rule)."""
     result = []
     for i, (ex, s) in enumerate(zip(examples, scores, strict=True)):
-        intro = find_intro(s, params)
-        if intro is not None and params.refine and supports is not None:
-            intro = refine_boundaries(intro, supports[i])
+        intro = find_intro(s, params) if supports is None else find_repeated_intro(s, supports[i], params)
         predicted = (intro.start_s, intro.end_s) if intro else None
         result.append(Outcome(truth=ex.truth, predicted=predicted, scores=s, threshold=params.threshold))
     return result
@@ -200,21 +201,29 @@ def _objective(report: Report) -> float:
     )
 
 
-def tune_intervals(
-    examples: Sequence[Example], scores: Sequence[np.ndarray], supports: Sequence[np.ndarray] | None
-) -> tuple[IntervalParams, Report]:
-    """Grid search of the DBSCAN parameters (and, with season context, of edge refinement) on the tuning shows."""
+def tune_intervals(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[IntervalParams, Report]:
+    """Grid search of DBSCAN's parameters and the score threshold on the tuning shows."""
     best: tuple[float, IntervalParams, Report] | None = None
-    refine_options = (False, True) if supports is not None else (False,)
-    grid = itertools.product((0.3, 0.4, 0.5, 0.6, 0.7), (1.0, 2.0, 3.0, 5.0, 8.0), (2, 3, 5, 8), refine_options)
-    for threshold, eps, min_samples, refine in grid:
-        params = IntervalParams(threshold=threshold, eps_s=eps, min_samples=min_samples, refine=refine)
-        report = evaluate(outcomes(examples, scores, params, supports))
+    for threshold, eps, min_samples in itertools.product(
+        (0.3, 0.4, 0.5, 0.6, 0.7), (1.0, 2.0, 3.0, 5.0, 8.0), (2, 3, 5, 8)
+    ):
+        params = IntervalParams(threshold=threshold, eps_s=eps, min_samples=min_samples)
+        report = evaluate(outcomes(examples, scores, params))
         score = _objective(report)
         if best is None or score > best[0]:
             best = (score, params, report)
     assert best is not None
     return best[1], best[2]
+
+
+def tune_refinement(
+    examples: Sequence[Example], scores: Sequence[np.ndarray], supports: Sequence[np.ndarray], params: IntervalParams
+) -> tuple[IntervalParams, Report]:
+    """Season model with siblings: keep sub-second edge refinement only if it helps on the tuning shows."""
+    options = [replace(params, refine=refine) for refine in (False, True)]
+    reports = [evaluate(outcomes(examples, scores, p, supports)) for p in options]
+    best = max(range(2), key=lambda i: _objective(reports[i]))
+    return options[best], reports[best]
 
 
 def train(
@@ -262,7 +271,8 @@ def train(
             best_loss, best_state = tune_loss, {k: v.clone() for k, v in model.state_dict().items()}
     assert best_state is not None
     model.load_state_dict(best_state)
-    supports = None
+    # DBSCAN serves every episode of the seed model and lone episodes of the season model: tune it on those.
+    params, tuned = tune_intervals(tune, predict(model, tune, seasons, lone=True))
     if dims.n_extra:
         supports = [
             repetition_scores(
@@ -270,7 +280,7 @@ def train(
             ).audio_support
             for ex in tune
         ]
-    params, tuned = tune_intervals(tune, predict(model, tune, seasons), supports)
+        params, tuned = tune_refinement(tune, predict(model, tune, seasons), supports, params)
     card = {
         "trained": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "train_config": asdict(cfg),

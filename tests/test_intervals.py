@@ -1,6 +1,6 @@
 import numpy as np
 
-from detector.intervals import IntervalParams, find_intro, refine_boundaries
+from detector.intervals import IntervalParams, find_intro, find_repeated_intro, refine_boundaries
 
 
 def scores(n: int, *spans: tuple[int, int, float]) -> np.ndarray:
@@ -76,3 +76,22 @@ def test_refinement_leaves_alone_what_has_no_repetition_or_is_far():
     assert intro is not None
     assert refine_boundaries(intro, np.zeros(100)) == intro
     assert refine_boundaries(intro, support_for(20.5, 60.5, 100)) == intro
+
+
+def test_repeated_segment_is_the_intro_when_siblings_exist():
+    support = support_for(30.4, 75.2, 200, level=0.8)
+    support[120:126] = 0.9  # a repeated sting: too short to be an intro
+    intro = find_repeated_intro(np.full(200, 0.2), support, IntervalParams(refine=True))
+    assert intro is not None
+    assert abs(intro.start_s - 30.4) < 0.1 and abs(intro.end_s - 75.2) < 0.1
+
+
+def test_network_chooses_between_repeated_segments():
+    support = support_for(10, 30, 200) + support_for(100, 121, 200)  # a recap clip and the intro
+    net = scores(200, (100, 121, 0.9))
+    intro = find_repeated_intro(net, support)
+    assert intro is not None and intro.start_s == 100.0
+
+
+def test_nothing_repeats_means_no_intro_even_if_the_network_says_so():
+    assert find_repeated_intro(scores(200, (10, 40, 0.99)), np.zeros(200)) is None

@@ -70,6 +70,6 @@ def test_training_is_reproducible_from_its_seed(examples: list[Example]):
 def test_interval_tuning_returns_parameters_from_the_grid(examples: list[Example]):
     model = IntroNet(ModelDims())
     scores = predict(model, examples, siblings_of(examples))
-    params, report = tune_intervals(examples, scores, None)
+    params, report = tune_intervals(examples, scores)
     assert isinstance(params, IntervalParams) and not params.refine
     assert report.episodes == len(examples)
