@@ -1,0 +1,77 @@
+"""End to end: `intro-daemon detect` with the shipped weights on a generated mini season plus a bad file."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corpus.procedural import make_season
+from corpus.truth import EpisodeTruth
+from detector.inference import MODELS, Checkpoint
+
+
+@pytest.fixture(scope="module")
+def season(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[EpisodeTruth]]:
+    root = tmp_path_factory.mktemp("library")
+    truths = make_season(root, episodes=3, seed=7)
+    return root, truths
+
+
+def run_detect(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "detect", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_shipped_weights_load_safely_and_say_what_they_are(model: str):
+    path = MODELS[model]
+    if not path.exists():
+        pytest.skip(f"{path.name} is not shipped")
+    assert path.stat().st_size < 25 * 2**20
+    checkpoint = Checkpoint.load(path)  # weights_only=True inside
+    assert checkpoint.version.startswith(model)
+    assert checkpoint.intervals.eps_s > 0 and checkpoint.intervals.min_samples >= 1
+    assert (checkpoint.dims.n_extra > 0) == (model == "season")
+
+
+def test_detect_json_reports_every_episode_and_the_bad_file(season: tuple[Path, list[EpisodeTruth]]):
+    root, truths = season
+    season_dir = (root / truths[0].path).parent
+    bad = season_dir / "zz broken.mkv"
+    bad.write_bytes(b"\x1a\x45\xdf\xa3 this is not a matroska file" * 100)
+    try:
+        result = run_detect("--json", str(root))
+    finally:
+        bad.unlink()
+    assert result.returncode == 1, result.stderr  # one file failed
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    by_path = {Path(line["path"]).name: line for line in lines}
+    assert set(by_path) == {Path(t.path).name for t in truths} | {bad.name}
+    assert "not a readable media file" in by_path[bad.name]["error"]
+    assert by_path[bad.name]["intro"] is None
+    for truth in truths:
+        line = by_path[Path(truth.path).name]
+        assert line["error"] is None
+        intro = line["intro"]
+        if intro is not None:
+            assert 0 <= intro["start"] < intro["end"] <= truth.duration_s / 2 + 1
+            assert 0 <= intro["confidence"] <= 1
+
+
+def test_detect_text_output_and_success_exit_code(season: tuple[Path, list[EpisodeTruth]]):
+    root, truths = season
+    one = root / truths[0].path
+    result = run_detect(str(one))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{one}: ")
+    assert "intro" in result.stdout
+
+
+def test_detect_missing_file_is_an_error_line_not_a_crash(tmp_path: Path):
+    result = run_detect("--json", str(tmp_path / "nope.mkv"))
+    assert result.returncode == 1
+    line = json.loads(result.stdout)
+    assert line["error"] == "file not found" and line["intro"] is None
