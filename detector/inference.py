@@ -20,7 +20,7 @@ from detector.fingerprint import Fingerprints, fingerprint
 from detector.intervals import IntervalParams, find_intro, find_repeated_intro
 from detector.model import IntroNet, ModelDims
 from detector.repetition import repetition_scores
-from detector.result import Detection
+from detector.result import Detection, Intro
 from detector.season import FingerprintStore, MemoryStore, sibling_fingerprints
 
 log = logging.getLogger(__name__)
@@ -80,21 +80,33 @@ class Analysis:
     duration_s: float
     embedding: torch.Tensor  # (n_seconds, 1000): the CNN embeddings, the costly part of the network
     fingerprints: Fingerprints | None  # for the season model
+    lone: bool = False  # embedded by the lone-episode model (no siblings to match)
+
+
+def _network(checkpoint: Checkpoint) -> IntroNet:
+    model = IntroNet(checkpoint.dims)
+    model.load_state_dict(checkpoint.state_dict)
+    return model.eval()
 
 
 class Detector:
     """`Detector.load()` once, then `detect(path, siblings)` per episode."""
 
     def __init__(
-        self, checkpoint: Checkpoint, frame_mode: FrameMode | None = None, store: FingerprintStore | None = None
+        self,
+        checkpoint: Checkpoint,
+        frame_mode: FrameMode | None = None,
+        store: FingerprintStore | None = None,
+        lone: Checkpoint | None = None,
     ) -> None:
         self.checkpoint = checkpoint
+        # The season model leans on repetition and is weak without siblings; a seed model serves lone episodes.
+        self.lone_checkpoint = lone if checkpoint.dims.n_extra else None
+        self.lone_model = _network(self.lone_checkpoint) if self.lone_checkpoint else None
         self.store: FingerprintStore = store or MemoryStore()
         # The pictures the network was trained on; a cheaper mode may be chosen at the cost of accuracy.
         self.frame_mode = frame_mode or checkpoint.frame_mode
-        self.model = IntroNet(checkpoint.dims)
-        self.model.load_state_dict(checkpoint.state_dict)
-        self.model.eval()
+        self.model = _network(checkpoint)
 
     @classmethod
     def load(
@@ -106,7 +118,11 @@ class Detector:
         store: FingerprintStore | None = None,
     ) -> Detector:
         torch.set_num_threads(threads or os.cpu_count() or 1)
-        return cls(Checkpoint.load(weights or MODELS[DEFAULT_MODEL]), frame_mode, store)
+        checkpoint = Checkpoint.load(weights or MODELS[DEFAULT_MODEL])
+        lone = None
+        if checkpoint.dims.n_extra and weights is None and MODELS["seed"].exists():
+            lone = Checkpoint.load(MODELS["seed"])
+        return cls(checkpoint, frame_mode, store, lone)
 
     @property
     def uses_siblings(self) -> bool:
@@ -114,6 +130,8 @@ class Detector:
 
     @property
     def model_version(self) -> str:
+        if self.lone_checkpoint is not None:
+            return f"{self.checkpoint.version}+{self.lone_checkpoint.version}"
         return self.checkpoint.version
 
     @property
@@ -121,21 +139,31 @@ class Detector:
         return self.checkpoint.intervals
 
     @torch.inference_mode()
-    def analyse(self, path: str | Path) -> Analysis:
+    def analyse(self, path: str | Path, lone: bool = False) -> Analysis:
         """Everything that needs this file decoded: the network's embeddings and, for the season model, the
-        fingerprints (stored, so that later episodes of the season need not decode this one again)."""
+        fingerprints (stored, so that later episodes of the season need not decode this one again).
+
+        lone: the episode has no siblings; the lone-episode model embeds it when there is one."""
         path = Path(path)
         features = extract(path, self.frame_mode)
-        embedding = self.model.embed(features.mel.unsqueeze(0), features.frames.unsqueeze(0))[0]
+        lone = lone and self.lone_model is not None
+        net = self.lone_model if lone and self.lone_model is not None else self.model
+        embedding = net.embed(features.mel.unsqueeze(0), features.frames.unsqueeze(0))[0]
         own = None
         if self.uses_siblings:
             own = fingerprint(features.audio, features.frames.numpy())
             self.store.put(path, own)
-        return Analysis(path=path, duration_s=features.duration_s, embedding=embedding, fingerprints=own)
+        return Analysis(path=path, duration_s=features.duration_s, embedding=embedding, fingerprints=own, lone=lone)
 
     @torch.inference_mode()
     def finish(self, analysis: Analysis, siblings: Sequence[Fingerprints]) -> Detection:
         """Scores and interval of an analysed episode, given its siblings' fingerprints."""
+        if analysis.lone and self.lone_model is not None and self.lone_checkpoint is not None:
+            logits = self.lone_model.classify(analysis.embedding.unsqueeze(0))[0]
+            lone_scores = torch.sigmoid(logits).numpy().astype(np.float32)
+            return self._detection(
+                analysis, lone_scores, find_intro(lone_scores, self.lone_checkpoint.intervals), ("network",)
+            )
         signals: tuple[str, ...] = ("network",)
         extra, repetition = None, None
         if analysis.fingerprints is not None:
@@ -149,6 +177,11 @@ class Detector:
             intro = find_repeated_intro(scores, repetition.audio_support, self.intervals)
         else:
             intro = find_intro(scores, self.intervals)
+        return self._detection(analysis, scores, intro, signals)
+
+    def _detection(
+        self, analysis: Analysis, scores: np.ndarray, intro: Intro | None, signals: tuple[str, ...]
+    ) -> Detection:
         return Detection(
             path=analysis.path,
             duration_s=analysis.duration_s,
@@ -160,16 +193,15 @@ class Detector:
 
     def detect(self, path: str | Path, siblings: Sequence[Path] = ()) -> Detection:
         """One episode; its siblings' fingerprints come from the store, or are decoded once and stored."""
-        analysis = self.analyse(path)
         found = sibling_fingerprints(siblings, self.store, self.frame_mode) if self.uses_siblings else []
-        return self.finish(analysis, found)
+        return self.finish(self.analyse(path, lone=not found), found)
 
     def detect_season(self, paths: Sequence[Path]) -> Iterator[tuple[Path, Detection | DecodeError]]:
         """Every episode of one season, each file decoded once; failures are yielded, never raised."""
         analyses: dict[Path, Analysis] = {}
         for path in paths:
             try:
-                analyses[path] = self.analyse(path)
+                analyses[path] = self.analyse(path, lone=len(paths) == 1)
             except DecodeError as exc:
                 yield path, exc
         for path, analysis in analyses.items():
