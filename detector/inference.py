@@ -116,11 +116,13 @@ class Detector:
         threads: int | None = None,
         frame_mode: FrameMode | None = None,
         store: FingerprintStore | None = None,
+        lone_fallback: bool = True,
     ) -> Detector:
+        """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there)."""
         torch.set_num_threads(threads or os.cpu_count() or 1)
         checkpoint = Checkpoint.load(weights or MODELS[DEFAULT_MODEL])
         lone = None
-        if checkpoint.dims.n_extra and weights is None and MODELS["seed"].exists():
+        if checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
             lone = Checkpoint.load(MODELS["seed"])
         return cls(checkpoint, frame_mode, store, lone)
 
