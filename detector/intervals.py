@@ -30,6 +30,9 @@ class IntervalParams:
     support_threshold: float = 0.3
     min_repeated_s: float = 8.0
     network_weight: float = 1.0
+    # Fingerprint codes are smoothed over ~0.4 s, so a repeated stretch stays matched a little past its real end;
+    # this correction is the median end error on the training corpus (set by detector.train).
+    end_offset_s: float = 0.0
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -107,4 +110,10 @@ def find_repeated_intro(
     start, end = max(runs, key=merit)
     confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
     intro = Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4))
-    return refine_boundaries(intro, support) if params.refine else intro
+    if params.refine:
+        intro = refine_boundaries(intro, support)
+    if params.end_offset_s:
+        intro = Intro(
+            intro.start_s, round(max(intro.start_s + 1.0, intro.end_s + params.end_offset_s), 2), intro.confidence
+        )
+    return intro

@@ -216,6 +216,22 @@ def tune_intervals(examples: Sequence[Example], scores: Sequence[np.ndarray]) ->
     return best[1], best[2]
 
 
+def end_offset(
+    examples: Sequence[Example],
+    scores: Sequence[np.ndarray],
+    seasons: Mapping[Path, Sequence[Example]],
+    params: IntervalParams,
+) -> float:
+    """Minus the median end error of the repeated-segment rule over the corpus (found intros within 3 s)."""
+    errors = []
+    for ex, s in zip(examples, scores, strict=True):
+        support = repetition_scores(ex.fingerprints, [o.fingerprints for o in seasons[ex.season] if o is not ex])
+        intro = find_repeated_intro(s, support.audio_support, params)
+        if intro is not None and ex.truth is not None and abs(intro.end_s - ex.truth[1]) < 3.0:
+            errors.append(intro.end_s - ex.truth[1])
+    return round(-float(np.median(errors)), 2) if errors else 0.0
+
+
 def tune_refinement(
     examples: Sequence[Example], scores: Sequence[np.ndarray], supports: Sequence[np.ndarray], params: IntervalParams
 ) -> tuple[IntervalParams, Report]:
@@ -281,6 +297,7 @@ def train(
             for ex in tune
         ]
         params, tuned = tune_refinement(tune, predict(model, tune, seasons), supports, params)
+        params = replace(params, end_offset_s=end_offset(examples, predict(model, examples, seasons), seasons, params))
     card = {
         "trained": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "train_config": asdict(cfg),
