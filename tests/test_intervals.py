@@ -95,3 +95,9 @@ def test_network_chooses_between_repeated_segments():
 
 def test_nothing_repeats_means_no_intro_even_if_the_network_says_so():
     assert find_repeated_intro(scores(200, (10, 40, 0.99)), np.zeros(200)) is None
+
+
+def test_end_offset_corrects_the_smoothing_overhang():
+    support = support_for(20.0, 60.6, 200)
+    intro = find_repeated_intro(np.full(200, 0.3), support, IntervalParams(refine=True, end_offset_s=-0.5))
+    assert intro is not None and abs(intro.end_s - 60.1) < 0.05 and intro.start_s == 20.0
