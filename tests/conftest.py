@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from db.migrate import upgrade
+from db.session import make_engine, make_sessions
 from detector import DecodeError, Detection, Intro
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A real SQLite file at the current schema."""
+    engine = make_engine(f"sqlite:///{tmp_path}/state/test.db")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessions(engine)
 
 
 @pytest.fixture(scope="session")

@@ -1,33 +1,17 @@
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.config import LibraryConfig
 from daemon.library import LibraryFilter
 from daemon.worker import RESCAN_STATES, Outcome, RetryPolicy, Worker, decode_scores, encode_scores
 from db import episodes
-from db.migrate import upgrade
 from db.models import DetectionRecord, Episode, EpisodeState, Push
-from db.session import make_engine, make_sessions
 from tests.conftest import FakeDetector
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/w.db")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessions(engine)
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,19 +16,6 @@ from db.models import Base, DetectionRecord, Episode, EpisodeState, Push, PushSt
 from db.session import make_engine, make_sessions
 
 OWNER = "host:1"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/state/test.db")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessions(engine)
 
 
 def seen(path: str = "/tv/S1/e1.mkv", size: int = 100, mtime_ns: int = 1) -> Seen:

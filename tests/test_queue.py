@@ -1,5 +1,4 @@
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,8 +8,6 @@ from sqlalchemy import Engine
 from daemon import jobs
 from daemon.queue import RECONCILE_JOB_ID, Queue, job_id, make_scheduler
 from daemon.worker import RetryPolicy
-from db.migrate import upgrade
-from db.session import make_engine
 
 
 def test_job_ids_are_deterministic_and_distinct() -> None:
@@ -23,14 +20,6 @@ def test_job_ids_are_deterministic_and_distinct() -> None:
 def test_retry_backoff_doubles() -> None:
     policy = RetryPolicy(max_attempts=4, backoff_s=60)
     assert [policy.delay_s(n) for n in (1, 2, 3)] == [60, 120, 240]
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/q.db")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 class Runner:
