@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from daemon.config_reader import ConfigError, Table
+from detector.media import VIDEO_EXTENSIONS
 
 __all__ = [
     "Config",
@@ -29,7 +30,6 @@ __all__ = [
     "load_config",
 ]
 
-VIDEO_EXTENSIONS = (".mkv", ".mp4", ".m4v", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".wmv", ".mpg", ".mpeg")
 # Matched (fnmatch, case-insensitive) against every path component below a library folder: download clients'
 # partial files, and NAS metadata folders. Names starting with "." are always ignored.
 IGNORE_PATTERNS = (

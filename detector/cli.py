@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from detector.errors import DecodeError
+from detector.media import VIDEO_EXTENSIONS
 from detector.result import Detection
 
 if TYPE_CHECKING:
     from detector.inference import Detector
 
 log = logging.getLogger(__name__)
-
-VIDEO_SUFFIXES = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".wmv", ".mpg", ".mpeg"})
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,14 +68,16 @@ def season_groups(paths: Sequence[Path]) -> Iterator[tuple[list[Path], list[Path
     for path in paths:
         if path.is_dir():
             by_folder: dict[Path, list[Path]] = {}
-            for f in sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()):
+            for f in sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()):
                 by_folder.setdefault(f.parent, []).append(f)
             for group in by_folder.values():
                 yield group, []
         else:
             folder = path.parent
             others = (
-                sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p != path and p.is_file())
+                sorted(
+                    p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS and p != path and p.is_file()
+                )
                 if folder.is_dir()
                 else []
             )
