@@ -37,12 +37,16 @@ def build(
     assets: Path,
     container: str = "mixed",
     threads: int = 0,
+    p_no_intro: float | None = None,
 ) -> list[EpisodeTruth]:
+    """p_no_intro: share of episodes without an intro (pilots, specials), at most a quarter of each season."""
     if mode == "procedural":
         catalog, profile, material = procedural_catalog(), PROCEDURAL, Material()
     else:
         catalog, profile, material = scan_catalog(assets), REAL, Material(assets)
         _check_catalog(partition(catalog, split), split)
+    if p_no_intro is not None:
+        profile = replace(profile, p_no_intro=p_no_intro)
     plans = plan_corpus(catalog, profile, split, shows, episodes, seed, container)
     return render_plans(plans, material, out, threads=threads)
 
@@ -133,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--container", choices=("mkv", "mp4", "mixed"), default="mixed")
     parser.add_argument("--minutes", type=float, default=44.0, help="long mode: episode length")
     parser.add_argument("--threads", type=int, default=0, help="x264 threads (0 = auto)")
+    parser.add_argument(
+        "--p-no-intro", type=float, default=None, help="share of episodes without an intro (capped at 1/4 a season)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
@@ -141,7 +148,16 @@ def main(argv: list[str] | None = None) -> None:
         log.info("wrote %s (intro %s) in %.0f s", args.out, truth.intro, time.monotonic() - started)
         return
     truths = build(
-        args.mode, args.out, args.shows, args.episodes, args.seed, args.split, args.assets, args.container, args.threads
+        args.mode,
+        args.out,
+        args.shows,
+        args.episodes,
+        args.seed,
+        args.split,
+        args.assets,
+        args.container,
+        args.threads,
+        args.p_no_intro,
     )
     log.info("%s in %.0f s", _summary(truths), time.monotonic() - started)
 

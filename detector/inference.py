@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from detector.boundaries import locate_repeated_intro
 from detector.decode import FrameMode
 from detector.errors import DecodeError
 from detector.features import extract
 from detector.fingerprint import Fingerprints, fingerprint
-from detector.intervals import IntervalParams, find_intro, find_repeated_intro
+from detector.intervals import IntervalParams, find_intro
 from detector.model import IntroNet, ModelDims
 from detector.repetition import repetition_scores
 from detector.result import Detection, Intro
@@ -175,8 +176,10 @@ class Detector:
                 signals += ("repetition",)
         logits = self.model.classify(analysis.embedding.unsqueeze(0), extra)[0]
         scores = torch.sigmoid(logits).numpy().astype(np.float32)
-        if repetition is not None and repetition.n_siblings:
-            intro = find_repeated_intro(scores, repetition.audio_support, self.intervals)
+        if analysis.fingerprints is not None and repetition is not None and repetition.n_siblings:
+            intro = locate_repeated_intro(scores, analysis.fingerprints, siblings, repetition, self.intervals)
+            if self.intervals.refine:
+                signals += ("edges",)
         else:
             intro = find_intro(scores, self.intervals)
         return self._detection(analysis, scores, intro, signals)

@@ -23,15 +23,15 @@ class IntervalParams:
     eps_s: float = 3.0  # DBSCAN neighbourhood, seconds
     min_samples: int = 3  # DBSCAN core-point size
     min_duration_s: float = 5.0  # shorter clusters are noise, not an intro
-    refine: bool = False  # move the ends to where the sound starts/stops repeating across the season (sub-second)
+    refine: bool = False  # with siblings: sub-second ends from the shared audio codes (detector.boundaries)
     # With siblings (season model): the intro is a segment whose sound recurs across the season, picked by the network.
     # Fixed from the design, not fitted: a third of the siblings (two openings in one season still pass), 8 s (the
     # shortest intro we target), length and network probability weighed equally per minute.
     support_threshold: float = 0.3
     min_repeated_s: float = 8.0
     network_weight: float = 1.0
-    # Fingerprint codes are smoothed over ~0.4 s, so a repeated stretch stays matched a little past its real end;
-    # this correction is the median end error on the training corpus (set by detector.train).
+    # Corrections of the refined ends: minus their median error on the training corpus (set by detector.train).
+    start_offset_s: float = 0.0
     end_offset_s: float = 0.0
 
     def to_dict(self) -> dict[str, float | int]:
@@ -57,36 +57,21 @@ def find_intro(scores: np.ndarray, params: IntervalParams = IntervalParams()) ->
     return Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4))
 
 
-REFINE_MAX_SHIFT_S = 2.0  # refinement corrects quantisation and small misses, never moves an end further
+CORE_SHARE = 0.5  # an end second repeated in at most this share of the siblings that repeat the run's core is cut
 
 
-def refine_boundaries(intro: Intro, support: np.ndarray) -> Intro:
-    """Sub-second ends from per-second repetition support (the share of each second whose sound recurs in the
-    siblings, 0..1, e.g. RepetitionFeatures.audio_support).
+def trim_to_core(support: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """Cut the ends of a repeated run [start, end) where fewer siblings repeat it than repeat its core.
 
-    The second where repetition begins is only partly matched: a start at k + 0.3 leaves 70 % of second k matched.
-    Support is scaled by its level inside the intro, so that a season where only some episodes share this opening
-    refines as well as one where all do. Ends without a clear repetition edge nearby are left alone.
+    One sibling often shares a few seconds more (the same score cue or room tone right after the theme); the
+    intro ends where most of the siblings that share it stop repeating.
     """
-    n = len(support)
-    start, end = int(intro.start_s), int(np.ceil(intro.end_s))
-    inside = support[max(0, start) : min(n, end)]
-    level = float(np.median(inside)) if inside.size else 0.0
-    if level < 0.2:
-        return intro
-    u = np.clip(support / level, 0.0, 1.0)
-    new_start, new_end = intro.start_s, intro.end_s
-    for k in range(max(1, start - 2), min(n - 1, start + 3)):
-        if u[k] >= 0.05 and u[k + 1] >= 0.5 and u[k - 1] < 0.5:
-            new_start = k + (1.0 - float(u[k]))
-            break
-    for k in range(min(n - 2, end + 1), max(0, end - 4), -1):
-        if u[k] >= 0.05 and u[k - 1] >= 0.5 and u[k + 1] < 0.5:
-            new_end = k + float(u[k])
-            break
-    if abs(new_start - intro.start_s) > REFINE_MAX_SHIFT_S or abs(new_end - intro.end_s) > REFINE_MAX_SHIFT_S:
-        return intro
-    return Intro(start_s=round(new_start, 2), end_s=round(new_end, 2), confidence=intro.confidence)
+    level = float(np.percentile(support[start:end], 75))
+    while end - start > 1 and support[start] <= CORE_SHARE * level:
+        start += 1
+    while end - start > 1 and support[end - 1] <= CORE_SHARE * level:
+        end -= 1
+    return start, end
 
 
 def find_repeated_intro(
@@ -107,13 +92,6 @@ def find_repeated_intro(
     def merit(run: tuple[int, int]) -> float:
         return (run[1] - run[0]) / 60.0 + params.network_weight * float(np.mean(scores[run[0] : run[1]]))
 
-    start, end = max(runs, key=merit)
+    start, end = trim_to_core(support, *max(runs, key=merit))
     confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
-    intro = Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4))
-    if params.refine:
-        intro = refine_boundaries(intro, support)
-    if params.end_offset_s:
-        intro = Intro(
-            intro.start_s, round(max(intro.start_s + 1.0, intro.end_s + params.end_offset_s), 2), intro.confidence
-        )
-    return intro
+    return Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4))

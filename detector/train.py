@@ -22,10 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from detector.audio import FRAMES_PER_SECOND, WINDOW_S
+from detector.boundaries import locate_repeated_intro
 from detector.dataset import Example, load_corpus, siblings_of
 from detector.decode import FrameMode
+from detector.fingerprint import Fingerprints
 from detector.inference import MODELS, Checkpoint
-from detector.intervals import IntervalParams, find_intro, find_repeated_intro
+from detector.intervals import IntervalParams, find_intro
 from detector.metrics import Outcome, Report, evaluate
 from detector.model import IntroNet, ModelDims, sequence_loss
 from detector.repetition import RepetitionFeatures, repetition_scores
@@ -59,6 +62,9 @@ LONE_EPISODE_SHARE = 0.25  # fused training: share of steps that see no siblings
 # read the repetition evidence instead of memorising the training shows through its CNNs.
 BLIND_SHARE = 0.3
 
+CROP_SHARE = 0.5  # share of training steps on a random span of the episode (see crop_span)
+WINDOW_MIN_S = 10  # shortest span kept by a crop, and the half of it
+
 
 def repetition_input(
     ex: Example, seasons: Mapping[Path, Sequence[Example]], rng: torch.Generator | None = None
@@ -80,13 +86,36 @@ def repetition_input(
 
 
 def _augment(ex: Example, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Changes that keep what an intro is but break what identifies a training show: its colour grade, its
+    loudness and spectral colour, mirrored pictures."""
     mel = ex.mel.float() + 0.03 * torch.randn(ex.mel.shape, generator=rng)
+    # Spectral tilt and a masked band: a show's mix and its theme's instrumentation are not what makes an intro.
+    tilt = (torch.rand(1, generator=rng).item() - 0.5) * 0.3
+    mel = mel + tilt * torch.linspace(-1.0, 1.0, mel.shape[0]).unsqueeze(1)
+    band = int(torch.randint(0, 9, (1,), generator=rng))
+    low = int(torch.randint(0, mel.shape[0] - band + 1, (1,), generator=rng))
+    mel[low : low + band] = mel.min()
     frames = ex.frames
     if torch.rand(1, generator=rng).item() < 0.5:
         frames = frames.flip(2)  # mirror: a title card is still a title card
-    gain = 0.8 + 0.4 * torch.rand(1, generator=rng).item()
+    # Per-channel gain: every show has its own colour wash, which the image CNN otherwise learns by heart.
+    gain = 0.7 + 0.6 * torch.rand(3, generator=rng)
     frames = (frames.float() * gain).clamp_(0, 255).to(torch.uint8)
     return mel, frames
+
+
+def crop_span(n_seconds: int, truth: tuple[float, float] | None, rng: torch.Generator) -> tuple[int, int]:
+    """A random span [a, b) of the analysed seconds that never cuts the intro, in CROP_SHARE of the cases.
+
+    The LSTM otherwise learns where each training show's intro sits instead of what it sounds and looks like.
+    """
+    if torch.rand(1, generator=rng).item() >= CROP_SHARE or n_seconds < 4 * WINDOW_MIN_S:
+        return 0, n_seconds
+    first, last = (int(truth[0]), int(np.ceil(truth[1]))) if truth else (n_seconds // 2, n_seconds // 2)
+    a = int(torch.randint(0, max(1, min(first, n_seconds - 2 * WINDOW_MIN_S)) + 1, (1,), generator=rng))
+    b_min = max(last + 1, a + 2 * WINDOW_MIN_S)
+    b = n_seconds if b_min >= n_seconds else int(torch.randint(b_min, n_seconds + 1, (1,), generator=rng))
+    return a, b
 
 
 def _make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -103,22 +132,21 @@ def _make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
 def _closure(
     model: IntroNet,
     optimizer: torch.optim.Optimizer,
-    batch: Sequence[Example],
-    inputs: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, bool]],
+    inputs: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, bool, torch.Tensor]],
 ) -> Callable[[], float]:
     """Loss and gradients of one batch of episodes (a closure, so that LBFGS can re-evaluate it)."""
 
     def closure() -> float:
         optimizer.zero_grad()
         loss = torch.zeros(())
-        for ex, (mel, frames, extra, blind) in zip(batch, inputs, strict=True):
+        for mel, frames, extra, blind, labels in inputs:
             if blind:
                 embedding = torch.zeros(1, frames.shape[0], 2 * model.dims.embedding)
             else:
                 embedding = model.embed(mel.unsqueeze(0), frames.unsqueeze(0))
             logits = model.classify(embedding, None if extra is None else extra.unsqueeze(0))[0]
-            loss = loss + sequence_loss(logits, ex.labels)
-        (loss / len(batch)).backward()
+            loss = loss + sequence_loss(logits, labels)
+        (loss / len(inputs)).backward()
         return float(loss.detach())
 
     return closure
@@ -143,9 +171,11 @@ def train_epoch(
             extra = repetition_input(ex, seasons, rng) if model.dims.n_extra else None
             has_siblings = extra is not None and bool(extra[0, -1] > 0)
             blind = has_siblings and torch.rand(1, generator=rng).item() < BLIND_SHARE
-            inputs.append((mel, frames, extra, blind))
+            a, b = crop_span(frames.shape[0], ex.truth, rng)
+            mel = mel[:, a * FRAMES_PER_SECOND : (b + WINDOW_S) * FRAMES_PER_SECOND]
+            inputs.append((mel, frames[a:b], None if extra is None else extra[a:b], blind, ex.labels[a:b]))
 
-        loss = optimizer.step(_closure(model, optimizer, batch, inputs))
+        loss = optimizer.step(_closure(model, optimizer, inputs))
         total += float(loss or 0.0)
     return total / max(1, len(examples))
 
@@ -165,16 +195,28 @@ def predict(
     return scores
 
 
+SeasonContext = tuple[Fingerprints, list[Fingerprints], RepetitionFeatures]
+
+
+def season_contexts(examples: Sequence[Example], seasons: Mapping[Path, Sequence[Example]]) -> list[SeasonContext]:
+    """Per episode: its fingerprints, its siblings' and the repetition between them (all siblings, as at inference)."""
+    contexts = []
+    for ex in examples:
+        siblings = [o.fingerprints for o in seasons[ex.season] if o is not ex]
+        contexts.append((ex.fingerprints, siblings, repetition_scores(ex.fingerprints, siblings)))
+    return contexts
+
+
 def outcomes(
     examples: Sequence[Example],
     scores: Sequence[np.ndarray],
     params: IntervalParams,
-    supports: Sequence[np.ndarray] | None = None,
+    contexts: Sequence[SeasonContext] | None = None,
 ) -> list[Outcome]:
-    """supports: per-episode repetition support when the episodes have siblings (the season model's rule)."""
+    """contexts: the episodes' season context when they have siblings (the season model's rule), else DBSCAN."""
     result = []
     for i, (ex, s) in enumerate(zip(examples, scores, strict=True)):
-        intro = find_intro(s, params) if supports is None else find_repeated_intro(s, supports[i], params)
+        intro = find_intro(s, params) if contexts is None else locate_repeated_intro(s, *contexts[i], params)
         predicted = (intro.start_s, intro.end_s) if intro else None
         result.append(Outcome(truth=ex.truth, predicted=predicted, scores=s, threshold=params.threshold))
     return result
@@ -216,30 +258,22 @@ def tune_intervals(examples: Sequence[Example], scores: Sequence[np.ndarray]) ->
     return best[1], best[2]
 
 
-def end_offset(
-    examples: Sequence[Example],
-    scores: Sequence[np.ndarray],
-    seasons: Mapping[Path, Sequence[Example]],
-    params: IntervalParams,
-) -> float:
-    """Minus the median end error of the repeated-segment rule over the corpus (found intros within 3 s)."""
-    errors = []
-    for ex, s in zip(examples, scores, strict=True):
-        support = repetition_scores(ex.fingerprints, [o.fingerprints for o in seasons[ex.season] if o is not ex])
-        intro = find_repeated_intro(s, support.audio_support, params)
-        if intro is not None and ex.truth is not None and abs(intro.end_s - ex.truth[1]) < 3.0:
-            errors.append(intro.end_s - ex.truth[1])
-    return round(-float(np.median(errors)), 2) if errors else 0.0
-
-
-def tune_refinement(
-    examples: Sequence[Example], scores: Sequence[np.ndarray], supports: Sequence[np.ndarray], params: IntervalParams
-) -> tuple[IntervalParams, Report]:
-    """Season model with siblings: keep sub-second edge refinement only if it helps on the tuning shows."""
-    options = [replace(params, refine=refine) for refine in (False, True)]
-    reports = [evaluate(outcomes(examples, scores, p, supports)) for p in options]
-    best = max(range(2), key=lambda i: _objective(reports[i]))
-    return options[best], reports[best]
+def edge_offsets(
+    examples: Sequence[Example], scores: Sequence[np.ndarray], contexts: Sequence[SeasonContext], params: IntervalParams
+) -> tuple[float, float]:
+    """Minus the median start and end errors of the sharpened season rule (intros found within 3 s)."""
+    raw = replace(params, refine=True, start_offset_s=0.0, end_offset_s=0.0)
+    errors = [
+        (o.predicted[0] - o.truth[0], o.predicted[1] - o.truth[1])
+        for o in outcomes(examples, scores, raw, contexts)
+        if o.predicted is not None
+        and o.truth is not None
+        and max(abs(o.predicted[0] - o.truth[0]), abs(o.predicted[1] - o.truth[1])) < 3.0
+    ]
+    if not errors:
+        return 0.0, 0.0
+    median = np.median(np.asarray(errors), axis=0)
+    return round(-float(median[0]), 2), round(-float(median[1]), 2)
 
 
 def train(
@@ -290,14 +324,13 @@ def train(
     # DBSCAN serves every episode of the seed model and lone episodes of the season model: tune it on those.
     params, tuned = tune_intervals(tune, predict(model, tune, seasons, lone=True))
     if dims.n_extra:
-        supports = [
-            repetition_scores(
-                ex.fingerprints, [o.fingerprints for o in seasons[ex.season] if o is not ex]
-            ).audio_support
-            for ex in tune
-        ]
-        params, tuned = tune_refinement(tune, predict(model, tune, seasons), supports, params)
-        params = replace(params, end_offset_s=end_offset(examples, predict(model, examples, seasons), seasons, params))
+        # With siblings: the repeated-run rule with code-level edges, corrected by their median error on the whole
+        # training corpus (the edges come from fingerprints, not from the network, so fitting shows are fair game).
+        start_offset, end_offset = edge_offsets(
+            examples, predict(model, examples, seasons), season_contexts(examples, seasons), params
+        )
+        params = replace(params, refine=True, start_offset_s=start_offset, end_offset_s=end_offset)
+        tuned = evaluate(outcomes(tune, predict(model, tune, seasons), params, season_contexts(tune, seasons)))
     card = {
         "trained": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "train_config": asdict(cfg),
@@ -361,7 +394,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = TrainConfig()
-    parser.add_argument("--corpus", type=Path, required=True, help="corpus root with truth.json")
+    parser.add_argument(
+        "--corpus", type=Path, nargs="+", required=True, help="corpus roots with truth.json (several are pooled)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="weights file (default: the shipped seed/season model)")
     parser.add_argument("--cache", type=Path, default=Path("cache/features"))
     parser.add_argument("--epochs", type=int, default=d.epochs)
@@ -392,11 +427,11 @@ def run(args: argparse.Namespace) -> int:
         frame_mode=args.frame_mode,
     )
     started = time.monotonic()
-    examples = load_corpus(args.corpus, args.cache, FrameMode(cfg.frame_mode))
+    examples = [ex for root in args.corpus for ex in load_corpus(root, args.cache, FrameMode(cfg.frame_mode))]
     log.info("loaded %d episodes in %.0f s", len(examples), time.monotonic() - started)
     dims = ModelDims(n_extra=len(RepetitionFeatures.FEATURE_NAMES) if args.season_context else 0)
     model, params, card = train(examples, cfg, dims)
-    card["corpus"] = str(args.corpus)
+    card["corpus"] = ", ".join(str(root) for root in args.corpus)
     card["feature_seconds"] = round(time.monotonic() - started) - int(card["train_seconds"])  # type: ignore[call-overload]
     kind = "season" if dims.n_extra else "seed"
     version = f"{kind}-{datetime.now(UTC):%Y%m%d}-s{cfg.seed}"

@@ -1,6 +1,6 @@
 import numpy as np
 
-from detector.intervals import IntervalParams, find_intro, find_repeated_intro, refine_boundaries
+from detector.intervals import IntervalParams, find_intro, find_repeated_intro, trim_to_core
 
 
 def scores(n: int, *spans: tuple[int, int, float]) -> np.ndarray:
@@ -57,33 +57,19 @@ def support_for(start_s: float, end_s: float, n: int, level: float = 1.0) -> np.
     return level * np.clip(np.minimum(k + 1, end_s) - np.maximum(k, start_s), 0, 1)
 
 
-def test_refinement_recovers_sub_second_ends():
-    intro = find_intro(scores(100, (11, 41, 0.9)))
-    assert intro is not None
-    refined = refine_boundaries(intro, support_for(10.7, 40.4, 100))
-    assert abs(refined.start_s - 10.7) < 0.05 and abs(refined.end_s - 40.4) < 0.05
-
-
-def test_refinement_works_when_only_half_the_siblings_share_the_opening():
-    intro = find_intro(scores(100, (10, 40, 0.9)))
-    assert intro is not None
-    refined = refine_boundaries(intro, support_for(10.25, 39.5, 100, level=0.5))
-    assert abs(refined.start_s - 10.25) < 0.05 and abs(refined.end_s - 39.5) < 0.05
-
-
-def test_refinement_leaves_alone_what_has_no_repetition_or_is_far():
-    intro = find_intro(scores(100, (10, 40, 0.9)))
-    assert intro is not None
-    assert refine_boundaries(intro, np.zeros(100)) == intro
-    assert refine_boundaries(intro, support_for(20.5, 60.5, 100)) == intro
+def test_trim_cuts_what_only_one_sibling_of_the_core_repeats():
+    support = support_for(20, 60, 200, level=0.4)
+    support[60:64] = 0.2  # one of two siblings goes on sharing the next scene's first seconds
+    support[16:20] = 0.2
+    assert trim_to_core(support, 16, 64) == (20, 60)
+    assert trim_to_core(support_for(20, 60, 200), 20, 60) == (20, 60)
 
 
 def test_repeated_segment_is_the_intro_when_siblings_exist():
     support = support_for(30.4, 75.2, 200, level=0.8)
     support[120:126] = 0.9  # a repeated sting: too short to be an intro
-    intro = find_repeated_intro(np.full(200, 0.2), support, IntervalParams(refine=True))
-    assert intro is not None
-    assert abs(intro.start_s - 30.4) < 0.1 and abs(intro.end_s - 75.2) < 0.1
+    intro = find_repeated_intro(np.full(200, 0.2), support)
+    assert intro is not None and (intro.start_s, intro.end_s) == (30.0, 75.0)  # 75 is a fifth shared: trimmed
 
 
 def test_network_chooses_between_repeated_segments():
@@ -95,9 +81,3 @@ def test_network_chooses_between_repeated_segments():
 
 def test_nothing_repeats_means_no_intro_even_if_the_network_says_so():
     assert find_repeated_intro(scores(200, (10, 40, 0.99)), np.zeros(200)) is None
-
-
-def test_end_offset_corrects_the_smoothing_overhang():
-    support = support_for(20.0, 60.6, 200)
-    intro = find_repeated_intro(np.full(200, 0.3), support, IntervalParams(refine=True, end_offset_s=-0.5))
-    assert intro is not None and abs(intro.end_s - 60.1) < 0.05 and intro.start_s == 20.0

@@ -1,0 +1,116 @@
+"""Sub-second intro ends from the audio codes of the siblings that share the intro. Pure: arrays in, times out.
+
+Per-second repetition (detector.repetition) finds the repeated run to the second, but its ends drift by up to two
+seconds: the codes contrast each 0.1 s against a ~3 s local mean, so codes start to differ ~1.5 s before the shared
+sound ends and still agree ~1.5 s after it. Along one sibling's alignment the bit error therefore climbs from ~0
+(same sound) to ~0.5 (unrelated) across the end; the middle of that climb is where the sound stops being shared.
+Each supporting sibling gives one estimate, their median is the edge, and the corrections measured on the training
+corpus (IntervalParams.start_offset_s / end_offset_s) remove what bias is left.
+
+Measured on data/train (50 intros found within 4 s): both ends within +-1 s for 98 % after the corrections, against
+92 % for the per-second run ends (scratch experiment recorded in the README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.ndimage
+
+from detector.fingerprint import Fingerprints
+from detector.intervals import IntervalParams, find_repeated_intro
+from detector.repetition import RepetitionFeatures
+from detector.result import Intro
+
+SAME_ERROR = 0.1  # smoothed bit error of the same sound in two encodes (measured: 0-0.1)
+OTHER_ERROR = 0.4  # ... and of unrelated sound (0.5 +- 0.05); the edge lies between the last SAME and first OTHER
+SMOOTH_CODES = 5  # 0.5 s of smoothing over the per-code bit error
+MAX_CLIMB_CODES = 40  # a climb longer than 4 s is not an edge
+MIN_SHARED = 0.5  # a sibling supports the run when it repeats at least this share of it
+MAX_SHIFT_S = 3.0  # the code-level edges correct the per-second ones, they never move an end further
+
+
+def sharpen(
+    intro: Intro,
+    target: Fingerprints,
+    siblings: Sequence[Fingerprints],
+    repetition: RepetitionFeatures,
+    params: IntervalParams,
+) -> Intro:
+    """The repeated run's ends moved to the code-level edges, with the training corpus's corrections applied."""
+    edges = code_edges(target, siblings, repetition, intro.start_s, intro.end_s)
+    if edges is None or max(abs(edges[0] - intro.start_s), abs(edges[1] - intro.end_s)) > MAX_SHIFT_S:
+        return intro
+    start_s = max(0.0, edges[0] + params.start_offset_s)
+    end_s = max(start_s + 1.0, edges[1] + params.end_offset_s)
+    return Intro(start_s=round(start_s, 2), end_s=round(end_s, 2), confidence=intro.confidence)
+
+
+def code_edges(
+    target: Fingerprints,
+    siblings: Sequence[Fingerprints],
+    repetition: RepetitionFeatures,
+    start_s: float,
+    end_s: float,
+) -> tuple[float, float] | None:
+    """Start and end (seconds) of the shared sound around the repeated run [start_s, end_s); None when no sibling
+    repeats at least half of the run."""
+    a, b = int(start_s), int(np.ceil(end_s))
+    step_s = target.audio_step_s
+    starts, ends = [], []
+    for j, sibling in enumerate(siblings):
+        if repetition.audio_match[j, a:b].mean() < MIN_SHARED:
+            continue
+        offsets = repetition.audio_offset_s[j, a:b]
+        offsets = offsets[~np.isnan(offsets)]
+        if offsets.size == 0:
+            continue
+        error = aligned_error(target.audio, sibling.audio, round(float(np.median(offsets)) / step_s))
+        middle = int((a + b) / 2 / step_s)
+        starts.append((_edge(error, middle, -1) + 0.5) * step_s)
+        ends.append((_edge(error, middle, +1) + 0.5) * step_s)
+    if not ends:
+        return None
+    return float(np.median(starts)), float(np.median(ends))
+
+
+def aligned_error(target: np.ndarray, sibling: np.ndarray, offset: int) -> np.ndarray:
+    """(len(target),) smoothed bit error of each target code against the sibling code `offset` steps later;
+    0.5 (unrelated) where either code is missing or silent."""
+    n = np.arange(len(target))
+    position = n + offset
+    known = (position >= 0) & (position < len(sibling))
+    known[known] &= (target[known] != 0) & (sibling[position[known]] != 0)
+    error = np.full(len(target), 0.5, dtype=np.float32)
+    error[known] = np.bitwise_count(target[known] ^ sibling[position[known]]) / 32.0
+    return scipy.ndimage.uniform_filter1d(error, SMOOTH_CODES, mode="nearest")
+
+
+def _edge(error: np.ndarray, inside: int, direction: int) -> float:
+    """Code index (fractional) of the edge met walking from `inside` in `direction` (+1: the end, -1: the start).
+
+    The edge is halfway between the first code of unrelated sound and the last code of the same sound before it.
+    """
+    other = inside
+    while 0 <= other < len(error) and error[other] < OTHER_ERROR:
+        other += direction
+    same = other - direction
+    while 0 <= same < len(error) and error[same] > SAME_ERROR and abs(same - other) < MAX_CLIMB_CODES:
+        same -= direction
+    return (same + other) / 2
+
+
+def locate_repeated_intro(
+    scores: np.ndarray,
+    target: Fingerprints,
+    siblings: Sequence[Fingerprints],
+    repetition: RepetitionFeatures,
+    params: IntervalParams,
+) -> Intro | None:
+    """The season rule: the repeated run the network prefers (detector.intervals), its ends sharpened when
+    params.refine."""
+    intro = find_repeated_intro(scores, repetition.audio_support, params)
+    if intro is None or not params.refine:
+        return intro
+    return sharpen(intro, target, siblings, repetition, params)
