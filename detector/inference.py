@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from detector.intervals import IntervalParams, find_intro
 from detector.model import IntroNet, ModelDims
 from detector.repetition import repetition_scores
 from detector.result import Detection, Intro
-from detector.season import FingerprintStore, MemoryStore, sibling_fingerprints
+from detector.season import FingerprintStore, MemoryStore, file_identity
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 MODELS = {"seed": WEIGHTS_DIR / "seed.pt", "season": WEIGHTS_DIR / "season.pt"}
 DEFAULT_MODEL = "season"  # chosen by the validation figures in the README; "seed" stays selectable
 CHECKPOINT_FORMAT = 1
+# Siblings analysed ahead of their turn (kept for when they are the target): a first scan of a season decodes each
+# file once. An entry is the embedding, ~4 KB per analysed second (5 MB for a 44-minute episode).
+ANALYSES_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class Detector:
         # The pictures the network was trained on; a cheaper mode may be chosen at the cost of accuracy.
         self.frame_mode = frame_mode or checkpoint.frame_mode
         self.model = _network(checkpoint)
+        self._kept: OrderedDict[str, Analysis] = OrderedDict()  # siblings analysed ahead of their turn, oldest first
 
     @classmethod
     def load(
@@ -198,8 +203,28 @@ class Detector:
 
     def detect(self, path: str | Path, siblings: Sequence[Path] = ()) -> Detection:
         """One episode; its siblings' fingerprints come from the store, or are decoded once and stored."""
-        found = sibling_fingerprints(siblings, self.store, self.frame_mode) if self.uses_siblings else []
-        return self.finish(self.analyse(path, lone=not found), found)
+        found = self._sibling_fingerprints(siblings) if self.uses_siblings else []
+        kept = self._kept.pop(file_identity(Path(path)), None) if found else None
+        return self.finish(kept or self.analyse(path, lone=not found), found)
+
+    def _sibling_fingerprints(self, siblings: Sequence[Path]) -> list[Fingerprints]:
+        """Fingerprints of every usable sibling. One not in the store is analysed in full, not just fingerprinted,
+        and the analysis kept: in a first scan of a season it is the next target, and decoding is most of the cost."""
+        found = []
+        for sibling in siblings:
+            try:
+                cached = self.store.get(sibling)
+                if cached is None:
+                    analysis = self.analyse(sibling)
+                    self._kept[file_identity(sibling)] = analysis
+                    while len(self._kept) > ANALYSES_KEPT:
+                        self._kept.popitem(last=False)
+                    cached = analysis.fingerprints
+                if cached is not None:
+                    found.append(cached)
+            except (DecodeError, OSError) as exc:
+                log.warning("sibling left out of the season context: %s", exc)
+        return found
 
     def detect_season(self, paths: Sequence[Path]) -> Iterator[tuple[Path, Detection | DecodeError]]:
         """Every episode of one season, each file decoded once; failures are yielded, never raised."""

@@ -7,16 +7,10 @@ them in its database; the CLI in a folder). A sibling that cannot be decoded is 
 from __future__ import annotations
 
 import hashlib
-import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from detector.decode import FrameMode, decode
-from detector.errors import DecodeError
-from detector.fingerprint import Fingerprints, fingerprint
-
-log = logging.getLogger(__name__)
+from detector.fingerprint import Fingerprints
 
 
 def file_identity(path: Path) -> str:
@@ -63,21 +57,3 @@ class DirectoryStore:
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(fingerprints.to_bytes())
         tmp.replace(target)
-
-
-def sibling_fingerprints(
-    siblings: Sequence[Path], store: FingerprintStore, frame_mode: FrameMode
-) -> list[Fingerprints]:
-    """Fingerprints of every usable sibling, from the store or decoded once and stored."""
-    found = []
-    for sibling in siblings:
-        try:
-            cached = store.get(sibling)
-            if cached is None:
-                media = decode(sibling, frame_mode)
-                cached = fingerprint(media.audio, media.frames)
-                store.put(sibling, cached)
-            found.append(cached)
-        except (DecodeError, OSError) as exc:
-            log.warning("sibling left out of the season context: %s", exc)
-    return found
