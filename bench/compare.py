@@ -1,7 +1,7 @@
 """Side by side on one labelled corpus, in one run: Jellyfin Intro Skipper's algorithm (the anchor), the seed
 network alone, and the season model (seed network + cross-episode repetition), with siblings and alone.
 
-    python -m bench.compare data/val
+    python -m bench.compare data/val [data/val-xl ...]   (several corpora are pooled into one table)
 
 Also times a new episode in a season whose siblings are already fingerprinted against the same episode alone.
 """
@@ -47,7 +47,11 @@ def table(columns: dict[str, list[Labelled]]) -> list[str]:
     rows: list[tuple[str, ...]] = [
         ("", *columns),
         ("episodes", *(str(r.episodes) for r in reports.values())),
-        ("Q (per second)", *("-" if np.isnan(r.q_seconds) else f"{r.q_seconds:.4f}" for r in reports.values())),
+        (
+            "Q (network, per second)",
+            *("-" if np.isnan(r.q_seconds) else f"{r.q_seconds:.4f}" for r in reports.values()),
+        ),
+        ("Q (marked interval)", *(f"{r.q_interval:.4f}" for r in reports.values())),
         ("both ends +-1 s", *(pct(r, "within_1s") for r in reports.values())),
         ("both ends +-2 s", *(pct(r, "within_2s") for r in reports.values())),
         ("both ends +-3 s", *(pct(r, "within_3s") for r in reports.values())),
@@ -92,23 +96,25 @@ def season_cost(detector: Detector, season: list[Path], repeats: int = 3) -> tup
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", type=Path, metavar="ROOT")
-    parser.add_argument("--truth", type=Path, default=None)
+    parser.add_argument("roots", type=Path, nargs="+", metavar="ROOT", help="corpus roots with truth.json")
     parser.add_argument("--no-baseline", action="store_true", help="skip Intro Skipper (needs fpcalc)")
     args = parser.parse_args(argv)
-    truth = load_truth(args.truth or args.root)
     seed, season = Detector.load(MODELS["seed"]), Detector.load(MODELS["season"])
     columns: dict[str, list[Labelled]] = {}
     started = time.monotonic()
-    if not args.no_baseline:
-        columns["Intro Skipper"] = baseline(args.root, truth)
-    columns["seed"] = run_corpus(seed, args.root, truth)
-    columns["season, alone"] = run_corpus(season, args.root, truth, lone=True)
-    columns["season"] = run_corpus(season, args.root, truth)
-    print(f"{args.root}: {len(truth)} episodes; models {seed.model_version}, {season.model_version}")
+    for root in args.roots:
+        truth = load_truth(root)
+        if not args.no_baseline:
+            columns.setdefault("Intro Skipper", []).extend(baseline(root, truth))
+        columns.setdefault("seed", []).extend(run_corpus(seed, root, truth))
+        columns.setdefault("season, alone", []).extend(run_corpus(season, root, truth, lone=True))
+        columns.setdefault("season", []).extend(run_corpus(season, root, truth))
+    names = " + ".join(str(root) for root in args.roots)
+    print(f"{names}: {len(columns['seed'])} episodes; models {seed.model_version}, {season.model_version}")
     for line in table(columns):
         print(line)
-    alone_s, with_s = season_cost(season, seasons_of(args.root, truth)[0])
+    first = args.roots[0]
+    alone_s, with_s = season_cost(season, seasons_of(first, load_truth(first))[0])
     print(
         f"new episode, siblings already fingerprinted: {with_s:.2f} s vs alone {alone_s:.2f} s ({with_s / alone_s:.2f}x)"
     )
