@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.audio import FRAMES_PER_SECOND, WINDOW_S
+from detector.audio import FRAMES_PER_SECOND, PAD_S, WINDOW_S
 from detector.boundaries import locate_repeated_intro
 from detector.dataset import Example, load_corpus, siblings_of
 from detector.decode import FrameMode
@@ -62,6 +62,7 @@ LONE_EPISODE_SHARE = 0.25  # fused training: share of steps that see no siblings
 # read the repetition evidence instead of memorising the training shows through its CNNs.
 BLIND_SHARE = 0.3
 
+SPLICE_SHARE = 0.5  # seed model: share of training steps on a spliced episode (see splice)
 CROP_SHARE = 0.5  # share of training steps on a random span of the episode (see crop_span)
 WINDOW_MIN_S = 10  # shortest span kept by a crop, and the half of it
 
@@ -102,6 +103,41 @@ def _augment(ex: Example, rng: torch.Generator) -> tuple[torch.Tensor, torch.Ten
     gain = 0.7 + 0.6 * torch.rand(3, generator=rng)
     frames = (frames.float() * gain).clamp_(0, 255).to(torch.uint8)
     return mel, frames
+
+
+def splice(host: Example, donor: Example, rng: torch.Generator) -> Example:
+    """The host episode with its intro (or, without one, a random point of its first 40 %) replaced by the donor's
+    intro, whole seconds: new pairings of an intro with a story and a position, from the same material.
+
+    Seed model only: the composite has no siblings whose repetition would agree with it.
+    """
+    assert donor.truth is not None
+    n = host.frames.shape[0]
+    if host.truth is not None:
+        cut_a, cut_b = int(host.truth[0]), min(n, int(np.ceil(host.truth[1])))
+    else:
+        cut_a = cut_b = int(torch.randint(0, max(1, int(0.4 * n)), (1,), generator=rng))
+    d_a, d_b = int(donor.truth[0]), min(donor.frames.shape[0], int(np.ceil(donor.truth[1])))
+    pad = PAD_S * FRAMES_PER_SECOND
+
+    def columns(ex: Example, a: int, b: int) -> torch.Tensor:
+        return ex.mel[:, pad + a * FRAMES_PER_SECOND : pad + b * FRAMES_PER_SECOND]
+
+    mel = torch.cat(
+        [
+            host.mel[:, :pad],
+            columns(host, 0, cut_a),
+            columns(donor, d_a, d_b),
+            columns(host, cut_b, n),
+            host.mel[:, pad + n * FRAMES_PER_SECOND :],
+        ],
+        dim=1,
+    )
+    frames = torch.cat([host.frames[:cut_a], donor.frames[d_a:d_b], host.frames[cut_b:]])
+    labels = torch.cat([torch.zeros(cut_a), donor.labels[d_a:d_b], torch.zeros(n - cut_b)])
+    shift = cut_a - d_a
+    truth = (donor.truth[0] + shift, donor.truth[1] + shift)
+    return replace(host, mel=mel, frames=frames, labels=labels, truth=truth)
 
 
 def crop_span(n_seconds: int, truth: tuple[float, float] | None, rng: torch.Generator) -> tuple[int, int]:
@@ -167,6 +203,10 @@ def train_epoch(
         batch = [examples[i] for i in order[start : start + cfg.batch_episodes]]
         inputs = []
         for ex in batch:
+            if not model.dims.n_extra and torch.rand(1, generator=rng).item() < SPLICE_SHARE:
+                donors = [d for d in examples if d.truth is not None and d.show != ex.show]
+                if donors:
+                    ex = splice(ex, donors[int(torch.randint(len(donors), (1,), generator=rng))], rng)
             mel, frames = _augment(ex, rng)
             extra = repetition_input(ex, seasons, rng) if model.dims.n_extra else None
             has_siblings = extra is not None and bool(extra[0, -1] > 0)

@@ -73,3 +73,30 @@ def test_interval_tuning_returns_parameters_from_the_grid(examples: list[Example
     params, report = tune_intervals(examples, scores)
     assert isinstance(params, IntervalParams) and not params.refine
     assert report.episodes == len(examples)
+
+
+def test_splice_puts_the_donor_intro_in_place_of_the_host_intro():
+    from detector.train import splice
+
+    def example(n: int, truth: tuple[float, float] | None, value: int, show: str) -> Example:
+        labels = torch.zeros(n)
+        if truth:
+            labels[int(truth[0]) : int(truth[1])] = 1
+        return Example(
+            path=Path(f"/{show}.mkv"),
+            show=show,
+            season=Path("/"),
+            truth=truth,
+            mel=torch.full((4, (n + WINDOW_S) * FRAMES_PER_SECOND), float(value)),
+            frames=torch.full((n, 2, 2, 3), value, dtype=torch.uint8),
+            labels=labels,
+            fingerprints=None,  # type: ignore[arg-type]
+        )
+
+    host, donor = example(100, (10.0, 30.0), 1, "a"), example(80, (40.0, 52.0), 2, "b")
+    out = splice(host, donor, torch.Generator().manual_seed(0))
+    assert out.frames.shape[0] == 100 - 20 + 12 and out.truth == (10.0, 22.0)
+    assert out.mel.shape[1] == (out.frames.shape[0] + WINDOW_S) * FRAMES_PER_SECOND
+    assert out.labels.sum() == 12 and bool((out.frames[10:22] == 2).all()) and bool((out.frames[22:] == 1).all())
+    lone = splice(example(60, None, 1, "a"), donor, torch.Generator().manual_seed(1))
+    assert lone.frames.shape[0] == 72 and lone.labels.sum() == 12 and lone.truth is not None
