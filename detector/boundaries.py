@@ -18,9 +18,10 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.ndimage
 
+from detector.consensus import held_as_story
 from detector.fingerprint import Fingerprints
-from detector.intervals import IntervalParams, find_repeated_intro
-from detector.repetition import RepetitionFeatures
+from detector.intervals import IntervalParams, repeated_candidates
+from detector.repetition import RepetitionFeatures, content_changes
 from detector.result import Intro
 
 SAME_ERROR = 0.1  # smoothed bit error of the same sound in two encodes (measured: 0-0.1)
@@ -108,9 +109,10 @@ def locate_repeated_intro(
     repetition: RepetitionFeatures,
     params: IntervalParams,
 ) -> Intro | None:
-    """The season rule: the repeated run the network prefers (detector.intervals), its ends sharpened when
-    params.refine."""
-    intro = find_repeated_intro(scores, repetition.audio_support, params)
-    if intro is None or not params.refine:
-        return intro
-    return sharpen(intro, target, siblings, repetition, params)
+    """The season rule: the best repeated run (detector.intervals) that the siblings sharing it do not hold as
+    story (detector.consensus), its ends sharpened when params.refine."""
+    for candidate in repeated_candidates(scores, repetition.audio_support, params, content_changes(repetition))[:3]:
+        if held_as_story(candidate, target, siblings, repetition, params):
+            continue
+        return sharpen(candidate, target, siblings, repetition, params) if params.refine else candidate
+    return None

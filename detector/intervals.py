@@ -7,6 +7,8 @@ for [k, k + 1), so the end is the last point + 1.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -30,6 +32,7 @@ class IntervalParams:
     support_threshold: float = 0.3
     min_repeated_s: float = 8.0
     network_weight: float = 1.0
+    support_weight: float = 0.0  # weight of the share of siblings repeating a run (used where no network scores)
     # Corrections of the refined ends: minus their median error on the training corpus (set by detector.train).
     start_offset_s: float = 0.0
     end_offset_s: float = 0.0
@@ -74,24 +77,49 @@ def trim_to_core(support: np.ndarray, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def find_repeated_intro(
-    scores: np.ndarray, support: np.ndarray, params: IntervalParams = IntervalParams()
-) -> Intro | None:
-    """With siblings: the runs of seconds whose sound recurs in the season are the candidates (cold opens do not
-    repeat; a recap repeats only in the episodes it quotes); the network's probability and the run's length choose
-    among them. None when nothing repeats for long enough: no marker is better than a wrong one.
-
-    Measured on the validation shows, this beats DBSCAN over the season model's own scores by far (README).
+def repeated_candidates(
+    scores: np.ndarray,
+    support: np.ndarray,
+    params: IntervalParams = IntervalParams(),
+    changes: Sequence[int] | np.ndarray = (),
+) -> list[Intro]:
+    """With siblings: the runs of seconds whose sound recurs in the season (cold opens do not repeat; a recap
+    repeats only in the episodes it quotes), best first by length, the network's probability and the support.
+    changes: seconds where the repeated content changes (repetition.content_changes); runs are split there.
     """
     repeated = np.asarray(support) >= params.support_threshold
     edges = np.flatnonzero(np.diff(np.concatenate([[0], repeated.astype(np.int8), [0]])))
-    runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= params.min_repeated_s]
-    if not runs:
-        return None
+    cuts = np.asarray(changes, dtype=np.int64)
+    runs = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        inner = cuts[(cuts > a) & (cuts < b)]
+        bounds = [int(a), *(int(c) for c in inner), int(b)]
+        runs += [(x, y) for x, y in itertools.pairwise(bounds) if y - x >= params.min_repeated_s]
 
     def merit(run: tuple[int, int]) -> float:
-        return (run[1] - run[0]) / 60.0 + params.network_weight * float(np.mean(scores[run[0] : run[1]]))
+        return (
+            (run[1] - run[0]) / 60.0
+            + params.network_weight * float(np.mean(scores[run[0] : run[1]]))
+            + params.support_weight * float(np.mean(support[run[0] : run[1]]))
+        )
 
-    start, end = trim_to_core(support, *max(runs, key=merit))
-    confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
-    return Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4))
+    candidates = []
+    for run in sorted(runs, key=merit, reverse=True):
+        start, end = trim_to_core(support, *run)
+        confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
+        candidates.append(Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4)))
+    return candidates
+
+
+def find_repeated_intro(
+    scores: np.ndarray,
+    support: np.ndarray,
+    params: IntervalParams = IntervalParams(),
+    changes: Sequence[int] | np.ndarray = (),
+) -> Intro | None:
+    """The best repeated candidate; None when nothing repeats for long enough: no marker is better than a wrong one.
+
+    Measured on the validation shows, this beats DBSCAN over the season model's own scores by far (README).
+    """
+    candidates = repeated_candidates(scores, support, params, changes)
+    return candidates[0] if candidates else None

@@ -12,6 +12,7 @@ consumer can require support from at least half of the siblings.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -109,6 +110,42 @@ class RepetitionFeatures:
             return np.zeros(self.n_seconds, dtype=bool)
         either = np.maximum(self.audio_match, self.picture_match) >= 0.5
         return either.mean(axis=0) >= min_fraction
+
+
+CHANGE_SHARE = 0.3  # a content change: at least this share of the siblings start, stop or jump to another offset
+CHANGE_WINDOW_S = 3  # matching is judged over this many seconds on each side, so that a hiccup is not a change
+MIN_SIBLINGS_FOR_CHANGES = 3  # with fewer, one sibling's hiccup would look like a change
+
+
+def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
+    """Seconds t where the repeated content changes: comparing the CHANGE_WINDOW_S seconds before t with those
+    from t, at least CHANGE_SHARE of the siblings start or stop matching or jump to another offset, and something
+    both ends and begins (siblings merely dropping out is the end of sharing, not a change). An intro that runs
+    straight into a score cue that other episodes also use is one run of support; this is where it splits.
+    """
+    n, w = repetition.n_seconds, CHANGE_WINDOW_S
+    if repetition.n_siblings < MIN_SIBLINGS_FOR_CHANGES or n < 2 * w + 1:
+        return np.zeros(0, dtype=np.int64)
+    matched = repetition.audio_match >= 0.5  # (n_siblings, n_seconds)
+    windows = np.lib.stride_tricks.sliding_window_view(matched, w, axis=1)  # (n_siblings, n - w + 1, w)
+    offsets = np.lib.stride_tricks.sliding_window_view(np.where(matched, repetition.audio_offset_s, np.nan), w, axis=1)
+    held = windows.mean(axis=2) > 0.5
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: no offset there
+        offset = np.nanmedian(offsets, axis=2)
+    t = np.arange(w, n - w + 1)
+    before, after = held[:, t - w], held[:, t]
+    started, stopped = ~before & after, before & ~after
+    with np.errstate(invalid="ignore"):
+        jumped = before & after & (np.abs(offset[:, t] - offset[:, t - w]) > 1.0)
+    share = (started | stopped | jumped).mean(axis=0)
+    change = (share >= CHANGE_SHARE) & (started | jumped).any(axis=0) & (stopped | jumped).any(axis=0)
+    # One second per change: the strongest of each stretch of neighbouring candidates.
+    picked: list[int] = []
+    for i in np.flatnonzero(change)[np.argsort(-share[change], kind="stable")]:
+        if all(abs(int(t[i]) - p) > w for p in picked):
+            picked.append(int(t[i]))
+    return np.array(sorted(picked), dtype=np.int64)
 
 
 def repetition_scores(
