@@ -46,6 +46,7 @@ class TrainConfig:
     tune_shows: int = 2
     seed: int = 0
     frame_mode: str = FrameMode.ALL.value
+    splice_share: float = 0.5  # seed model: share of training steps on a spliced episode (see splice)
 
 
 def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tuple[list[Example], list[Example]]:
@@ -62,7 +63,6 @@ LONE_EPISODE_SHARE = 0.25  # fused training: share of steps that see no siblings
 # read the repetition evidence instead of memorising the training shows through its CNNs.
 BLIND_SHARE = 0.3
 
-SPLICE_SHARE = 0.5  # seed model: share of training steps on a spliced episode (see splice)
 CROP_SHARE = 0.5  # share of training steps on a random span of the episode (see crop_span)
 WINDOW_MIN_S = 10  # shortest span kept by a crop, and the half of it
 
@@ -203,7 +203,7 @@ def train_epoch(
         batch = [examples[i] for i in order[start : start + cfg.batch_episodes]]
         inputs = []
         for ex in batch:
-            if not model.dims.n_extra and torch.rand(1, generator=rng).item() < SPLICE_SHARE:
+            if not model.dims.n_extra and torch.rand(1, generator=rng).item() < cfg.splice_share:
                 donors = [d for d in examples if d.truth is not None and d.show != ex.show]
                 if donors:
                     ex = splice(ex, donors[int(torch.randint(len(donors), (1,), generator=rng))], rng)
@@ -447,6 +447,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--frame-mode", choices=[m.value for m in FrameMode], default=d.frame_mode)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--splice-share", type=float, default=d.splice_share, help="seed model: spliced episodes")
     parser.add_argument(
         "--season-context",
         action="store_true",
@@ -465,6 +466,7 @@ def run(args: argparse.Namespace) -> int:
         tune_shows=args.tune_shows,
         seed=args.seed,
         frame_mode=args.frame_mode,
+        splice_share=args.splice_share,
     )
     started = time.monotonic()
     examples = [ex for root in args.corpus for ex in load_corpus(root, args.cache, FrameMode(cfg.frame_mode))]
