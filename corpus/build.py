@@ -38,6 +38,7 @@ def build(
     container: str = "mixed",
     threads: int = 0,
     p_no_intro: float | None = None,
+    max_episodes: int | None = None,
 ) -> list[EpisodeTruth]:
     """p_no_intro: share of episodes without an intro (pilots, specials), at most a quarter of each season."""
     if mode == "procedural":
@@ -48,7 +49,7 @@ def build(
     if p_no_intro is not None:
         profile = replace(profile, p_no_intro=p_no_intro)
     plans = plan_corpus(catalog, profile, split, shows, episodes, seed, container)
-    return render_plans(plans, material, out, threads=threads)
+    return render_plans(plans[:max_episodes], material, out, threads=threads)
 
 
 def _check_catalog(catalog: Catalog, split: Split) -> None:
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--container", choices=("mkv", "mp4", "mixed"), default="mixed")
     parser.add_argument("--minutes", type=float, default=44.0, help="long mode: episode length")
     parser.add_argument("--threads", type=int, default=0, help="x264 threads (0 = auto)")
+    parser.add_argument("--max-episodes", type=int, default=None, help="render only the first N planned episodes")
     parser.add_argument(
         "--p-no-intro", type=float, default=None, help="share of episodes without an intro (capped at 1/4 a season)"
     )
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         args.container,
         args.threads,
         args.p_no_intro,
+        args.max_episodes,
     )
     log.info("%s in %.0f s", _summary(truths), time.monotonic() - started)
 

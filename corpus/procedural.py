@@ -71,12 +71,15 @@ def make_season(
 
 
 def render_plans(plans: list[EpisodePlan], material: Material, out_dir: Path, threads: int = 0) -> list[EpisodeTruth]:
+    """Render every plan; truth.json is rewritten after each episode, so an interrupted build is a usable corpus of
+    the episodes done so far, and running the same command again resumes it (finished files are kept)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     truths = []
     for plan in plans:
         if plan.encode.container not in ("mkv", "mp4"):
             plan = with_container(plan, "mkv")
-        render_episode(plan, material, out_dir / plan.relpath, threads=threads)
+        if not (out_dir / plan.relpath).exists():  # files appear only once complete (written as .part first)
+            render_episode(plan, material, out_dir / plan.relpath, threads=threads)
         truths.append(to_truth(plan))
-    write_truth(out_dir / TRUTH_FILE, truths)
+        write_truth(out_dir / TRUTH_FILE, truths)
     return truths

@@ -131,3 +131,18 @@ def test_long_episode_is_a_realistic_encode(tmp_path: Path) -> None:
         assert video.codec_context.profile == "High"
         assert container.duration is not None
         assert abs(container.duration / av.time_base - truth.duration_s) < 0.2
+
+
+def test_a_build_resumes_and_an_interrupted_one_is_a_usable_corpus(tmp_path: Path) -> None:
+    from corpus.material import Material
+    from corpus.procedural import render_plans
+
+    plans = plan_corpus(procedural_catalog(), PROCEDURAL, "train", 1, 3, 5, "mkv")
+    render_plans(plans[:2], Material(), tmp_path)  # as if stopped after two episodes
+    assert [t.path for t in load_truth(tmp_path)] == [p.relpath for p in plans[:2]]
+    first = tmp_path / plans[0].relpath
+    before = first.stat().st_mtime_ns
+    truths = render_plans(plans, Material(), tmp_path)  # the same command again: resumes
+    assert first.stat().st_mtime_ns == before  # finished files are kept
+    assert (tmp_path / plans[2].relpath).exists()
+    assert load_truth(tmp_path) == truths and len(truths) == 3
