@@ -75,3 +75,17 @@ def test_detect_missing_file_is_an_error_line_not_a_crash(tmp_path: Path):
     assert result.returncode == 1
     line = json.loads(result.stdout)
     assert line["error"] == "file not found" and line["intro"] is None
+
+
+def test_detect_on_key_frames_only(season: tuple[Path, list[EpisodeTruth]]):
+    root, truths = season
+    result = run_detect("--json", "--frame-mode", "keyframes", str(root))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == len(truths) and all(line["error"] is None for line in lines)
+
+
+def test_detect_rejects_an_unknown_frame_mode(season: tuple[Path, list[EpisodeTruth]]):
+    root, _ = season
+    result = run_detect("--frame-mode", "every-other", str(root))
+    assert result.returncode == 2 and "--frame-mode" in result.stderr
