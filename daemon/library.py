@@ -78,9 +78,42 @@ class LibraryFilter:
                         yield path
 
     def siblings(self, path: Path) -> list[Path]:
-        """The other episodes in `path`'s folder: the season context the detector compares against."""
+        """The other episodes in `path`'s folder: the season context the detector compares against. A lone
+        episode (a new season's first) falls back to the show's other seasons, the nearest folders first, up to
+        FALLBACK_SIBLINGS: shows mostly keep their intro from season to season."""
+        here = self._episodes_in(path.parent, path)
+        if here:
+            return here
+        show = path.parent.parent
+        root = self.root_of(path)
+        if root is None or show == root or not show.is_relative_to(root):
+            return []  # only root/Show/Season/episode has a show whose other folders are its seasons
         try:
-            entries = sorted(path.parent.iterdir())
+            seasons = sorted(d for d in show.iterdir() if d.is_dir() and d != path.parent and self.accepts_folder(d))
         except OSError:
             return []
-        return [p for p in entries if p != path and self.accepts(p) and p.is_file()]
+        nearest = sorted(seasons, key=lambda d: _name_distance(d.name, path.parent.name))
+        found: list[Path] = []
+        for season in nearest:
+            found += self._episodes_in(season, path)
+            if len(found) >= FALLBACK_SIBLINGS:
+                break
+        return found[:FALLBACK_SIBLINGS]
+
+    def _episodes_in(self, folder: Path, exclude: Path) -> list[Path]:
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return []
+        return [p for p in entries if p != exclude and self.accepts(p) and p.is_file()]
+
+
+FALLBACK_SIBLINGS = 8  # from other seasons: enough for support, few enough to stay cheap
+
+
+def _name_distance(a: str, b: str) -> tuple[int, str]:
+    """Season folders by how far their numbers are apart ("Season 02" is nearer "Season 03" than "Season 09")."""
+    digits_a, digits_b = "".join(c for c in a if c.isdigit()), "".join(c for c in b if c.isdigit())
+    if digits_a and digits_b:
+        return abs(int(digits_a) - int(digits_b)), a
+    return 1 << 30, a

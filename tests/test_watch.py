@@ -219,3 +219,26 @@ def test_settle_thread_releases_a_slow_copy_once_complete(tmp_path: Path) -> Non
     thread.stop()
     assert time.monotonic() - started >= 1.6 + 0.5
     assert released == [(dest, stat_file(dest))]
+
+
+def test_a_lone_episode_borrows_siblings_from_the_shows_nearest_seasons(tmp_path: Path) -> None:
+    for rel in (
+        "Show/Season 01/e1.mkv",
+        "Show/Season 01/e2.mkv",
+        "Show/Season 02/e1.mkv",
+        "Show/Season 09/e1.mkv",
+        "Show/.hidden/e1.mkv",
+        "Show/Season 03/new.mkv",
+        "Other/Season 01/x.mkv",
+        "Loose/alone.mkv",
+    ):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    lib = library(tmp_path)
+    found = lib.siblings(tmp_path / "Show" / "Season 03" / "new.mkv")
+    names = [p.relative_to(tmp_path).as_posix() for p in found]
+    assert names == ["Show/Season 02/e1.mkv", "Show/Season 01/e1.mkv", "Show/Season 01/e2.mkv", "Show/Season 09/e1.mkv"]
+    # A show folder right under the library root has no seasons to borrow from: other shows are not siblings.
+    assert lib.siblings(tmp_path / "Loose" / "alone.mkv") == []
+    # An episode with siblings in its own folder keeps to them.
+    assert lib.siblings(tmp_path / "Show" / "Season 01" / "e1.mkv") == [tmp_path / "Show" / "Season 01" / "e2.mkv"]
