@@ -1,14 +1,14 @@
 """Sub-second intro ends from the audio codes of the siblings that share the intro. Pure: arrays in, times out.
 
-Per-second repetition (detector.repetition) finds the repeated run to the second, but its ends drift by up to two
-seconds: the codes contrast each 0.1 s against a ~3 s local mean, so codes start to differ ~1.5 s before the shared
-sound ends and still agree ~1.5 s after it. Along one sibling's alignment the bit error therefore climbs from ~0
-(same sound) to ~0.5 (unrelated) across the end; the middle of that climb is where the sound stops being shared.
-Each supporting sibling gives one estimate, their median is the edge, and the corrections measured on the training
-corpus (IntervalParams.start_offset_s / end_offset_s) remove what bias is left.
+Per-second repetition (detector.repetition) finds the repeated run to the second, and its ends drift by about a
+second: the codes contrast each 0.1 s against a ~3 s local mean, so codes start to differ ~1.5 s before the shared
+sound ends and still agree ~1.5 s after it. Along one sibling's alignment the bit error climbs from ~0 (same sound)
+to ~0.5 (unrelated) across an end; the middle of that climb is a second estimate of where the sound stops being
+shared (median over the supporting siblings). It errs differently: long fades pull it inwards. The end used is the
+mean of the two, minus its median error on the training corpus (IntervalParams.start_offset_s / end_offset_s).
 
-Measured on data/train (50 intros found within 4 s): both ends within +-1 s for 98 % after the corrections, against
-92 % for the per-second run ends (scratch experiment recorded in the README).
+Measured with the shipped season model, found intros with both ends within +-1 s (per-second / code-level / mean):
+training corpus 90 / 98 / 98 %, data/val 94 / 100 / 97 %, data/val-xl 94 / 100 / 98 %, data/test 93 / 86 / 100 %.
 """
 
 from __future__ import annotations
@@ -39,12 +39,13 @@ def sharpen(
     repetition: RepetitionFeatures,
     params: IntervalParams,
 ) -> Intro:
-    """The repeated run's ends moved to the code-level edges, with the training corpus's corrections applied."""
+    """The repeated run's ends, each the mean of the per-second end and the code-level end (or the per-second end
+    alone where the codes give none), with the training corpus's corrections applied."""
     edges = code_edges(target, siblings, repetition, intro.start_s, intro.end_s)
     if edges is None or max(abs(edges[0] - intro.start_s), abs(edges[1] - intro.end_s)) > MAX_SHIFT_S:
-        return intro
-    start_s = max(0.0, edges[0] + params.start_offset_s)
-    end_s = max(start_s + 1.0, edges[1] + params.end_offset_s)
+        edges = (intro.start_s, intro.end_s)
+    start_s = max(0.0, (intro.start_s + edges[0]) / 2 + params.start_offset_s)
+    end_s = max(start_s + 1.0, (intro.end_s + edges[1]) / 2 + params.end_offset_s)
     return Intro(start_s=round(start_s, 2), end_s=round(end_s, 2), confidence=intro.confidence)
 
 

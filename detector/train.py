@@ -404,6 +404,11 @@ def model_card(checkpoint: Checkpoint) -> str:
         f"- tuning shows ({c.get('tune_episodes')} episodes; pick the epoch and the interval parameters): "
         f"{', '.join(c.get('tune_shows', []))}",
         f"- frame mode: {checkpoint.frame_mode.value}",
+        *(
+            [f"- edge corrections re-measured (network unchanged): {c['edges_retuned']}"]
+            if "edges_retuned" in c
+            else []
+        ),
         f"- interval parameters: {json.dumps(checkpoint.intervals.to_dict())}",
         f"- hyper-parameters: {json.dumps(c.get('train_config'))}",
         f"- dimensions: {json.dumps(checkpoint.dims.to_dict())}",
@@ -449,15 +454,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--splice-share", type=float, default=d.splice_share, help="seed model: spliced episodes")
     parser.add_argument(
+        "--retune-edges",
+        action="store_true",
+        help="season model: only re-measure the edge corrections of the weights at --out on the corpus",
+    )
+    parser.add_argument(
         "--season-context",
         action="store_true",
         help="fuse cross-episode repetition into the network's input (the season model)",
     )
 
 
+def retune_edges(args: argparse.Namespace) -> int:
+    """Re-measure a trained season model's edge corrections on the corpus (after a change to the edge rule),
+    without training it again; the card records it."""
+    out = args.out or MODELS["season"]
+    checkpoint = Checkpoint.load(out)
+    examples = [ex for root in args.corpus for ex in load_corpus(root, args.cache, checkpoint.frame_mode)]
+    model = IntroNet(checkpoint.dims)
+    model.load_state_dict(checkpoint.state_dict)
+    seasons = siblings_of(examples)
+    start_offset, end_offset = edge_offsets(
+        examples, predict(model, examples, seasons), season_contexts(examples, seasons), checkpoint.intervals
+    )
+    intervals = replace(checkpoint.intervals, refine=True, start_offset_s=start_offset, end_offset_s=end_offset)
+    card = {**checkpoint.card, "intervals": intervals.to_dict()}
+    card["edges_retuned"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {', '.join(str(r) for r in args.corpus)}"
+    replace(checkpoint, intervals=intervals, card=card).save(out)
+    out.with_suffix(".md").write_text(model_card(Checkpoint.load(out)))
+    log.info("edge corrections of %s: start %+.2f s, end %+.2f s", out, start_offset, end_offset)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.retune_edges:
+        return retune_edges(args)
     cfg = TrainConfig(
         epochs=args.epochs,
         lr=args.lr,

@@ -52,16 +52,17 @@ def test_sharpen_applies_the_corrections_and_refuses_far_moves():
     target, siblings, repetition = season(30.3, 75.6, (0.0, 12.5))
     params = IntervalParams(refine=True, start_offset_s=-0.2, end_offset_s=0.1)
     sharp = sharpen(Intro(30.0, 76.0, 0.9), target, siblings, repetition, params)
-    assert abs(sharp.start_s - 30.1) <= 0.15 and abs(sharp.end_s - 75.7) <= 0.15
-    far = Intro(20.0, 90.0, 0.9)  # per-second ends that far off are not this shared segment's
-    assert sharpen(far, target, siblings, repetition, params) == far
+    # The mean of the per-second ends (30, 76) and the code-level ones (30.3, 75.6), then the corrections.
+    assert abs(sharp.start_s - 29.95) <= 0.1 and abs(sharp.end_s - 75.9) <= 0.1
+    far = Intro(20.0, 90.0, 0.9)  # per-second ends that far off are not this shared segment's: corrections only
+    assert sharpen(far, target, siblings, repetition, params) == Intro(19.8, 90.1, 0.9)
 
 
 def test_season_rule_end_to_end():
     target, siblings, repetition = season(30.3, 75.6, (0.0, 12.5, 40.0))
     scores = np.full(N_SECONDS, 0.2)
     intro = locate_repeated_intro(scores, target, siblings, repetition, IntervalParams(refine=True))
-    assert intro is not None and abs(intro.start_s - 30.3) <= 0.15 and abs(intro.end_s - 75.6) <= 0.15
+    assert intro is not None and abs(intro.start_s - 30.3) <= 0.3 and abs(intro.end_s - 75.6) <= 0.3
     coarse = locate_repeated_intro(scores, target, siblings, repetition, IntervalParams(refine=False))
     assert coarse is not None and (coarse.start_s, coarse.end_s) == (30.0, 76.0)
 

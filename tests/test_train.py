@@ -100,3 +100,28 @@ def test_splice_puts_the_donor_intro_in_place_of_the_host_intro():
     assert out.labels.sum() == 12 and bool((out.frames[10:22] == 2).all()) and bool((out.frames[22:] == 1).all())
     lone = splice(example(60, None, 1, "a"), donor, torch.Generator().manual_seed(1))
     assert lone.frames.shape[0] == 72 and lone.labels.sum() == 12 and lone.truth is not None
+
+
+def test_retune_edges_rewrites_only_the_corrections(
+    examples: list[Example], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import argparse
+
+    import detector.train as training
+    from detector.decode import FrameMode
+    from detector.inference import Checkpoint
+
+    torch.manual_seed(0)
+    model = IntroNet(ModelDims(n_extra=5))
+    out = tmp_path / "season.pt"
+    Checkpoint("season-test", model.dims, IntervalParams(), FrameMode.ALL, model.state_dict(), {"trained": "x"}).save(
+        out
+    )
+    monkeypatch.setattr(training, "load_corpus", lambda root, cache, mode: examples)
+    args = argparse.Namespace(out=out, corpus=[tmp_path], cache=tmp_path, threads=None, retune_edges=True)
+    assert training.run(args) == 0
+    retuned = Checkpoint.load(out)
+    assert retuned.intervals.refine and retuned.version == "season-test"
+    assert "edges_retuned" in retuned.card and "re-measured" in out.with_suffix(".md").read_text()
+    for a, b in zip(model.state_dict().values(), retuned.state_dict.values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), atol=1e-2)  # the network itself untouched (stored as fp16)
