@@ -51,7 +51,7 @@ def table(columns: dict[str, list[Labelled]]) -> list[str]:
             "Q (network, per second)",
             *("-" if np.isnan(r.q_seconds) else f"{r.q_seconds:.4f}" for r in reports.values()),
         ),
-        ("Q (marked interval)", *(f"{r.q_interval:.4f}" for r in reports.values())),
+        ("Q (marked interval)", *("-" if np.isnan(r.q_interval) else f"{r.q_interval:.4f}" for r in reports.values())),
         ("both ends +-1 s", *(pct(r, "within_1s") for r in reports.values())),
         ("both ends +-2 s", *(pct(r, "within_2s") for r in reports.values())),
         ("both ends +-3 s", *(pct(r, "within_3s") for r in reports.values())),

@@ -46,11 +46,16 @@ def run_corpus(detector: Detector, root: Path, truth: Sequence[EpisodeTruth], lo
                 log.error("%s: %s", path, result)
                 continue
             ep, i = by_path[path], result.intro
+            # Q thresholds the scores of the network that produced them (a lone episode's come from the seed model).
+            lone_model = "repetition" not in result.signals and detector.lone_checkpoint is not None
+            intervals = (
+                detector.lone_checkpoint.intervals if lone_model and detector.lone_checkpoint else detector.intervals
+            )
             outcome = Outcome(
                 truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
                 predicted=(i.start_s, i.end_s) if i else None,
                 scores=np.asarray(result.scores, dtype=np.float32),
-                threshold=detector.intervals.threshold,
+                threshold=intervals.threshold,
             )
             labelled.append(Labelled(ep.tags, outcome))
     return labelled
