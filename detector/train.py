@@ -405,8 +405,8 @@ def model_card(checkpoint: Checkpoint) -> str:
         f"{', '.join(c.get('tune_shows', []))}",
         f"- frame mode: {checkpoint.frame_mode.value}",
         *(
-            [f"- edge corrections re-measured (network unchanged): {c['edges_retuned']}"]
-            if "edges_retuned" in c
+            [f"- season rule re-applied, edge corrections re-measured (network unchanged): {c['rule_retuned']}"]
+            if "rule_retuned" in c
             else []
         ),
         f"- interval parameters: {json.dumps(checkpoint.intervals.to_dict())}",
@@ -454,9 +454,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--splice-share", type=float, default=d.splice_share, help="seed model: spliced episodes")
     parser.add_argument(
-        "--retune-edges",
+        "--retune-rule",
         action="store_true",
-        help="season model: only re-measure the edge corrections of the weights at --out on the corpus",
+        help="season model: apply the season rule's current constants to the weights at --out and re-measure their "
+        "edge corrections on the corpus (the network is not trained again)",
     )
     parser.add_argument(
         "--season-context",
@@ -465,21 +466,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def retune_edges(args: argparse.Namespace) -> int:
-    """Re-measure a trained season model's edge corrections on the corpus (after a change to the edge rule),
-    without training it again; the card records it."""
+def retune_rule(args: argparse.Namespace) -> int:
+    """After a change to the season rule: take its current fixed constants and re-measure a trained season model's
+    edge corrections on the corpus, without training the network again; the card records it."""
     out = args.out or MODELS["season"]
     checkpoint = Checkpoint.load(out)
+    rule = IntervalParams()
+    base = replace(checkpoint.intervals, support_threshold=rule.support_threshold, min_repeated_s=rule.min_repeated_s)
     examples = [ex for root in args.corpus for ex in load_corpus(root, args.cache, checkpoint.frame_mode)]
     model = IntroNet(checkpoint.dims)
     model.load_state_dict(checkpoint.state_dict)
     seasons = siblings_of(examples)
     start_offset, end_offset = edge_offsets(
-        examples, predict(model, examples, seasons), season_contexts(examples, seasons), checkpoint.intervals
+        examples, predict(model, examples, seasons), season_contexts(examples, seasons), base
     )
-    intervals = replace(checkpoint.intervals, refine=True, start_offset_s=start_offset, end_offset_s=end_offset)
+    intervals = replace(base, refine=True, start_offset_s=start_offset, end_offset_s=end_offset)
     card = {**checkpoint.card, "intervals": intervals.to_dict()}
-    card["edges_retuned"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {', '.join(str(r) for r in args.corpus)}"
+    card["rule_retuned"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {', '.join(str(r) for r in args.corpus)}"
     replace(checkpoint, intervals=intervals, card=card).save(out)
     out.with_suffix(".md").write_text(model_card(Checkpoint.load(out)))
     log.info("edge corrections of %s: start %+.2f s, end %+.2f s", out, start_offset, end_offset)
@@ -489,8 +492,8 @@ def retune_edges(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.retune_edges:
-        return retune_edges(args)
+    if args.retune_rule:
+        return retune_rule(args)
     cfg = TrainConfig(
         epochs=args.epochs,
         lr=args.lr,

@@ -102,7 +102,7 @@ def test_splice_puts_the_donor_intro_in_place_of_the_host_intro():
     assert lone.frames.shape[0] == 72 and lone.labels.sum() == 12 and lone.truth is not None
 
 
-def test_retune_edges_rewrites_only_the_corrections(
+def test_retune_rule_rewrites_only_the_rule_parameters(
     examples: list[Example], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     import argparse
@@ -118,10 +118,11 @@ def test_retune_edges_rewrites_only_the_corrections(
         out
     )
     monkeypatch.setattr(training, "load_corpus", lambda root, cache, mode: examples)
-    args = argparse.Namespace(out=out, corpus=[tmp_path], cache=tmp_path, threads=None, retune_edges=True)
+    args = argparse.Namespace(out=out, corpus=[tmp_path], cache=tmp_path, threads=None, retune_rule=True)
     assert training.run(args) == 0
     retuned = Checkpoint.load(out)
     assert retuned.intervals.refine and retuned.version == "season-test"
-    assert "edges_retuned" in retuned.card and "re-measured" in out.with_suffix(".md").read_text()
+    assert retuned.intervals.support_threshold == IntervalParams().support_threshold
+    assert "rule_retuned" in retuned.card and "re-measured" in out.with_suffix(".md").read_text()
     for a, b in zip(model.state_dict().values(), retuned.state_dict.values(), strict=True):
         assert torch.allclose(a.float(), b.float(), atol=1e-2)  # the network itself untouched (stored as fp16)
