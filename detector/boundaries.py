@@ -29,7 +29,6 @@ SAME_ERROR = 0.1  # smoothed bit error of the same sound in two encodes (measure
 OTHER_ERROR = 0.4  # ... and of unrelated sound (0.5 +- 0.05); the edge lies between the last SAME and first OTHER
 SMOOTH_CODES = 5  # 0.5 s of smoothing over the per-code bit error
 MAX_CLIMB_CODES = 40  # a climb longer than 4 s is not an edge
-MIN_SHARED = 0.5  # a sibling supports the run when it repeats at least this share of it
 MAX_SHIFT_S = 3.0  # the code-level edges correct the per-second ones, they never move an end further
 
 
@@ -62,14 +61,8 @@ def code_edges(
     a, b = int(start_s), int(np.ceil(end_s))
     step_s = target.audio_step_s
     starts, ends = [], []
-    for j, sibling in enumerate(siblings):
-        if repetition.audio_match[j, a:b].mean() < MIN_SHARED:
-            continue
-        offsets = repetition.audio_offset_s[j, a:b]
-        offsets = offsets[~np.isnan(offsets)]
-        if offsets.size == 0:
-            continue
-        error = aligned_error(target.audio, sibling.audio, round(float(np.median(offsets)) / step_s))
+    for j, offset_s in repetition.sharing(a, b):
+        error = aligned_error(target.audio, siblings[j].audio, round(offset_s / step_s))
         middle = int((a + b) / 2 / step_s)
         starts.append((_edge(error, middle, -1) + 0.5) * step_s)
         ends.append((_edge(error, middle, +1) + 0.5) * step_s)
@@ -113,8 +106,9 @@ def locate_repeated_intro(
 ) -> Intro | None:
     """The season rule: the best repeated run (detector.intervals) that the siblings sharing it do not hold as
     story (detector.consensus), its ends sharpened when params.refine."""
+    own_intros: dict[int, Intro | None] = {}
     for candidate in repeated_candidates(scores, repetition.audio_support, params, content_changes(repetition))[:3]:
-        if held_as_story(candidate, target, siblings, repetition, params):
+        if held_as_story(candidate, target, siblings, repetition, params, own_intros):
             continue
         return sharpen(candidate, target, siblings, repetition, params) if params.refine else candidate
     return None

@@ -22,6 +22,7 @@ import scipy.ndimage
 
 from detector.fingerprint import Fingerprints
 
+SHARED_RUN = 0.5  # a sibling shares a run when it repeats at least this share of its seconds
 _KEY_BITS = 16  # the inverted index keys on 16-bit pieces of a code: one piece survives where the whole code does not
 
 
@@ -103,6 +104,19 @@ class RepetitionFeatures:
         has_siblings = np.full(self.n_seconds, float(self.n_siblings > 0))
         columns = [self.audio_support, self.audio_similarity, self.picture_support, self.picture_similarity]
         return np.stack([*columns, has_siblings], axis=1).astype(np.float32)
+
+    def sharing(self, start: int, end: int) -> list[tuple[int, float]]:
+        """Siblings that repeat at least SHARED_RUN of the seconds [start, end), most first, each with its median
+        offset (seconds) there."""
+        if self.n_siblings == 0:
+            return []
+        shares = self.audio_match[:, start:end].mean(axis=1)
+        found = []
+        for j in np.argsort(-shares, kind="stable"):
+            offsets = self.audio_offset_s[j, start:end]
+            if shares[j] >= SHARED_RUN and np.isfinite(offsets).any():
+                found.append((int(j), float(np.nanmedian(offsets))))
+        return found
 
     def supported(self, min_fraction: float = 0.5) -> np.ndarray:
         """(n_seconds,) bool: audio or picture recurs in at least min_fraction of the siblings (False if none)."""

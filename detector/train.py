@@ -64,7 +64,7 @@ LONE_EPISODE_SHARE = 0.25  # fused training: share of steps that see no siblings
 BLIND_SHARE = 0.3
 
 CROP_SHARE = 0.5  # share of training steps on a random span of the episode (see crop_span)
-WINDOW_MIN_S = 10  # shortest span kept by a crop, and the half of it
+MIN_CROP_S = 20  # a crop keeps at least this many seconds; episodes under twice that are never cropped
 
 
 def repetition_input(
@@ -145,11 +145,11 @@ def crop_span(n_seconds: int, truth: tuple[float, float] | None, rng: torch.Gene
 
     The LSTM otherwise learns where each training show's intro sits instead of what it sounds and looks like.
     """
-    if torch.rand(1, generator=rng).item() >= CROP_SHARE or n_seconds < 4 * WINDOW_MIN_S:
+    if torch.rand(1, generator=rng).item() >= CROP_SHARE or n_seconds < 2 * MIN_CROP_S:
         return 0, n_seconds
     first, last = (int(truth[0]), int(np.ceil(truth[1]))) if truth else (n_seconds // 2, n_seconds // 2)
-    a = int(torch.randint(0, max(1, min(first, n_seconds - 2 * WINDOW_MIN_S)) + 1, (1,), generator=rng))
-    b_min = max(last + 1, a + 2 * WINDOW_MIN_S)
+    a = int(torch.randint(0, max(1, min(first, n_seconds - MIN_CROP_S)) + 1, (1,), generator=rng))
+    b_min = max(last + 1, a + MIN_CROP_S)
     b = n_seconds if b_min >= n_seconds else int(torch.randint(b_min, n_seconds + 1, (1,), generator=rng))
     return a, b
 
