@@ -53,6 +53,7 @@ def measure(episode: Path, model: str, frame_mode: str, weights: Path | None, th
         "decode_s": t1 - t0,
         "audio_decode_s": media.audio_decode_s,
         "frame_decode_s": media.video_decode_s,
+        "frames_decoded": media.video_frames_decoded,
         "features_s": t2 - t1,
         "cnn_s": t3 - t2,
         "fingerprint_s": t4 - t3,
@@ -117,7 +118,9 @@ def main() -> int:
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument(
-        "--runs", default="seed:all,seed:keyframes,season:all", help="model:frame-mode pairs to compare, side by side"
+        "--runs",
+        default="seed:all,seed:reference,seed:keyframes,season:all,season:reference",
+        help="model:frame-mode pairs to compare, side by side",
     )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # model:frame-mode
     args = parser.parse_args()
@@ -145,6 +148,7 @@ def main() -> int:
     rows = [
         ("audio decode s", "audio_decode_s"),
         ("frame decode s", "frame_decode_s"),
+        ("frames decoded", "frames_decoded"),
         ("decode total s", "decode_s"),
         ("log-mel s", "features_s"),
         ("CNN embeddings s", "cnn_s"),

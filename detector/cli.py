@@ -56,9 +56,10 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     parser.add_argument(
         "--frame-mode",
-        choices=("all", "keyframes"),
+        choices=("all", "reference", "keyframes"),
         default=None,
-        help="pictures: every second's exact frame, or the nearest key frame (7x faster; default: the model's)",
+        help="pictures: every second's exact frame; skip non-reference frames (2x faster decoding); or the last key "
+        "frame (7x faster, less accurate). Default: the model's",
     )
 
 

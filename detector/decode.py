@@ -29,11 +29,14 @@ TRUNCATION_TOLERANCE_S = 2.0
 class FrameMode(StrEnum):
     """Which video frames the decoder decodes (the picture kept for second k is the last one decoded at or before k).
 
-    ALL decodes every frame: the exact picture shown at each second. KEYFRAMES decodes only key frames (the
-    decoder skips the rest); far cheaper, and the picture is that of the last cut/keyframe before the second.
+    ALL decodes every frame: the exact picture shown at each second. REFERENCE skips the frames no other frame
+    refers to (most B-frames) and the deblocking filter: half the cost on x264 releases, and the picture kept is at
+    most a frame or two early, scaled to 128x72 it differs from ALL's by ~0.2 of 255 per pixel. KEYFRAMES decodes
+    only key frames; far cheaper, and the picture is that of the last cut/keyframe before the second.
     """
 
     ALL = "all"
+    REFERENCE = "reference"
     KEYFRAMES = "keyframes"
 
 
@@ -58,6 +61,7 @@ class DecodedMedia:
     frames: np.ndarray  # (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 RGB
     audio_decode_s: float = 0.0  # wall time spent on each stream (for the benchmark)
     video_decode_s: float = 0.0
+    video_frames_decoded: int = 0
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -115,7 +119,7 @@ def decode(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds:
             raise DecodeError(path, "no video stream (the detector needs the picture)")
         n_seconds = info.analysed_s if max_seconds is None else min(info.analysed_s, max_seconds)
         try:
-            audio, frames, times = _decode_span(container, n_seconds, frame_mode)
+            audio, frames, times, n_decoded = _decode_span(container, n_seconds, frame_mode)
             _check_tail(path, container, info)
         except av.error.FFmpegError as exc:
             raise DecodeError(path, f"decoding failed ({exc})") from exc
@@ -133,6 +137,7 @@ def decode(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds:
         frames=_fit(frames, n_seconds),
         audio_decode_s=times[0],
         video_decode_s=times[1],
+        video_frames_decoded=n_decoded,
     )
 
 
@@ -154,18 +159,22 @@ def _check_tail(path: Path, container: av.container.InputContainer, info: MediaI
 
 def _decode_span(
     container: av.container.InputContainer, n_seconds: int, frame_mode: FrameMode
-) -> tuple[np.ndarray, list[np.ndarray], tuple[float, float]]:
+) -> tuple[np.ndarray, list[np.ndarray], tuple[float, float], int]:
     audio_stream = container.streams.audio[0]
     video_stream = container.streams.video[0]
     video_stream.thread_type = "AUTO"  # frame + slice threads: the video decoder is the bottleneck
     if frame_mode is FrameMode.KEYFRAMES:
         video_stream.codec_context.skip_frame = "NONKEY"
+    elif frame_mode is FrameMode.REFERENCE:
+        video_stream.codec_context.options = {"skip_loop_filter": "all"}
+        video_stream.codec_context.skip_frame = "NONREF"
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     chunks: list[np.ndarray] = []
     frames: list[np.ndarray] = []
     picker = _FramePicker(n_seconds)
     audio_done = video_done = False
     audio_s = video_s = 0.0
+    n_decoded = 0
     for packet in container.demux(audio_stream, video_stream):
         started = time.perf_counter()
         if packet.stream is audio_stream and not audio_done:
@@ -180,6 +189,7 @@ def _decode_span(
         elif packet.stream is video_stream and not video_done:
             for frame in _safe_decode(packet):
                 assert isinstance(frame, av.VideoFrame)
+                n_decoded += 1
                 frames.extend(picker.push(frame))
                 video_done = picker.done
             video_s += time.perf_counter() - started
@@ -191,7 +201,7 @@ def _decode_span(
     if not video_done:
         frames.extend(picker.flush())
     audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    return audio[: n_seconds * SAMPLE_RATE], frames, (audio_s, video_s)
+    return audio[: n_seconds * SAMPLE_RATE], frames, (audio_s, video_s), n_decoded
 
 
 def _safe_decode(packet: av.Packet) -> list[av.frame.Frame]:

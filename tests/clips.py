@@ -17,11 +17,16 @@ def write_clip(
     fps: int = 25,
     size: tuple[int, int] = (160, 96),
     sample_rate: int = 48000,
+    bframes: int = 0,
 ) -> Path:
-    """Each second of video is one flat colour (grey level 20 * second); audio is a 440 Hz tone."""
+    """Each second of video is one flat colour (grey level 20 * second); audio is a 440 Hz tone.
+    bframes > 0: B-frames that no other frame refers to (no B-pyramid), as in many releases."""
     width, height = size
+    options = {"preset": "ultrafast", "g": str(fps)}
+    if bframes:
+        options["x264-params"] = f"bframes={bframes}:b-pyramid=none:b-adapt=0:scenecut=0"
     with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "g": str(fps)}) if video else None
+        vs = out.add_stream("libx264", rate=fps, options=options) if video else None
         if vs is not None:
             vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
         aus = out.add_stream("aac", rate=sample_rate) if audio else None

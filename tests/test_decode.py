@@ -43,6 +43,14 @@ def test_keyframe_mode_reads_the_same_pictures_when_every_second_has_a_keyframe(
     assert np.allclose(exact, cheap, atol=4)
 
 
+def test_reference_mode_skips_the_unreferenced_b_frames_and_keeps_the_pictures(tmp_path: Path):
+    clip = write_clip(tmp_path / "bframes.mkv", 12.0, bframes=3)
+    exact, cheap = decode(clip), decode(clip, FrameMode.REFERENCE)
+    assert cheap.video_frames_decoded < 0.5 * exact.video_frames_decoded
+    levels = cheap.frames.reshape(6, -1).mean(axis=1)
+    assert np.allclose(levels, exact.frames.reshape(6, -1).mean(axis=1), atol=4), levels
+
+
 def test_max_seconds_limits_the_span(clip: Path):
     assert decode(clip, max_seconds=3).n_seconds == 3
 
