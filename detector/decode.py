@@ -266,3 +266,33 @@ def _fit_audio(audio: np.ndarray, n_seconds: int) -> np.ndarray:
     if audio.size >= wanted:
         return audio[:wanted]
     return np.pad(audio, (0, wanted - audio.size))
+
+
+CUT_PICTURE_WIDTH, CUT_PICTURE_HEIGHT = 64, 36  # enough to tell one shot from the next
+
+
+def decode_pictures(path: str | Path, start_s: float, end_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame shown in [start_s, end_s], small and grey: (times_s (n,), pictures (n, 36, 64) uint8).
+
+    Seeks to the key frame before start_s, so the cost is at most one GOP plus the window."""
+    path = Path(path)
+    times: list[float] = []
+    pictures: list[np.ndarray] = []
+    with _open(path) as container:
+        if not container.streams.video:
+            raise DecodeError(path, "no video stream (the detector needs the picture)")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            container.seek(int(start_s * av.time_base), backward=True, any_frame=False)
+            for frame in container.decode(stream):
+                if frame.time is None or frame.time < start_s:
+                    continue
+                if frame.time > end_s:
+                    break
+                times.append(float(frame.time))
+                pictures.append(frame.to_ndarray(width=CUT_PICTURE_WIDTH, height=CUT_PICTURE_HEIGHT, format="gray"))
+        except av.error.FFmpegError as exc:
+            raise DecodeError(path, f"decoding {start_s:.1f}-{end_s:.1f} s failed ({exc})") from exc
+    empty = np.zeros((0, CUT_PICTURE_HEIGHT, CUT_PICTURE_WIDTH), np.uint8)
+    return np.asarray(times), (np.stack(pictures) if pictures else empty)

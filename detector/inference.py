@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from detector import cuts
 from detector.boundaries import locate_repeated_intro
-from detector.decode import FrameMode
+from detector.decode import FrameMode, decode_pictures
 from detector.errors import DecodeError
 from detector.features import extract
 from detector.fingerprint import Fingerprints, fingerprint
@@ -169,9 +170,9 @@ class Detector:
         if analysis.lone and self.lone_model is not None and self.lone_checkpoint is not None:
             logits = self.lone_model.classify(analysis.embedding.unsqueeze(0))[0]
             lone_scores = torch.sigmoid(logits).numpy().astype(np.float32)
-            return self._detection(
-                analysis, lone_scores, find_intro(lone_scores, self.lone_checkpoint.intervals), ("network",)
-            )
+            lone_params = self.lone_checkpoint.intervals
+            intro, at_cuts = self._at_cuts(analysis.path, find_intro(lone_scores, lone_params), lone_params)
+            return self._detection(analysis, lone_scores, intro, ("network", *at_cuts))
         signals: tuple[str, ...] = ("network",)
         extra, repetition = None, None
         if analysis.fingerprints is not None:
@@ -187,7 +188,22 @@ class Detector:
                 signals += ("edges",)
         else:
             intro = find_intro(scores, self.intervals)
-        return self._detection(analysis, scores, intro, signals)
+        intro, at_cuts = self._at_cuts(analysis.path, intro, self.intervals)
+        return self._detection(analysis, scores, intro, signals + at_cuts)
+
+    def _at_cuts(self, path: Path, intro: Intro | None, params: IntervalParams) -> tuple[Intro | None, tuple[str, ...]]:
+        """The intro's ends at the shot cuts next to them (detector.cuts), and ("cuts",) when one moved.
+        Decodes ~3 s of pictures around each end; a file that fails there keeps the ends it has."""
+        if intro is None or not params.snap_to_cuts:
+            return intro, ()
+        try:
+            start_cuts = cuts.shot_cuts(*decode_pictures(path, *cuts.window(intro.start_s)))
+            end_cuts = cuts.shot_cuts(*decode_pictures(path, *cuts.window(intro.end_s)))
+        except DecodeError as exc:
+            log.warning("%s; intro ends kept as found", exc)
+            return intro, ()
+        snapped = cuts.snap_intro(intro, start_cuts, end_cuts)
+        return snapped, (("cuts",) if snapped != intro else ())
 
     def _detection(
         self, analysis: Analysis, scores: np.ndarray, intro: Intro | None, signals: tuple[str, ...]

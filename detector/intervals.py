@@ -37,6 +37,9 @@ class IntervalParams:
     # Corrections of the refined ends: minus their median error on the training corpus (set by detector.train).
     start_offset_s: float = 0.0
     end_offset_s: float = 0.0
+    # Both ends, with or without siblings, move to the shot cut next to them (detector.cuts); False: the seed's
+    # DBSCAN ends (or the sound's) as they are.
+    snap_to_cuts: bool = True
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)

@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import numpy as np
+
+from detector.cuts import MAX_SNAP_S, shot_cuts, snap, snap_intro, window
+from detector.decode import decode_pictures
+from detector.result import Intro
+from tests.clips import write_clip
+
+FPS = 25
+
+
+def _shots(levels: list[int], seconds_each: float, drift: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Flat grey shots one after another, each drifting a little per frame (a slow pan)."""
+    n = int(seconds_each * FPS)
+    pictures = [np.full((36, 64), level + drift * (i % n), np.float32) for level in levels for i in range(n)]
+    return np.arange(len(pictures)) / FPS, np.stack(pictures)
+
+
+def test_a_cut_is_found_at_the_first_frame_of_the_new_shot():
+    times, pictures = _shots([40, 160, 90], 1.0, drift=0.3)
+    assert np.allclose(shot_cuts(times, pictures), [1.0, 2.0])
+
+
+def test_a_fade_is_not_a_cut():
+    times = np.arange(50) / FPS
+    pictures = np.stack([np.full((36, 64), 200 - 4 * i, np.float32) for i in range(50)])
+    assert shot_cuts(times, pictures).size == 0
+
+
+def test_too_few_frames_give_no_cut():
+    assert shot_cuts(np.array([0.0, 0.04]), np.zeros((2, 36, 64))).size == 0
+
+
+def test_snap_takes_the_nearest_cut_within_reach_only():
+    cuts = np.array([10.0, 12.4, 13.1])
+    assert snap(12.9, cuts) == 13.1
+    assert snap(11.4, cuts) == 12.4
+    assert snap(20.0, cuts) == 20.0
+    assert snap(12.0, np.zeros(0)) == 12.0
+    assert snap(10.0 + MAX_SNAP_S + 0.01, np.array([10.0])) == 10.0 + MAX_SNAP_S + 0.01
+
+
+def test_snap_intro_counts_the_first_frame_as_a_cut_and_keeps_the_confidence():
+    intro = Intro(start_s=0.6, end_s=52.3, confidence=0.8)
+    snapped = snap_intro(intro, np.zeros(0), np.array([52.96]))
+    assert snapped == Intro(start_s=0.0, end_s=52.96, confidence=0.8)
+
+
+def test_window_reaches_past_the_snap_limit_and_not_before_the_file():
+    lo, hi = window(50.0)
+    assert lo < 50.0 - MAX_SNAP_S and hi > 50.0 + MAX_SNAP_S
+    assert window(0.3)[0] == 0.0
+
+
+def test_cuts_in_a_real_file_are_placed_to_the_frame(tmp_path: Path):
+    # write_clip changes the grey level every second: a cut at each whole second
+    clip = write_clip(tmp_path / "cuts.mkv", 8.0, fps=FPS, bframes=3)
+    times, pictures = decode_pictures(clip, 2.5, 5.5)
+    assert pictures.shape[1:] == (36, 64) and times[0] >= 2.5 and times[-1] <= 5.5
+    assert np.allclose(shot_cuts(times, pictures), [3.0, 4.0, 5.0], atol=0.5 / FPS)
