@@ -153,7 +153,7 @@ def main() -> int:
         ("log-mel s", "features_s"),
         ("CNN embeddings s", "cnn_s"),
         ("fingerprints s", "fingerprint_s"),
-        ("LSTM + intervals s", "lstm_intervals_s"),
+        ("LSTM, intervals, cuts s", "lstm_intervals_s"),
         ("detect wall s", "detect_s"),
         ("model load s", "model_load_s"),
         ("peak RSS MB", "peak_rss_mb"),

@@ -1,5 +1,6 @@
 """Side by side on one labelled corpus, in one run: Jellyfin Intro Skipper's algorithm (the anchor), the seed
-network alone, and the season model (seed network + cross-episode repetition), with siblings and alone.
+design as written (its DBSCAN ends), the seed network with its ends at the nearest shot cut (what a lone episode
+gets), and the season model (seed network + cross-episode repetition, the default).
 
     python -m bench.compare data/val [data/val-xl ...]   (several corpora are pooled into one table)
 
@@ -13,6 +14,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ import numpy as np
 from bench.intro_skipper import detect_season
 from corpus.truth import EpisodeTruth, load_truth
 from detector.evaluation import Labelled, by_tag, run_corpus, seasons_of
-from detector.inference import MODELS, Detector
+from detector.inference import MODELS, Checkpoint, Detector
 from detector.metrics import Outcome, Report, evaluate
 
 TAGS = ("cold_open", "recap", "two_openings", "short_intro", "long_intro", "no_intro")
@@ -100,17 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip Intro Skipper (needs fpcalc)")
     args = parser.parse_args(argv)
     seed, season = Detector.load(MODELS["seed"]), Detector.load(MODELS["season"])
+    as_designed = Checkpoint.load(MODELS["seed"])
+    design = Detector(replace(as_designed, intervals=replace(as_designed.intervals, snap_to_cuts=False)))
     columns: dict[str, list[Labelled]] = {}
     started = time.monotonic()
     for root in args.roots:
         truth = load_truth(root)
         if not args.no_baseline:
             columns.setdefault("Intro Skipper", []).extend(baseline(root, truth))
-        columns.setdefault("seed", []).extend(run_corpus(seed, root, truth))
-        columns.setdefault("season, alone", []).extend(run_corpus(season, root, truth, lone=True))
+        columns.setdefault("seed design", []).extend(run_corpus(design, root, truth))
+        columns.setdefault("seed + cuts", []).extend(run_corpus(seed, root, truth))
         columns.setdefault("season", []).extend(run_corpus(season, root, truth))
     names = " + ".join(str(root) for root in args.roots)
-    print(f"{names}: {len(columns['seed'])} episodes; models {seed.model_version}, {season.model_version}")
+    print(f"{names}: {len(columns['season'])} episodes; models {seed.model_version}, {season.model_version}")
     for line in table(columns):
         print(line)
     first = args.roots[0]

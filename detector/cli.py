@@ -58,8 +58,8 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
         "--frame-mode",
         choices=("all", "reference", "keyframes"),
         default=None,
-        help="pictures: every second's exact frame; skip non-reference frames (2x faster decoding); or the last key "
-        "frame (7x faster, less accurate). Default: the model's",
+        help="pictures: every second's exact frame; skip non-reference frames (half the decoding, same accuracy: "
+        "the default); or the last key frame (7x faster, less accurate)",
     )
 
 
