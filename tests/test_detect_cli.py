@@ -61,6 +61,18 @@ def test_detect_json_reports_every_episode_and_the_bad_file(season: tuple[Path, 
             assert 0 <= intro["confidence"] <= 1
 
 
+def test_detect_places_the_ends_of_a_season_s_intros_on_their_cuts(season: tuple[Path, list[EpisodeTruth]]):
+    root, truths = season
+    result = run_detect("--json", str(root))
+    assert result.returncode == 0, result.stderr
+    by_name = {Path(line["path"]).name: line["intro"] for line in map(json.loads, result.stdout.splitlines())}
+    for truth in truths:
+        found, span = by_name[Path(truth.path).name], truth.intro
+        assert (found is None) == (span is None), (truth.path, found, span)
+        if found is not None and span is not None:  # a frame or two at 25-30 fps
+            assert abs(found["start"] - span.start_s) <= 0.1 and abs(found["end"] - span.end_s) <= 0.1, (found, span)
+
+
 def test_detect_text_output_and_success_exit_code(season: tuple[Path, list[EpisodeTruth]]):
     root, truths = season
     one = root / truths[0].path
