@@ -14,7 +14,6 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from bench.intro_skipper import detect_season
 from corpus.truth import EpisodeTruth, load_truth
 from detector.evaluation import Labelled, by_tag, run_corpus, seasons_of
-from detector.inference import MODELS, Checkpoint, Detector
+from detector.inference import MODELS, Detector
 from detector.metrics import Outcome, Report, evaluate
 
 TAGS = ("cold_open", "recap", "two_openings", "short_intro", "long_intro", "no_intro")
@@ -102,8 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip Intro Skipper (needs fpcalc)")
     args = parser.parse_args(argv)
     seed, season = Detector.load(MODELS["seed"]), Detector.load(MODELS["season"])
-    as_designed = Checkpoint.load(MODELS["seed"])
-    design = Detector(replace(as_designed, intervals=replace(as_designed.intervals, snap_to_cuts=False)))
+    design = Detector.load(MODELS["seed"], snap_to_cuts=False)
     columns: dict[str, list[Labelled]] = {}
     started = time.monotonic()
     for root in args.roots:

@@ -61,6 +61,12 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
         help="pictures: every second's exact frame; skip non-reference frames (half the decoding, same accuracy: "
         "the default); or the last key frame (7x faster, less accurate)",
     )
+    parser.add_argument(
+        "--no-cuts",
+        action="store_true",
+        help="leave the intro's ends where the network or the sound put them (the seed design's DBSCAN ends) instead "
+        "of moving them to the shot cut next to them",
+    )
 
 
 def _load_detector(args: argparse.Namespace) -> Detector:
@@ -68,7 +74,9 @@ def _load_detector(args: argparse.Namespace) -> Detector:
     from detector.inference import MODELS, Detector
 
     frame_mode = FrameMode(args.frame_mode) if args.frame_mode else None
-    return Detector.load(args.weights or MODELS[args.model], threads=args.threads, frame_mode=frame_mode)
+    return Detector.load(
+        args.weights or MODELS[args.model], threads=args.threads, frame_mode=frame_mode, snap_to_cuts=not args.no_cuts
+    )
 
 
 def season_groups(paths: Sequence[Path]) -> Iterator[tuple[list[Path], list[Path]]]:

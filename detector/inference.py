@@ -7,7 +7,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,9 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 MODELS = {"seed": WEIGHTS_DIR / "seed.pt", "season": WEIGHTS_DIR / "season.pt"}
 DEFAULT_MODEL = "season"  # chosen by the validation figures in the README; "seed" stays selectable
 CHECKPOINT_FORMAT = 1
+# Bumped when what happens after the network changes the results (stored results name it, so the daemon redoes
+# older ones): 2 = ends snapped to shot cuts.
+POSTPROCESSING = "post2"
 # Siblings analysed ahead of their turn (kept for when they are the target): a first scan of a season decodes each
 # file once. An entry is the embedding, ~4 KB per analysed second (5 MB for a 44-minute episode).
 ANALYSES_KEPT = 32
@@ -63,6 +66,9 @@ class Checkpoint:
             },
             path,
         )
+
+    def without_cut_snapping(self) -> Checkpoint:
+        return replace(self, intervals=replace(self.intervals, snap_to_cuts=False))
 
     @classmethod
     def load(cls, path: Path) -> Checkpoint:
@@ -130,13 +136,18 @@ class Detector:
         frame_mode: FrameMode | None = None,
         store: FingerprintStore | None = None,
         lone_fallback: bool = True,
+        snap_to_cuts: bool = True,
     ) -> Detector:
-        """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there)."""
+        """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there).
+        snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends)."""
         torch.set_num_threads(threads or os.cpu_count() or 1)
         checkpoint = Checkpoint.load(weights or MODELS[DEFAULT_MODEL])
         lone = None
         if checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
             lone = Checkpoint.load(MODELS["seed"])
+        if not snap_to_cuts:
+            checkpoint = checkpoint.without_cut_snapping()
+            lone = lone.without_cut_snapping() if lone else None
         return cls(checkpoint, frame_mode, store, lone)
 
     @property
@@ -146,8 +157,8 @@ class Detector:
     @property
     def model_version(self) -> str:
         if self.lone_checkpoint is not None:
-            return f"{self.checkpoint.version}+{self.lone_checkpoint.version}"
-        return self.checkpoint.version
+            return f"{self.checkpoint.version}+{self.lone_checkpoint.version}/{POSTPROCESSING}"
+        return f"{self.checkpoint.version}/{POSTPROCESSING}"
 
     @property
     def intervals(self) -> IntervalParams:

@@ -37,6 +37,16 @@ def test_shipped_weights_load_safely_and_say_what_they_are(model: str):
     assert (checkpoint.dims.n_extra > 0) == (model == "season")
 
 
+def test_cut_snapping_is_on_by_default_and_can_be_left_out_for_both_models():
+    from detector.inference import Detector
+
+    default, as_designed = Detector.load(threads=1), Detector.load(threads=1, snap_to_cuts=False)
+    assert default.intervals.snap_to_cuts and default.lone_checkpoint and default.lone_checkpoint.intervals.snap_to_cuts
+    assert not as_designed.intervals.snap_to_cuts
+    assert as_designed.lone_checkpoint and not as_designed.lone_checkpoint.intervals.snap_to_cuts
+    assert "/post" in default.model_version  # stored results say which post-processing made them
+
+
 def test_detect_json_reports_every_episode_and_the_bad_file(season: tuple[Path, list[EpisodeTruth]]):
     root, truths = season
     season_dir = (root / truths[0].path).parent
