@@ -20,7 +20,7 @@ from detector.result import Intro
 
 CUT_RATIO = 12.0  # a cut: the change from the previous frame is this many times the median change around it
 CONTEXT_FRAMES = 12  # frames on each side giving that median (~0.5 s)
-MAX_SNAP_S = 1.2  # an end never moves further; the sound's estimate is rarely off by more
+MAX_SNAP_S = 1.5  # an end never moves further: the sound's estimate is off by up to ~1.4 s on slow fades
 WINDOW_PAD_S = 0.5  # decoded beyond MAX_SNAP_S on each side, so that a cut at the limit has context
 NOISE_FLOOR = 1.0  # grey levels: keeps a still picture's tiny changes from making every change a "cut"
 
