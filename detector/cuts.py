@@ -44,7 +44,7 @@ def shot_cuts(times_s: np.ndarray, pictures: np.ndarray) -> np.ndarray:
 
 def snap(estimate_s: float, cuts_s: np.ndarray, max_shift_s: float = MAX_SNAP_S) -> float:
     """The cut nearest to the estimate within max_shift_s, else the estimate."""
-    near = cuts_s[np.abs(cuts_s - estimate_s) <= max_shift_s] if len(cuts_s) else cuts_s
+    near = cuts_s[np.abs(cuts_s - estimate_s) <= max_shift_s]
     return float(near[np.argmin(np.abs(near - estimate_s))]) if len(near) else estimate_s
 
 

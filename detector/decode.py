@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,7 @@ FRAME_HEIGHT = 72
 FRAME_WIDTH = 128
 # A file whose streams end this much earlier than its header says is taken as truncated / half-copied.
 TRUNCATION_TOLERANCE_S = 2.0
+NO_VIDEO = "no video stream (the detector needs the picture)"
 
 
 class FrameMode(StrEnum):
@@ -116,7 +118,7 @@ def decode(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds:
         if not info.has_audio:
             raise DecodeError(path, "no audio stream (the detector needs the sound)")
         if not info.has_video:
-            raise DecodeError(path, "no video stream (the detector needs the picture)")
+            raise DecodeError(path, NO_VIDEO)
         n_seconds = info.analysed_s if max_seconds is None else min(info.analysed_s, max_seconds)
         try:
             audio, frames, times, n_decoded = _decode_span(container, n_seconds, frame_mode)
@@ -271,28 +273,37 @@ def _fit_audio(audio: np.ndarray, n_seconds: int) -> np.ndarray:
 CUT_PICTURE_WIDTH, CUT_PICTURE_HEIGHT = 64, 36  # enough to tell one shot from the next
 
 
-def decode_pictures(path: str | Path, start_s: float, end_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Every frame shown in [start_s, end_s], small and grey: (times_s (n,), pictures (n, 36, 64) uint8).
-
-    Seeks to the key frame before start_s, so the cost is at most one GOP plus the window."""
+def decode_pictures(path: str | Path, spans: Sequence[tuple[float, float]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every frame shown in each (start_s, end_s) span, small and grey: per span (times_s (n,), pictures (n, 36, 64)
+    uint8). One open of the file; each span seeks to the key frame before it, so it costs at most one GOP more."""
     path = Path(path)
-    times: list[float] = []
-    pictures: list[np.ndarray] = []
     with _open(path) as container:
         if not container.streams.video:
-            raise DecodeError(path, "no video stream (the detector needs the picture)")
+            raise DecodeError(path, NO_VIDEO)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        try:
-            container.seek(int(start_s * av.time_base), backward=True, any_frame=False)
-            for frame in container.decode(stream):
-                if frame.time is None or frame.time < start_s:
-                    continue
-                if frame.time > end_s:
-                    break
-                times.append(float(frame.time))
-                pictures.append(frame.to_ndarray(width=CUT_PICTURE_WIDTH, height=CUT_PICTURE_HEIGHT, format="gray"))
-        except av.error.FFmpegError as exc:
-            raise DecodeError(path, f"decoding {start_s:.1f}-{end_s:.1f} s failed ({exc})") from exc
+        return [_pictures_between(path, container, stream, start_s, end_s) for start_s, end_s in spans]
+
+
+def _pictures_between(
+    path: Path,
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    start_s: float,
+    end_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    times: list[float] = []
+    pictures: list[np.ndarray] = []
+    try:
+        container.seek(int(start_s * av.time_base), backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            if frame.time is None or frame.time < start_s:
+                continue
+            if frame.time > end_s:
+                break
+            times.append(float(frame.time))
+            pictures.append(frame.to_ndarray(width=CUT_PICTURE_WIDTH, height=CUT_PICTURE_HEIGHT, format="gray"))
+    except av.error.FFmpegError as exc:
+        raise DecodeError(path, f"decoding {start_s:.1f}-{end_s:.1f} s failed ({exc})") from exc
     empty = np.zeros((0, CUT_PICTURE_HEIGHT, CUT_PICTURE_WIDTH), np.uint8)
     return np.asarray(times), (np.stack(pictures) if pictures else empty)

@@ -214,8 +214,8 @@ class Detector:
         if intro is None or not params.snap_to_cuts:
             return intro, ()
         try:
-            start_cuts = cuts.shot_cuts(*decode_pictures(path, *cuts.window(intro.start_s)))
-            end_cuts = cuts.shot_cuts(*decode_pictures(path, *cuts.window(intro.end_s)))
+            spans = decode_pictures(path, [cuts.window(intro.start_s), cuts.window(intro.end_s)])
+            start_cuts, end_cuts = (cuts.shot_cuts(times, pictures) for times, pictures in spans)
         except DecodeError as exc:
             log.warning("%s; intro ends kept as found", exc)
             return intro, ()

@@ -56,6 +56,6 @@ def test_window_reaches_past_the_snap_limit_and_not_before_the_file():
 def test_cuts_in_a_real_file_are_placed_to_the_frame(tmp_path: Path):
     # write_clip changes the grey level every second: a cut at each whole second
     clip = write_clip(tmp_path / "cuts.mkv", 8.0, fps=FPS, bframes=3)
-    times, pictures = decode_pictures(clip, 2.5, 5.5)
+    [(times, pictures)] = decode_pictures(clip, [(2.5, 5.5)])
     assert pictures.shape[1:] == (36, 64) and times[0] >= 2.5 and times[-1] <= 5.5
     assert np.allclose(shot_cuts(times, pictures), [3.0, 4.0, 5.0], atol=0.5 / FPS)
