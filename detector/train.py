@@ -47,6 +47,7 @@ class TrainConfig:
     seed: int = 0
     frame_mode: str = FrameMode.ALL.value
     splice_share: float = 0.5  # seed model: share of training steps on a spliced episode (see splice)
+    init: str = ""  # version of the checkpoint whose weights training continues from ("" = random weights)
 
 
 def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tuple[list[Example], list[Example]]:
@@ -321,7 +322,9 @@ def train(
     cfg: TrainConfig,
     dims: ModelDims | None = None,
     progress: Callable[[str], None] = log.info,
+    init: Checkpoint | None = None,
 ) -> tuple[IntroNet, IntervalParams, dict[str, object]]:
+    """init: continue from these weights (its dimensions win over `dims`), e.g. on a corpus of new shows."""
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
     fit, tune = split_by_show(examples, cfg.tune_shows, cfg.seed)
@@ -330,8 +333,11 @@ def train(
         raise ValueError(
             f"need at least {cfg.tune_shows + 1} shows to train and tune, got {len({e.show for e in examples})}"
         )
-    dims = dims or ModelDims()
+    dims = init.dims if init is not None else dims or ModelDims()
     model = IntroNet(dims)
+    if init is not None:
+        model.load_state_dict(init.state_dict)
+        cfg = replace(cfg, init=init.version)
     optimizer = _make_optimizer(model, cfg)
     # Cosine decay: the tuning loss swings from epoch to epoch at a constant rate; a falling one lets it settle.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
@@ -387,6 +393,12 @@ def train(
     return model, params, card
 
 
+def _round_summary(checkpoint: Checkpoint) -> dict[str, object]:
+    c = checkpoint.card
+    keys = ("trained", "corpus", "train_config", "fit_episodes", "tune_episodes", "fit_shows", "tune_shows")
+    return {"version": checkpoint.version, "train_seconds": c.get("train_seconds"), **{k: c.get(k) for k in keys}}
+
+
 def model_card(checkpoint: Checkpoint) -> str:
     c = checkpoint.card
     lines = [
@@ -403,6 +415,11 @@ def model_card(checkpoint: Checkpoint) -> str:
         f"- fitting shows ({c.get('fit_episodes')} episodes): {', '.join(c.get('fit_shows', []))}",
         f"- tuning shows ({c.get('tune_episodes')} episodes; pick the epoch and the interval parameters): "
         f"{', '.join(c.get('tune_shows', []))}",
+        *(
+            f"- continued from {r['version']} (trained {r['trained']} in {r['train_seconds']} s on {r['corpus']}: "
+            f"{r['fit_episodes']} fitting, {r['tune_episodes']} tuning episodes)"
+            for r in c.get("earlier_rounds", [])
+        ),
         f"- frame mode: {checkpoint.frame_mode.value}",
         *(
             [f"- season rule re-applied, edge corrections re-measured (network unchanged): {c['rule_retuned']}"]
@@ -453,6 +470,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame-mode", choices=[m.value for m in FrameMode], default=d.frame_mode)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--splice-share", type=float, default=d.splice_share, help="seed model: spliced episodes")
+    parser.add_argument(
+        "--init", type=Path, default=None, help="continue training from these weights instead of random ones"
+    )
     parser.add_argument(
         "--retune-rule",
         action="store_true",
@@ -508,8 +528,18 @@ def run(args: argparse.Namespace) -> int:
     examples = [ex for root in args.corpus for ex in load_corpus(root, args.cache, FrameMode(cfg.frame_mode))]
     log.info("loaded %d episodes in %.0f s", len(examples), time.monotonic() - started)
     dims = ModelDims(n_extra=len(RepetitionFeatures.FEATURE_NAMES) if args.season_context else 0)
-    model, params, card = train(examples, cfg, dims)
+    init = Checkpoint.load(args.init) if args.init else None
+    if init is not None and init.dims.n_extra != dims.n_extra:
+        raise SystemExit(
+            f"{args.init}: a {'season' if init.dims.n_extra else 'seed'} model; pass --season-context "
+            "to continue a season model, leave it out for a seed model"
+        )
+    model, params, card = train(examples, cfg, dims, init=init)
     card["corpus"] = ", ".join(str(root) for root in args.corpus)
+    if init is not None:
+        # The earlier rounds' data stays part of the model's history.
+        card["corpus"] = f"{init.card.get('corpus')} (as {init.version}), then {card['corpus']}"
+        card["earlier_rounds"] = [*init.card.get("earlier_rounds", []), _round_summary(init)]
     card["feature_seconds"] = round(time.monotonic() - started) - int(card["train_seconds"])  # type: ignore[call-overload]
     kind = "season" if dims.n_extra else "seed"
     version = f"{kind}-{datetime.now(UTC):%Y%m%d}-s{cfg.seed}"

@@ -126,3 +126,53 @@ def test_retune_rule_rewrites_only_the_rule_parameters(
     assert "rule_retuned" in retuned.card and "re-measured" in out.with_suffix(".md").read_text()
     for a, b in zip(model.state_dict().values(), retuned.state_dict.values(), strict=True):
         assert torch.allclose(a.float(), b.float(), atol=1e-2)  # the network itself untouched (stored as fp16)
+
+
+def test_training_continues_from_a_checkpoint(examples: list[Example], tmp_path: Path):
+    from detector.decode import FrameMode
+    from detector.inference import Checkpoint
+    from detector.train import _round_summary, model_card
+
+    torch.manual_seed(1)
+    start = IntroNet(ModelDims())
+    card = {"trained": "earlier", "corpus": "data/old", "fit_episodes": 9, "tune_episodes": 3, "train_seconds": 5}
+    init = Checkpoint("seed-old", start.dims, IntervalParams(), FrameMode.ALL, start.state_dict(), card)
+    cfg = TrainConfig(epochs=1, tune_shows=1, batch_episodes=2, lr=1e-6)
+    model, _, trained_card = train(examples, cfg, ModelDims(n_extra=5), init=init)
+    assert model.dims == start.dims  # the checkpoint's dimensions, not the ones passed
+    assert trained_card["train_config"]["init"] == "seed-old"  # type: ignore[index]
+    # A tiny step from the starting weights, not a fresh random network.
+    for a, b in zip(start.state_dict().values(), model.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-3)
+    summary = _round_summary(init)
+    assert summary["version"] == "seed-old" and summary["corpus"] == "data/old"
+    out = tmp_path / "seed.pt"
+    Checkpoint(
+        "seed-new",
+        model.dims,
+        IntervalParams(),
+        FrameMode.ALL,
+        model.state_dict(),
+        {**trained_card, "earlier_rounds": [summary]},
+    ).save(out)
+    assert "continued from seed-old (trained earlier in 5 s on data/old" in model_card(Checkpoint.load(out))
+
+
+def test_continuing_a_season_model_as_a_seed_model_is_refused(
+    examples: list[Example], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import argparse
+
+    import detector.train as training
+    from detector.decode import FrameMode
+    from detector.inference import Checkpoint
+
+    season = IntroNet(ModelDims(n_extra=5))
+    ckpt = tmp_path / "season.pt"
+    Checkpoint("season-x", season.dims, IntervalParams(), FrameMode.ALL, season.state_dict(), {}).save(ckpt)
+    monkeypatch.setattr(training, "load_corpus", lambda root, cache, mode: examples)
+    parser = argparse.ArgumentParser()
+    training.add_arguments(parser)
+    args = parser.parse_args(["--corpus", str(tmp_path), "--init", str(ckpt), "--out", str(tmp_path / "o.pt")])
+    with pytest.raises(SystemExit, match="season model; pass --season-context"):
+        training.run(args)
