@@ -26,7 +26,8 @@ def measure(episode: Path, model: str, frame_mode: str, weights: Path | None, th
     from detector.audio import episode_log_mel
     from detector.decode import FrameMode, decode
     from detector.fingerprint import fingerprint
-    from detector.inference import MODELS, Analysis, Detector
+    from detector.inference import Analysis, Detector
+    from detector.weights import MODELS
 
     started = time.perf_counter()
     detector = Detector.load(weights or MODELS[model], threads=threads, frame_mode=FrameMode(frame_mode))

@@ -35,15 +35,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--lone", action="store_true", help="detect every episode alone, without its siblings")
     evaluate.set_defaults(func=run_eval)
 
+    # The trainer owns its options (python -m detector.train takes the same); handing it the rest of the command
+    # line keeps torch out of every other command's start-up, `--help` included.
+    train_parser = sub.add_parser(
+        "train", help="train the network on a labelled corpus (train --help: its options)", add_help=False
+    )
+    train_parser.set_defaults(func=run_train, passes_on_arguments=True)
+
+
+def run_train(args: argparse.Namespace) -> int:
     from detector import train
 
-    train_parser = sub.add_parser("train", help="train the network on a labelled corpus")
-    train.add_arguments(train_parser)
-    train_parser.set_defaults(func=train.run)
+    return train.main(args.rest, prog="intro-daemon train")
 
 
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
-    from detector.inference import DEFAULT_MODEL, MODELS
+    from detector.weights import DEFAULT_MODEL, MODELS
 
     parser.add_argument(
         "--model",
@@ -71,7 +78,8 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _load_detector(args: argparse.Namespace) -> Detector:
     from detector.decode import FrameMode
-    from detector.inference import MODELS, Detector
+    from detector.inference import Detector
+    from detector.weights import MODELS
 
     frame_mode = FrameMode(args.frame_mode) if args.frame_mode else None
     return Detector.load(

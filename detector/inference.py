@@ -25,13 +25,10 @@ from detector.model import IntroNet, ModelDims
 from detector.repetition import repetition_scores
 from detector.result import Detection, Intro
 from detector.season import FingerprintStore, MemoryStore, file_identity
+from detector.weights import DEFAULT_MODEL, MODELS
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-# The seed design alone, and the seed network fused with cross-episode repetition (season context).
-MODELS = {"seed": WEIGHTS_DIR / "seed.pt", "season": WEIGHTS_DIR / "season.pt"}
-DEFAULT_MODEL = "season"  # chosen by the validation figures in the README; "seed" stays selectable
 CHECKPOINT_FORMAT = 1
 # Bumped when what happens after the network changes the results (stored results name it, so the daemon redoes
 # older ones): 2 = ends snapped to shot cuts.

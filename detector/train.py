@@ -27,11 +27,12 @@ from detector.boundaries import locate_repeated_intro
 from detector.dataset import Example, load_corpus, siblings_of
 from detector.decode import FrameMode
 from detector.fingerprint import Fingerprints
-from detector.inference import MODELS, Checkpoint
+from detector.inference import Checkpoint
 from detector.intervals import IntervalParams, find_intro
 from detector.metrics import Outcome, Report, evaluate
 from detector.model import IntroNet, ModelDims, sequence_loss
 from detector.repetition import RepetitionFeatures, repetition_scores
+from detector.weights import MODELS
 
 log = logging.getLogger(__name__)
 
@@ -446,8 +447,8 @@ def model_card(checkpoint: Checkpoint) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m detector.train", description=__doc__)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m detector.train") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -510,6 +511,9 @@ def retune_rule(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    for root in args.corpus:
+        if not (root / "truth.json").is_file():
+            raise SystemExit(f"--corpus {root}: no truth.json there (build one with python -m corpus.build)")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.retune_rule:

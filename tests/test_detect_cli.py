@@ -9,7 +9,8 @@ import pytest
 
 from corpus.procedural import make_season
 from corpus.truth import EpisodeTruth
-from detector.inference import MODELS, Checkpoint
+from detector.inference import Checkpoint
+from detector.weights import MODELS
 
 
 @pytest.fixture(scope="module")

@@ -118,6 +118,7 @@ def test_retune_rule_rewrites_only_the_rule_parameters(
         out
     )
     monkeypatch.setattr(training, "load_corpus", lambda root, cache, mode: examples)
+    (tmp_path / "truth.json").write_text("[]")
     args = argparse.Namespace(out=out, corpus=[tmp_path], cache=tmp_path, threads=None, retune_rule=True)
     assert training.run(args) == 0
     retuned = Checkpoint.load(out)
@@ -173,6 +174,7 @@ def test_continuing_a_season_model_as_a_seed_model_is_refused(
     monkeypatch.setattr(training, "load_corpus", lambda root, cache, mode: examples)
     parser = argparse.ArgumentParser()
     training.add_arguments(parser)
+    (tmp_path / "truth.json").write_text("[]")
     args = parser.parse_args(["--corpus", str(tmp_path), "--init", str(ckpt), "--out", str(tmp_path / "o.pt")])
     with pytest.raises(SystemExit, match="season model; pass --season-context"):
         training.run(args)

@@ -13,10 +13,12 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon.config import Config, ConfigError, load_config
-from daemon.publish.config import build_publishers, check_target
-from daemon.publish.service import PushReport, PushService
+
+if TYPE_CHECKING:
+    from daemon.publish.service import PushReport, PushService
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Imported here: the publishers pull in SQLAlchemy and requests, which `intro-daemon --help` does not need.
+    from daemon.publish.config import check_target
+
     try:
         config = load_config(args.config, check_target=check_target)
         service = _service(config)
@@ -59,6 +64,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _service(config: Config) -> PushService:
+    from daemon.publish.config import build_publishers
+    from daemon.publish.service import PushService
     from db.migrate import upgrade
     from db.session import make_engine, make_sessions
 
