@@ -342,8 +342,16 @@ def train(
     optimizer = _make_optimizer(model, cfg)
     # Cosine decay: the tuning loss swings from epoch to epoch at a constant rate; a falling one lets it settle.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
-    best_state, best_loss, history = None, float("inf"), []
+    best_state: dict[str, torch.Tensor] | None = None
+    best_loss, history = float("inf"), []
     started = time.monotonic()
+    if init is not None:
+        # The starting weights are a candidate too ("epoch 0"): more training must beat them on the tuning shows.
+        scores = predict(model, tune, seasons)
+        best_loss, best_state = _mean_loss(tune, scores), {k: v.clone() for k, v in model.state_dict().items()}
+        q = evaluate(outcomes(tune, scores, IntervalParams())).q_seconds
+        history.append({"epoch": 0, "train_loss": None, "tune_loss": round(best_loss, 3), "tune_q": round(q, 4)})
+        progress(f"epoch 0 (the starting weights): tune loss {best_loss:.2f}, tune Q {q:.4f}")
     for epoch in range(1, cfg.epochs + 1):
         loss = train_epoch(model, optimizer, fit, cfg, rng, seasons)
         schedule.step()

@@ -142,6 +142,8 @@ def test_training_continues_from_a_checkpoint(examples: list[Example], tmp_path:
     model, _, trained_card = train(examples, cfg, ModelDims(n_extra=5), init=init)
     assert model.dims == start.dims  # the checkpoint's dimensions, not the ones passed
     assert trained_card["train_config"]["init"] == "seed-old"  # type: ignore[index]
+    history = trained_card["history"]
+    assert [h["epoch"] for h in history] == [0, 1]  # type: ignore[attr-defined]
     # A tiny step from the starting weights, not a fresh random network.
     for a, b in zip(start.state_dict().values(), model.state_dict().values(), strict=True):
         assert torch.allclose(a, b, atol=1e-3)
