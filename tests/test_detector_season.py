@@ -24,3 +24,27 @@ def test_a_first_scan_decodes_each_episode_once(season_media: list[Path], monkey
     # A later detection of the same file (a re-scan) decodes it again: nothing stale is kept.
     detector.detect(season_media[0], season_media[1:])
     assert decoded.count(season_media[0]) == 2
+
+
+def test_one_sibling_that_shares_no_intro_leaves_the_episode_to_the_lone_model(
+    season_media: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from corpus.procedural import make_season
+
+    # Another show's episode beside this one: a two-episode "season" whose sound shares nothing, like a pilot
+    # without the intro or an episode with the other opening.
+    other = tmp_path / "other"
+    stranger = other / make_season(other, episodes=1, seed=5)[0].path
+    target = season_media[0]
+    detector = Detector.load(threads=1)
+    alone = detector.detect(target)
+    paired = detector.detect(target, [stranger])
+    assert paired.signals[:2] == ("network", "sibling-unmatched")
+    assert paired.intro == alone.intro and alone.intro is not None
+    assert paired.scores == alone.scores
+    # With two siblings that share nothing, no shared intro is evidence enough: no fallback.
+    second = tmp_path / "second"
+    second_stranger = second / make_season(second, episodes=1, seed=6)[0].path
+    assert "sibling-unmatched" not in detector.detect(target, [stranger, second_stranger]).signals
+    monkeypatch.setattr(inference, "ONE_SIBLING_FALLBACK", False)
+    assert "sibling-unmatched" not in detector.detect(target, [stranger]).signals
