@@ -169,15 +169,15 @@ class Detector:
         return self.checkpoint.intervals
 
     @torch.inference_mode()
-    def analyse(self, path: str | Path, lone: bool = False, siblings: int | None = None) -> Analysis:
+    def analyse(self, path: str | Path, siblings: int | None = None) -> Analysis:
         """Everything that needs this file decoded: the network's embeddings and, for the season model, the
         fingerprints (stored, so that later episodes of the season need not decode this one again).
 
-        lone: the episode has no siblings; the lone-episode model embeds it when there is one.
-        siblings: how many it has, when known; with one, both models embed it (ONE_SIBLING_FALLBACK)."""
+        siblings: how many the episode has, when known. With none, the lone-episode model embeds it (when there is
+        one); with one, both models do (ONE_SIBLING_FALLBACK)."""
         path = Path(path)
         features = extract(path, self.frame_mode)
-        lone = lone and self.lone_model is not None
+        lone = siblings == 0 and self.lone_model is not None
         net = self.lone_model if lone and self.lone_model is not None else self.model
         mel, frames = features.mel.unsqueeze(0), features.frames.unsqueeze(0)
         embedding = net.embed(mel, frames)[0]
@@ -188,7 +188,14 @@ class Detector:
         if self.uses_siblings:
             own = fingerprint(features.audio, features.frames.numpy())
             self.store.put(path, own)
-        return Analysis(path, features.duration_s, embedding, own, lone, lone_embedding)
+        return Analysis(
+            path=path,
+            duration_s=features.duration_s,
+            embedding=embedding,
+            fingerprints=own,
+            lone=lone,
+            lone_embedding=lone_embedding,
+        )
 
     @torch.inference_mode()
     def finish(self, analysis: Analysis, siblings: Sequence[Fingerprints]) -> Detection:
@@ -254,7 +261,7 @@ class Detector:
         """One episode; its siblings' fingerprints come from the store, or are decoded once and stored."""
         found = self._sibling_fingerprints(siblings) if self.uses_siblings else []
         kept = self._kept.pop(file_identity(Path(path)), None) if found else None
-        return self.finish(kept or self.analyse(path, lone=not found, siblings=len(found)), found)
+        return self.finish(kept or self.analyse(path, siblings=len(found)), found)
 
     def _sibling_fingerprints(self, siblings: Sequence[Path]) -> list[Fingerprints]:
         """Fingerprints of every usable sibling. One not in the store is analysed in full, not just fingerprinted,
@@ -281,7 +288,7 @@ class Detector:
         analyses: dict[Path, Analysis] = {}
         for path in paths:
             try:
-                analyses[path] = self.analyse(path, lone=len(paths) == 1, siblings=len(paths) - 1)
+                analyses[path] = self.analyse(path, siblings=len(paths) - 1)
             except DecodeError as exc:
                 yield path, exc
         for path, analysis in analyses.items():

@@ -318,6 +318,14 @@ def edge_offsets(
     return round(-float(median[0]), 2), round(-float(median[1]), 2)
 
 
+def _tune_figures(
+    model: IntroNet, tune: Sequence[Example], seasons: Mapping[Path, Sequence[Example]]
+) -> tuple[float, float]:
+    """The tuning shows' mean summed BCE per episode and their Q (default threshold), with every sibling."""
+    scores = predict(model, tune, seasons)
+    return _mean_loss(tune, scores), evaluate(outcomes(tune, scores, IntervalParams())).q_seconds
+
+
 def train(
     examples: Sequence[Example],
     cfg: TrainConfig,
@@ -347,28 +355,20 @@ def train(
     started = time.monotonic()
     if init is not None:
         # The starting weights are a candidate too ("epoch 0"): more training must beat them on the tuning shows.
-        scores = predict(model, tune, seasons)
-        best_loss, best_state = _mean_loss(tune, scores), {k: v.clone() for k, v in model.state_dict().items()}
-        q = evaluate(outcomes(tune, scores, IntervalParams())).q_seconds
+        best_loss, q = _tune_figures(model, tune, seasons)
+        best_state = {k: v.clone() for k, v in model.state_dict().items()}
         history.append({"epoch": 0, "train_loss": None, "tune_loss": round(best_loss, 3), "tune_q": round(q, 4)})
         progress(f"epoch 0 (the starting weights): tune loss {best_loss:.2f}, tune Q {q:.4f}")
     for epoch in range(1, cfg.epochs + 1):
         loss = train_epoch(model, optimizer, fit, cfg, rng, seasons)
         schedule.step()
-        scores = predict(model, tune, seasons)
-        tune_loss = _mean_loss(tune, scores)
-        report = evaluate(outcomes(tune, scores, IntervalParams()))
+        tune_loss, q = _tune_figures(model, tune, seasons)
         history.append(
-            {
-                "epoch": epoch,
-                "train_loss": round(loss, 3),
-                "tune_loss": round(tune_loss, 3),
-                "tune_q": round(report.q_seconds, 4),
-            }
+            {"epoch": epoch, "train_loss": round(loss, 3), "tune_loss": round(tune_loss, 3), "tune_q": round(q, 4)}
         )
         progress(
             f"epoch {epoch}/{cfg.epochs}: train loss {loss:.2f}/episode, tune loss {tune_loss:.2f}, "
-            f"tune Q {report.q_seconds:.4f}, "
+            f"tune Q {q:.4f}, "
             f"{time.monotonic() - started:.0f} s"
         )
         # The epoch is chosen by the tuning shows' loss: Q alone rewards a model that says "no intro" everywhere.
