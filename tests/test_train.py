@@ -11,7 +11,17 @@ from detector.features import second_labels
 from detector.fingerprint import fingerprint
 from detector.intervals import IntervalParams
 from detector.model import IntroNet, ModelDims
-from detector.train import TrainConfig, _make_optimizer, predict, split_by_show, train, train_epoch, tune_intervals
+from detector.train import (
+    TrainConfig,
+    _augment,
+    _make_optimizer,
+    predict,
+    shift_bins,
+    split_by_show,
+    train,
+    train_epoch,
+    tune_intervals,
+)
 
 
 def example(show: str, episode: int, n_seconds: int = 20, intro: tuple[float, float] | None = (3.0, 9.0)) -> Example:
@@ -180,3 +190,47 @@ def test_continuing_a_season_model_as_a_seed_model_is_refused(
     args = parser.parse_args(["--corpus", str(tmp_path), "--init", str(ckpt), "--out", str(tmp_path / "o.pt")])
     with pytest.raises(SystemExit, match="season model; pass --season-context"):
         training.run(args)
+
+
+def test_pitch_shift_moves_a_tone_along_the_mel_axis_and_keeps_the_shape():
+    mel = torch.zeros(16, 5)
+    mel[6] = 1.0
+    assert torch.equal(shift_bins(mel, 2)[8], torch.ones(5)) and shift_bins(mel, 2).sum() == 5
+    assert torch.equal(shift_bins(mel, -3)[3], torch.ones(5)) and shift_bins(mel, -3).shape == mel.shape
+    edge = torch.arange(16.0).unsqueeze(1).expand(16, 5)
+    assert shift_bins(edge, 2)[:3, 0].tolist() == [0.0, 0.0, 0.0]  # uncovered bins repeat the lowest one
+    assert shift_bins(edge, -2)[-3:, 0].tolist() == [15.0, 15.0, 15.0]
+
+
+def test_augmentation_keeps_shapes_and_changes_the_sound_and_picture(examples: list[Example]):
+    ex = examples[0]
+    mel, frames = _augment(ex, torch.Generator().manual_seed(3))
+    assert mel.shape == ex.mel.shape and mel.dtype == torch.float32 and bool(torch.isfinite(mel).all())
+    assert frames.shape == ex.frames.shape and frames.dtype == torch.uint8
+    assert float((mel - ex.mel.float()).abs().mean()) > 0.01
+    again, _ = _augment(ex, torch.Generator().manual_seed(3))
+    assert torch.equal(mel, again)  # reproducible from the training seed
+
+
+def test_a_continued_model_is_versioned_by_its_round(
+    examples: list[Example], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import argparse
+
+    import detector.train as training
+    from detector.decode import FrameMode
+    from detector.inference import Checkpoint
+
+    first = IntroNet(ModelDims())
+    ckpt = tmp_path / "first.pt"
+    Checkpoint("seed-20260101-s0", first.dims, IntervalParams(), FrameMode.ALL, first.state_dict(), {}).save(ckpt)
+    monkeypatch.setattr(training, "load_corpus", lambda root, cache, mode: examples)
+    parser = argparse.ArgumentParser()
+    training.add_arguments(parser)
+    (tmp_path / "truth.json").write_text("[]")
+    out = tmp_path / "second.pt"
+    argv = ["--corpus", str(tmp_path), "--init", str(ckpt), "--out", str(out), "--epochs", "1", "--tune-shows", "1"]
+    assert training.run(parser.parse_args(argv)) == 0
+    second = Checkpoint.load(out)
+    assert second.version.startswith("seed-") and second.version.endswith("-s0-r2")
+    assert second.card["earlier_rounds"][0]["version"] == "seed-20260101-s0"
