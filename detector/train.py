@@ -352,12 +352,22 @@ def train(
     dims: ModelDims | None = None,
     progress: Callable[[str], None] = log.info,
     init: Checkpoint | None = None,
+    tune_examples: Sequence[Example] = (),
 ) -> tuple[IntroNet, IntervalParams, dict[str, object]]:
-    """init: continue from these weights (its dimensions win over `dims`), e.g. on a corpus of new shows."""
+    """init: continue from these weights (its dimensions win over `dims`), e.g. on a corpus of new shows.
+    tune_examples: pick the epoch and the interval parameters on these (validation corpora built from held-out
+    recordings) and fit on every show of `examples`; without them, `cfg.tune_shows` shows of `examples` tune.
+    """
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
-    fit, tune = split_by_show(examples, cfg.tune_shows, cfg.seed)
-    seasons = siblings_of(examples)
+    if tune_examples:
+        shared = {e.show for e in examples} & {e.show for e in tune_examples}
+        if shared:
+            raise ValueError(f"shows both fitted and tuned on: {', '.join(sorted(shared))}")
+        fit, tune = list(examples), list(tune_examples)
+    else:
+        fit, tune = split_by_show(examples, cfg.tune_shows, cfg.seed)
+    seasons = siblings_of([*examples, *tune_examples])
     if not fit or not tune:
         raise ValueError(
             f"need at least {cfg.tune_shows + 1} shows to train and tune, got {len({e.show for e in examples})}"
@@ -443,7 +453,8 @@ def model_card(checkpoint: Checkpoint) -> str:
         f"- corpus: {c.get('corpus')}",
         f"- fitting shows ({c.get('fit_episodes')} episodes): {', '.join(c.get('fit_shows', []))}",
         f"- tuning shows ({c.get('tune_episodes')} episodes; pick the epoch and the interval parameters): "
-        f"{', '.join(c.get('tune_shows', []))}",
+        f"{', '.join(c.get('tune_shows', []))}"
+        + (f" (from {c['tune_corpus']}: held-out recordings)" if c.get("tune_corpus") else ""),
         *(
             f"- continued from {r['version']} (trained {r['trained']} in {r['train_seconds']} s on {r['corpus']}: "
             f"{r['fit_episodes']} fitting, {r['tune_episodes']} tuning episodes)"
@@ -495,6 +506,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=("adam", "sgd", "lbfgs"), default=d.optimizer)
     parser.add_argument("--batch-episodes", type=int, default=d.batch_episodes)
     parser.add_argument("--tune-shows", type=int, default=d.tune_shows)
+    parser.add_argument(
+        "--tune-corpus",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="pick the epoch and DBSCAN's parameters on these corpora (held-out recordings: --split val) instead of "
+        "on --tune-shows shows of the training corpus, whose recordings the fitting shows share",
+    )
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--frame-mode", choices=[m.value for m in FrameMode], default=d.frame_mode)
     parser.add_argument("--threads", type=int, default=None)
@@ -538,14 +557,19 @@ def retune_rule(args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    for root in args.corpus:
+def _require_truth(option: str, roots: Sequence[Path]) -> None:
+    for root in roots:
         if not (root / "truth.json").is_file():
-            raise SystemExit(f"--corpus {root}: no truth.json there (build one with python -m corpus.build)")
+            raise SystemExit(f"{option} {root}: no truth.json there (build one with python -m corpus.build)")
+
+
+def run(args: argparse.Namespace) -> int:
+    _require_truth("--corpus", args.corpus)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.retune_rule:
         return retune_rule(args)
+    _require_truth("--tune-corpus", args.tune_corpus)
     cfg = TrainConfig(
         epochs=args.epochs,
         lr=args.lr,
@@ -566,8 +590,11 @@ def run(args: argparse.Namespace) -> int:
             f"{args.init}: a {'season' if init.dims.n_extra else 'seed'} model; pass --season-context "
             "to continue a season model, leave it out for a seed model"
         )
-    model, params, card = train(examples, cfg, dims, init=init)
+    tune = [ex for root in args.tune_corpus for ex in load_corpus(root, args.cache, FrameMode(cfg.frame_mode))]
+    model, params, card = train(examples, cfg, dims, init=init, tune_examples=tune)
     card["corpus"] = ", ".join(str(root) for root in args.corpus)
+    if tune:
+        card["tune_corpus"] = ", ".join(str(root) for root in args.tune_corpus)
     if init is not None:
         # The earlier rounds' data stays part of the model's history.
         card["corpus"] = f"{init.card.get('corpus')} (as {init.version}), then {card['corpus']}"

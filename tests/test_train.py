@@ -234,3 +234,12 @@ def test_a_continued_model_is_versioned_by_its_round(
     second = Checkpoint.load(out)
     assert second.version.startswith("seed-") and second.version.endswith("-s0-r2")
     assert second.card["earlier_rounds"][0]["version"] == "seed-20260101-s0"
+
+
+def test_tuning_corpora_pick_the_epoch_and_every_training_show_is_fitted(examples: list[Example]):
+    held_out = [example("v", 7), example("v", 8, intro=None)]
+    cfg = TrainConfig(epochs=1, tune_shows=1, batch_episodes=2)
+    _, _, card = train(examples, cfg, tune_examples=held_out)
+    assert card["fit_episodes"] == len(examples) and card["tune_shows"] == ["v"] and card["tune_episodes"] == 2
+    with pytest.raises(ValueError, match="both fitted and tuned on: a"):
+        train(examples, cfg, tune_examples=[example("a", 9)])
