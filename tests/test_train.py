@@ -1,3 +1,4 @@
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -171,23 +172,29 @@ def test_training_continues_from_a_checkpoint(examples: list[Example], tmp_path:
     assert "continued from seed-old (trained earlier in 5 s on data/old" in model_card(Checkpoint.load(out))
 
 
-def test_continuing_a_season_model_as_a_seed_model_is_refused(
-    examples: list[Example], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    import argparse
-
+def continue_args(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, examples: list[Example], start: IntroNet, version: str, *extra: str
+) -> argparse.Namespace:
+    """`train --init` arguments that continue from `start` (saved as `version`) on `examples`, written to o.pt."""
     import detector.train as training
     from detector.decode import FrameMode
     from detector.inference import Checkpoint
 
-    season = IntroNet(ModelDims(n_extra=5))
-    ckpt = tmp_path / "season.pt"
-    Checkpoint("season-x", season.dims, IntervalParams(), FrameMode.ALL, season.state_dict(), {}).save(ckpt)
+    ckpt = tmp_path / "start.pt"
+    Checkpoint(version, start.dims, IntervalParams(), FrameMode.ALL, start.state_dict(), {}).save(ckpt)
     monkeypatch.setattr(training, "load_corpus", lambda root, cache, mode: examples)
     parser = argparse.ArgumentParser()
     training.add_arguments(parser)
     (tmp_path / "truth.json").write_text("[]")
-    args = parser.parse_args(["--corpus", str(tmp_path), "--init", str(ckpt), "--out", str(tmp_path / "o.pt")])
+    return parser.parse_args(["--corpus", str(tmp_path), "--init", str(ckpt), "--out", str(tmp_path / "o.pt"), *extra])
+
+
+def test_continuing_a_season_model_as_a_seed_model_is_refused(
+    examples: list[Example], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import detector.train as training
+
+    args = continue_args(tmp_path, monkeypatch, examples, IntroNet(ModelDims(n_extra=5)), "season-x")
     with pytest.raises(SystemExit, match="season model; pass --season-context"):
         training.run(args)
 
@@ -215,23 +222,14 @@ def test_augmentation_keeps_shapes_and_changes_the_sound_and_picture(examples: l
 def test_a_continued_model_is_versioned_by_its_round(
     examples: list[Example], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    import argparse
-
     import detector.train as training
-    from detector.decode import FrameMode
     from detector.inference import Checkpoint
 
-    first = IntroNet(ModelDims())
-    ckpt = tmp_path / "first.pt"
-    Checkpoint("seed-20260101-s0", first.dims, IntervalParams(), FrameMode.ALL, first.state_dict(), {}).save(ckpt)
-    monkeypatch.setattr(training, "load_corpus", lambda root, cache, mode: examples)
-    parser = argparse.ArgumentParser()
-    training.add_arguments(parser)
-    (tmp_path / "truth.json").write_text("[]")
-    out = tmp_path / "second.pt"
-    argv = ["--corpus", str(tmp_path), "--init", str(ckpt), "--out", str(out), "--epochs", "1", "--tune-shows", "1"]
-    assert training.run(parser.parse_args(argv)) == 0
-    second = Checkpoint.load(out)
+    args = continue_args(
+        tmp_path, monkeypatch, examples, IntroNet(ModelDims()), "seed-20260101-s0", "--epochs", "1", "--tune-shows", "1"
+    )
+    assert training.run(args) == 0
+    second = Checkpoint.load(args.out)
     assert second.version.startswith("seed-") and second.version.endswith("-s0-r2")
     assert second.card["earlier_rounds"][0]["version"] == "seed-20260101-s0"
 
