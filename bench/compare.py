@@ -10,6 +10,7 @@ Also times a new episode in a season whose siblings are already fingerprinted ag
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import time
@@ -101,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("roots", type=Path, nargs="+", metavar="ROOT", help="corpus roots with truth.json")
     parser.add_argument("--no-baseline", action="store_true", help="skip Intro Skipper (needs fpcalc)")
     args = parser.parse_args(argv)
+    if not args.no_baseline and shutil.which("fpcalc") is None:
+        # Without it every episode would count as a miss of the anchor, a column of zeros that looks like a result.
+        parser.error("Intro Skipper needs fpcalc (Debian: apt-get install libchromaprint-tools); or pass --no-baseline")
     seed, season = Detector.load(MODELS["seed"]), Detector.load(MODELS["season"])
     design = Detector.load(MODELS["seed"], snap_to_cuts=False)
     columns: dict[str, list[Labelled]] = {}

@@ -199,3 +199,15 @@ def test_compare_baseline_scores_seasons_with_the_detector_metrics(
     assert report.within_1s == pytest.approx(1 / 3)
     assert report.missed == 1 and report.false_intros == 1
     assert report.mae_end_s == pytest.approx((0.5 + 4) / 2)
+
+
+def test_compare_refuses_to_run_the_anchor_without_fpcalc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bench.compare as compare
+
+    monkeypatch.setattr(compare.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit):
+        compare.main([str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "needs fpcalc" in err and "--no-baseline" in err
