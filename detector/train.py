@@ -2,8 +2,9 @@
 
     python -m detector.train --corpus data/train --out detector/weights/seed.pt
 
-Shows are split into fitting and tuning shows (the tuning shows pick the best epoch and DBSCAN's eps/min_samples);
-reported accuracy comes from `intro-daemon eval` on a separate corpus of other shows.
+Shows are split into fitting and tuning shows (the tuning shows pick the best epoch and DBSCAN's eps/min_samples),
+or, with --tune-corpus, every training show is fitted and validation corpora of held-out recordings tune; reported
+accuracy comes from `intro-daemon eval` on a corpus that neither fitted nor tuned.
 """
 
 from __future__ import annotations
