@@ -596,16 +596,17 @@ def run(args: argparse.Namespace) -> int:
     card["corpus"] = ", ".join(str(root) for root in args.corpus)
     if tune:
         card["tune_corpus"] = ", ".join(str(root) for root in args.tune_corpus)
+    round_suffix = ""
     if init is not None:
         # The earlier rounds' data stays part of the model's history.
         card["corpus"] = f"{init.card.get('corpus')} (as {init.version}), then {card['corpus']}"
-        card["earlier_rounds"] = [*init.card.get("earlier_rounds", []), _round_summary(init)]
+        earlier = [*init.card.get("earlier_rounds", []), _round_summary(init)]
+        card["earlier_rounds"] = earlier
+        # Stored results carry the version, and a later round the same day must not pass for the earlier one.
+        round_suffix = f"-r{len(earlier) + 1}"
     card["feature_seconds"] = round(time.monotonic() - started) - int(card["train_seconds"])  # type: ignore[call-overload]
     kind = "season" if dims.n_extra else "seed"
-    version = f"{kind}-{datetime.now(UTC):%Y%m%d}-s{cfg.seed}"
-    if init is not None:
-        # Stored results carry the version, and a later round the same day must not pass for the earlier one.
-        version += f"-r{len(card['earlier_rounds']) + 1}"  # type: ignore[arg-type]
+    version = f"{kind}-{datetime.now(UTC):%Y%m%d}-s{cfg.seed}{round_suffix}"
     checkpoint = Checkpoint(
         version=version,
         dims=model.dims,
