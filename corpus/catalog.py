@@ -31,6 +31,7 @@ class Track:
     duration_s: float
     group: str
     loudness_db: tuple[float, ...] = ()  # RMS per second, to cut themes from loud passages; empty = unknown
+    split: Split | None = None  # fixed by its package (see `partition`); None = split by rank within its group
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,13 @@ def partition(catalog: Catalog, split: Split) -> Catalog:
 
     Music is split by track within each group (album), voices as a whole (all lines of a voice go to one
     side), photos by photo within each source package, so both sides get every kind of material.
+
+    A track whose package fixes its split goes only to that side. Material added after held-out corpora were
+    built is added to training this way, so that rebuilding a held-out corpus from its seed gives the same one.
     """
-    music = _partition(catalog.music, lambda t: t.id, lambda t: t.group, split)
+    ranked = [t for t in catalog.music if t.split is None]
+    fixed = [t for t in catalog.music if t.split == split]
+    music = _partition(ranked, lambda t: t.id, lambda t: t.group, split) + fixed
     voice_group = {line.voice: line.voice.split(":", 1)[0] for line in catalog.lines}
     voices = set(_partition(sorted(voice_group), lambda v: v, lambda v: voice_group[v], split))
     lines = [line for line in catalog.lines if line.voice in voices]

@@ -18,13 +18,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-from corpus.catalog import Catalog, Line, Track
+from corpus.catalog import SPLITS, Catalog, Line, Split, Track
 from corpus.material import decode_audio
 
 log = logging.getLogger(__name__)
 
 MANIFEST = Path(__file__).with_name("assets.toml")
-CATALOG_CACHE = "catalog-v1-{digest}.json"
+CATALOG_CACHE = "catalog-v2-{digest}.json"  # v2: tracks carry their fixed split
 LOUDNESS_RATE = 8000  # enough for a per-second RMS curve, and cheap to decode
 MIN_LINES_PER_VOICE = 20  # minor characters with a handful of lines cannot carry a show's dialogue
 MAX_LINE_S = 12.0
@@ -38,22 +38,28 @@ class PackageSpec:
     globs: tuple[str, ...]
     key: str = ""
     prefer: tuple[str, ...] = ()
+    split: Split | None = None  # music only: every track goes to this side instead of being ranked
+
+
+def _spec(raw: dict, path: Path) -> PackageSpec:
+    split = raw.get("split")
+    if split is not None and (split not in SPLITS or raw["kind"] != "music"):
+        raise ValueError(f"{path}: package {raw['name']}: split must be one of {SPLITS}, and only on music")
+    return PackageSpec(
+        name=raw["name"],
+        version=raw["version"],
+        kind=raw["kind"],
+        globs=tuple(raw["globs"]),
+        key=raw.get("key", ""),
+        prefer=tuple(raw.get("prefer", ())),
+        split=split,
+    )
 
 
 def load_manifest(path: Path = MANIFEST) -> list[PackageSpec]:
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
-    return [
-        PackageSpec(
-            name=p["name"],
-            version=p["version"],
-            kind=p["kind"],
-            globs=tuple(p["globs"]),
-            key=p.get("key", ""),
-            prefer=tuple(p.get("prefer", ())),
-        )
-        for p in raw["package"]
-    ]
+    return [_spec(p, path) for p in raw["package"]]
 
 
 def _files(root: Path, spec: PackageSpec) -> list[Path]:
@@ -98,7 +104,7 @@ def _scan_music(root: Path, spec: PackageSpec) -> list[Track]:
             log.warning("skipping undecodable track %s: %s", f, exc)
             continue
         group = f"{spec.name}/{_key(spec, rel)}"
-        tracks.append(Track(str(f.relative_to(root)), float(len(loud)), group, loud))
+        tracks.append(Track(str(f.relative_to(root)), float(len(loud)), group, loud, spec.split))
     return tracks
 
 
@@ -152,7 +158,9 @@ def scan_catalog(root: Path, manifest: Path = MANIFEST) -> Catalog:
     if cache.exists():
         raw = json.loads(cache.read_text())
         return Catalog(
-            music=tuple(Track(t["id"], t["duration_s"], t["group"], tuple(t["loudness_db"])) for t in raw["music"]),
+            music=tuple(
+                Track(t["id"], t["duration_s"], t["group"], tuple(t["loudness_db"]), t["split"]) for t in raw["music"]
+            ),
             lines=tuple(Line(**line) for line in raw["lines"]),
             photos=tuple(raw["photos"]),
         )

@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from corpus.catalog import partition
+from corpus.catalog import Catalog, Track, partition
 from corpus.procedural import make_season, plan_corpus, procedural_catalog
 from corpus.profile import PROCEDURAL
 from corpus.truth import EpisodeTruth, IntroSpan, load_truth, write_truth
@@ -146,3 +146,12 @@ def test_a_build_resumes_and_an_interrupted_one_is_a_usable_corpus(tmp_path: Pat
     assert first.stat().st_mtime_ns == before  # finished files are kept
     assert (tmp_path / plans[2].relpath).exists()
     assert load_truth(tmp_path) == truths and len(truths) == 3
+
+
+def test_a_track_with_a_fixed_split_goes_only_to_that_side_and_leaves_the_other_unchanged() -> None:
+    ranked = tuple(Track(f"a/{i}", 60.0, "a") for i in range(6))
+    fixed = tuple(Track(f"b/{i}", 60.0, "b", split="train") for i in range(4))
+    before = Catalog(ranked, (), ())
+    after = Catalog(ranked + fixed, (), ())
+    assert partition(after, "val") == partition(before, "val")  # a held-out corpus rebuilds as it was
+    assert partition(after, "train").music == partition(before, "train").music + fixed

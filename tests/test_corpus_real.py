@@ -13,7 +13,7 @@ from corpus.catalog import Catalog, partition
 from corpus.material import Material
 from corpus.procedural import plan_corpus, render_plans
 from corpus.profile import PROCEDURAL
-from corpus.real import scan_catalog
+from corpus.real import load_manifest, scan_catalog
 
 MANIFEST = """
 [[package]]
@@ -126,3 +126,26 @@ def test_undecodable_asset_gives_silence_not_a_crash(tmp_path: Path, caplog: pyt
         picture = Material(tmp_path).picture("x.ogg", 32, 18)
     assert not samples.any() and picture.shape == (18, 32, 3)
     assert "undecodable" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "split"), [("music", "test"), ("photo", "train")], ids=["unknown-split", "split-on-photos"]
+)
+def test_a_bad_fixed_split_in_the_manifest_names_the_package(tmp_path: Path, kind: str, split: str) -> None:
+    manifest = tmp_path / "assets.toml"
+    manifest.write_text(
+        f'[[package]]\nname = "pkg"\nversion = "1"\nkind = "{kind}"\nglobs = ["*"]\nsplit = "{split}"\n'
+    )
+    with pytest.raises(ValueError, match="package pkg: split"):
+        load_manifest(manifest)
+
+
+def test_the_manifest_fixes_a_split_that_survives_the_catalog_cache(assets: tuple[Path, Path]) -> None:
+    root, manifest = assets
+    text = manifest.read_text().replace('globs = ["music/*.ogg"]', 'globs = ["music/*.ogg"]\nsplit = "train"')
+    fixed = manifest.with_name("fixed.toml")
+    fixed.write_text(text)
+    scanned, cached = scan_catalog(root, fixed), scan_catalog(root, fixed)
+    assert scanned == cached and scanned.music
+    assert all(t.split == "train" for t in cached.music)
+    assert not partition(cached, "val").music
