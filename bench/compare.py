@@ -37,7 +37,7 @@ def baseline(root: Path, truth: Sequence[EpisodeTruth]) -> list[Labelled]:
         for path in season:
             ep = by_path[path]
             truth_span = (ep.intro.start_s, ep.intro.end_s) if ep.intro else None
-            labelled.append(Labelled(ep.tags, Outcome(truth_span, found[path], np.zeros(0, np.float32))))
+            labelled.append(Labelled(ep.path, ep.tags, Outcome(truth_span, found[path], np.zeros(0, np.float32))))
     return labelled
 
 

@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--truth", type=Path, default=None, help="truth file (default: ROOT/truth.json)")
     _model_arguments(evaluate)
     evaluate.add_argument("--lone", action="store_true", help="detect every episode alone, without its siblings")
+    evaluate.add_argument("--episodes", action="store_true", help="also one line per episode: truth, marked, verdict")
     evaluate.set_defaults(func=run_eval)
 
     # The trainer owns its options (python -m detector.train takes the same); handing it the rest of the command
@@ -163,13 +164,13 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from corpus.truth import load_truth
-    from detector.evaluation import report_lines, run_corpus
+    from detector.evaluation import episode_lines, report_lines, run_corpus
 
     detector = _load_detector(args)
     started = time.monotonic()
     labelled = run_corpus(detector, args.root, load_truth(args.truth or args.root), lone=args.lone)
     mode = "each episode alone" if args.lone else "seasons"
     print(f"model {detector.model_version} on {args.root}, {mode} ({time.monotonic() - started:.0f} s)")
-    for line in report_lines(labelled):
+    for line in report_lines(labelled) + (episode_lines(labelled) if args.episodes else []):
         print(line)
     return 0

@@ -12,7 +12,7 @@ import numpy as np
 from corpus.truth import EpisodeTruth
 from detector.cli import detect_all
 from detector.inference import Detector
-from detector.metrics import Outcome, Report, evaluate
+from detector.metrics import Outcome, Report, evaluate, verdict
 from detector.result import Detection
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Labelled:
+    path: str  # as in truth.json
     tags: tuple[str, ...]
     outcome: Outcome
 
@@ -57,7 +58,7 @@ def run_corpus(detector: Detector, root: Path, truth: Sequence[EpisodeTruth], lo
                 scores=np.asarray(result.scores, dtype=np.float32),
                 threshold=intervals.threshold,
             )
-            labelled.append(Labelled(ep.tags, outcome))
+            labelled.append(Labelled(ep.path, ep.tags, outcome))
     return labelled
 
 
@@ -71,6 +72,18 @@ def report_lines(labelled: Sequence[Labelled]) -> list[str]:
             f"+-3 s {100 * part.within_3s:5.1f} %, missed {part.missed}, false {part.false_intros}"
         )
     return lines
+
+
+def episode_lines(labelled: Sequence[Labelled]) -> list[str]:
+    """One line per episode: the true and the marked interval and the verdict, to see which shows fail and how."""
+
+    def span(x: tuple[float, float] | None) -> str:
+        return "-" if x is None else f"{x[0]:7.1f}-{x[1]:7.1f} s"
+
+    return [
+        f"{x.path}: truth {span(x.outcome.truth)}, marked {span(x.outcome.predicted)}: {verdict(x.outcome)}"
+        for x in labelled
+    ]
 
 
 def by_tag(labelled: Sequence[Labelled], tag: str) -> Report:

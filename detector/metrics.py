@@ -55,6 +55,18 @@ class Report:
         ]
 
 
+def verdict(o: Outcome) -> str:
+    """One episode in words: the tolerance its ends meet, or how it failed (what `eval --episodes` prints)."""
+    if o.truth is None:
+        return "no intro, none marked" if o.predicted is None else "FALSE intro"
+    if o.predicted is None:
+        return "MISSED"
+    for tol_s in (1.0, 2.0, 3.0):
+        if _within(o, tol_s):
+            return f"within +-{tol_s:.0f} s"
+    return "OFF by more than 3 s"
+
+
 def _within(o: Outcome, tol_s: float) -> bool:
     if o.truth is None or o.predicted is None:
         return False

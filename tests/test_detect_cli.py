@@ -112,3 +112,24 @@ def test_detect_rejects_an_unknown_frame_mode(season: tuple[Path, list[EpisodeTr
     root, _ = season
     result = run_detect("--frame-mode", "every-other", str(root))
     assert result.returncode == 2 and "--frame-mode" in result.stderr
+
+
+def test_eval_prints_the_report_and_with_episodes_one_line_per_episode(season: tuple[Path, list[EpisodeTruth]]):
+    root, truths = season
+    result = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "eval", "--episodes", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert any(line.startswith("both ends within +-2 s") for line in out)
+    assert any(line.startswith(f"episodes                  {len(truths)} ") for line in out)
+    for ep in truths:
+        (line,) = [x for x in out if x.startswith(f"{ep.path}: truth ")]
+        expected = f"{ep.intro.start_s:7.1f}-{ep.intro.end_s:7.1f} s" if ep.intro else "-"
+        assert line.startswith(f"{ep.path}: truth {expected}, marked ")
+        assert line.endswith(
+            ("within +-1 s", "within +-2 s", "within +-3 s", "than 3 s", "MISSED", "FALSE intro", "none marked")
+        )

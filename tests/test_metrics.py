@@ -33,3 +33,16 @@ def test_q_counts_seconds():
     s[:4] = 0.9  # truth is [0, 5): one second missed
     r = evaluate([Outcome((0.0, 5.0), (0.0, 4.0), s)])
     assert r.q_seconds == 0.9
+
+
+def test_verdict_names_the_tolerance_met_or_the_failure():
+    from detector.metrics import verdict
+
+    empty = np.zeros(0)
+    assert verdict(Outcome((10.0, 30.0), (10.5, 29.2), empty)) == "within +-1 s"
+    assert verdict(Outcome((10.0, 30.0), (11.5, 30.0), empty)) == "within +-2 s"
+    assert verdict(Outcome((10.0, 30.0), (10.0, 33.0), empty)) == "within +-3 s"
+    assert verdict(Outcome((10.0, 30.0), (20.0, 30.0), empty)) == "OFF by more than 3 s"
+    assert verdict(Outcome((10.0, 30.0), None, empty)) == "MISSED"
+    assert verdict(Outcome(None, (40.0, 50.0), empty)) == "FALSE intro"
+    assert verdict(Outcome(None, None, empty)) == "no intro, none marked"
