@@ -50,6 +50,7 @@ class TrainConfig:
     frame_mode: str = FrameMode.ALL.value
     splice_share: float = 0.5  # seed model: share of training steps on a spliced episode (see splice)
     init: str = ""  # version of the checkpoint whose weights training continues from ("" = random weights)
+    average_last: int = 0  # >= 2: the mean of the last N epochs' weights is a candidate too (0 = not tried)
 
 
 def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tuple[list[Example], list[Example]]:
@@ -382,7 +383,9 @@ def train(
     # Cosine decay: the tuning loss swings from epoch to epoch at a constant rate; a falling one lets it settle.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
     best_state: dict[str, torch.Tensor] | None = None
-    best_loss, history = float("inf"), []
+    best_loss = float("inf")
+    history: list[dict[str, str | float | int | None]] = []
+    averaged: list[dict[str, torch.Tensor]] = []
     started = time.monotonic()
     if init is not None:
         # The starting weights are a candidate too ("epoch 0"): more training must beat them on the tuning shows.
@@ -403,6 +406,18 @@ def train(
             f"{time.monotonic() - started:.0f} s"
         )
         # The epoch is chosen by the tuning shows' loss: Q alone rewards a model that says "no intro" everywhere.
+        if tune_loss < best_loss:
+            best_loss, best_state = tune_loss, {k: v.clone() for k, v in model.state_dict().items()}
+        if cfg.average_last >= 2 and epoch > cfg.epochs - cfg.average_last:
+            averaged.append({k: v.clone() for k, v in model.state_dict().items()})
+    if len(averaged) >= 2:
+        # One epoch's weights swing with the last episodes it saw (single-episode steps); their mean sits between
+        # those swings (stochastic weight averaging). GroupNorm keeps no running statistics to recompute.
+        model.load_state_dict({k: torch.stack([s[k] for s in averaged]).mean(0) for k in averaged[0]})
+        tune_loss, q = _tune_figures(model, tune, seasons)
+        label = f"mean of {cfg.epochs - len(averaged) + 1}-{cfg.epochs}"
+        history.append({"epoch": label, "train_loss": None, "tune_loss": round(tune_loss, 3), "tune_q": round(q, 4)})
+        progress(f"{label}: tune loss {tune_loss:.2f}, tune Q {q:.4f}")
         if tune_loss < best_loss:
             best_loss, best_state = tune_loss, {k: v.clone() for k, v in model.state_dict().items()}
     assert best_state is not None
@@ -520,6 +535,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--splice-share", type=float, default=d.splice_share, help="seed model: spliced episodes")
     parser.add_argument(
+        "--average-last",
+        type=int,
+        default=d.average_last,
+        help="also try the mean of the last N epochs' weights on the tuning data (N >= 2; 0: not tried)",
+    )
+    parser.add_argument(
         "--init", type=Path, default=None, help="continue training from these weights instead of random ones"
     )
     parser.add_argument(
@@ -580,6 +601,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         frame_mode=args.frame_mode,
         splice_share=args.splice_share,
+        average_last=args.average_last,
     )
     started = time.monotonic()
     examples = [ex for root in args.corpus for ex in load_corpus(root, args.cache, FrameMode(cfg.frame_mode))]

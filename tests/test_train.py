@@ -16,6 +16,7 @@ from detector.train import (
     TrainConfig,
     _augment,
     _make_optimizer,
+    _tune_figures,
     predict,
     shift_bins,
     split_by_show,
@@ -241,3 +242,15 @@ def test_tuning_corpora_pick_the_epoch_and_every_training_show_is_fitted(example
     assert card["fit_episodes"] == len(examples) and card["tune_shows"] == ["v"] and card["tune_episodes"] == 2
     with pytest.raises(ValueError, match="both fitted and tuned on: a"):
         train(examples, cfg, tune_examples=[example("a", 9)])
+
+
+def test_the_mean_of_the_last_epochs_is_a_candidate(examples: list[Example]):
+    cfg = TrainConfig(epochs=3, tune_shows=1, batch_episodes=2, average_last=2)
+    model, _, card = train(examples, cfg, ModelDims())
+    history = card["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, "mean of 2-3"]  # type: ignore[attr-defined]
+    best = min(history, key=lambda h: h["tune_loss"])  # type: ignore[arg-type, index, return-value]
+    # The weights kept are the candidate with the lowest tuning loss, whichever it was.
+    _, tune = split_by_show(examples, cfg.tune_shows, cfg.seed)
+    loss, _ = _tune_figures(model, tune, siblings_of(examples))
+    assert abs(loss - best["tune_loss"]) < 1e-2  # type: ignore[index]
