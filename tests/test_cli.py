@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
-from daemon.cmd_rescan import rescan
+from daemon.commands.rescan import rescan
 from daemon.config import load_config
 from daemon.detect import LoadedDetector
-from daemon.library import LibraryFilter
-from daemon.pushing import push_targets
+from daemon.library.filter import LibraryFilter
+from daemon.publish.config import push_targets
 from daemon.worker import RESCAN_STATES, Worker
 from db import episodes
 from db.migrate import upgrade

@@ -5,6 +5,7 @@ import pytest
 from daemon.config import (
     IGNORE_PATTERNS,
     VIDEO_EXTENSIONS,
+    Config,
     ConfigError,
     PathMap,
     TargetConfig,
@@ -145,37 +146,46 @@ def test_targets_keep_options_for_the_publisher_and_hide_them(tmp_path: Path) ->
             """,
         ),
         env={},
-        check_target=checked.append,
+        parse_target=lambda target, _config: checked.append(target),
     )
     (target,) = config.targets
     assert dict(target.options) == {"url": "http://127.0.0.1:8096", "api_key": "s3cret"}
-    assert target.path_maps == (PathMap(Path("/mnt/tv"), "/data/tv"),)
+    assert target.path_maps == PathMap.from_pairs([("/mnt/tv", "/data/tv")])
     assert "s3cret" not in repr(config)
     assert checked == [target]
     with pytest.raises(TypeError):
         target.options["url"] = "elsewhere"  # type: ignore[index]
 
 
-def test_check_target_errors_stop_the_load(tmp_path: Path) -> None:
-    def check(target: TargetConfig) -> None:
+def test_parse_target_errors_stop_the_load(tmp_path: Path) -> None:
+    def parse(target: TargetConfig, _config: Config) -> None:
         raise ConfigError(f"targets.{target.name}.url: required")
 
     path = write(tmp_path, "[[targets]]\nname = 'home'\nkind = 'jellyfin'\n")
     with pytest.raises(ConfigError, match=r"targets.home.url: required"):
-        load_config(path, env={}, check_target=check)
+        load_config(path, env={}, parse_target=parse)
 
 
-def test_path_maps_target_first_then_global() -> None:
-    target = TargetConfig("pc", "plex", path_maps=(PathMap(Path("/mnt/tv/anime"), "D:\\Anime"),))
-    config = load_config(None, env={})
-    config = type(config)(
-        library=config.library,
-        state=config.state,
-        worker=config.worker,
-        path_maps=(PathMap(Path("/mnt/tv"), "/data/tv/"),),
-        targets=(target,),
+def test_path_maps_target_first_then_global(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [[path_maps]]
+        daemon = "/mnt/tv"
+        server = "/data/tv/"
+
+        [[targets]]
+        name = "pc"
+        kind = "plex"
+        [[targets.path_maps]]
+        daemon = "/mnt/tv/anime"
+        server = 'D:\\Anime'
+        """,
     )
-    assert config.server_path(target, Path("/mnt/tv/anime/S1/e1.mkv")) == "D:\\Anime\\S1\\e1.mkv"
-    assert config.server_path(target, Path("/mnt/tv/Show/e1.mkv")) == "/data/tv/Show/e1.mkv"
-    assert config.server_path(target, Path("/elsewhere/e1.mkv")) == "/elsewhere/e1.mkv"
-    assert PathMap(Path("/mnt/tv"), "/data/tv").apply(Path("/mnt/tvx/e.mkv")) is None
+    config = load_config(path, env={})
+    (target,) = config.targets
+    path_map = target.path_maps.then(config.path_maps)
+    assert path_map.to_server(Path("/mnt/tv/anime/S1/e1.mkv")) == "D:\\Anime\\S1\\e1.mkv"
+    assert path_map.to_server(Path("/mnt/tv/Show/e1.mkv")) == "/data/tv/Show/e1.mkv"
+    assert path_map.to_server(Path("/elsewhere/e1.mkv")) == "/elsewhere/e1.mkv"
+    assert path_map.to_server(Path("/mnt/tvx/e.mkv")) == "/mnt/tvx/e.mkv"

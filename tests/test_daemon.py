@@ -213,7 +213,7 @@ def test_changes_while_down_are_reconciled(running: Running, lib: Path, tmp_path
 
 
 class FakePusher:
-    """What daemon/pushing.py expects of the publishers' PushService; rewrites the file like Matroska chapters do."""
+    """What the daemon expects of a `Pusher` (daemon/publish/pusher.py); rewrites the file like Matroska chapters do."""
 
     def __init__(self, on_file_changed: Callable[[Path], None], sessions: object) -> None:
         self.on_file_changed = on_file_changed

@@ -7,10 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.config import LibraryConfig
-from daemon.library import LibraryFilter
-from daemon.worker import RESCAN_STATES, Outcome, RetryPolicy, Worker, decode_scores, encode_scores
+from daemon.library.filter import LibraryFilter
+from daemon.retry import RetryPolicy
+from daemon.worker import RESCAN_STATES, Outcome, Worker
 from db import episodes
 from db.models import DetectionRecord, Episode, EpisodeState, Push
+from db.scores import decode_scores, encode_scores
 from tests.conftest import FakeDetector
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.publish import cli as publish_cli
+from daemon.commands import common, push
 from db.migrate import upgrade
 from db.session import make_engine, make_sessions
 from detector.result import Intro
@@ -16,7 +16,7 @@ from tests.fakeservers.db import store_result
 
 def run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="intro-daemon")
-    publish_cli.register(parser.add_subparsers(dest="command", required=True))
+    push.register(parser.add_subparsers(dest="command", required=True), common.options(library=False))
     args = parser.parse_args(["push", *argv])
     return int(args.func(args))
 

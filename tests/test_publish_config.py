@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 
 from daemon.config import ConfigError, TargetConfig, load_config
-from daemon.publish.config import build_publishers, check_target, parse_options
+from daemon.pathmap import PathMap
+from daemon.publish.config import build_publishers, parse_options, parse_target
 from daemon.publish.credentials import Secret
 from daemon.publish.emby import EmbyPublisher
-from daemon.publish.jellyfin import JellyfinPublisher
-from daemon.publish.kodi import KodiPublisher
+from daemon.publish.jellyfin import JellyfinOptions, JellyfinPublisher
+from daemon.publish.kodi import KodiOptions, KodiPublisher
 from daemon.publish.matroska import MatroskaPublisher
-from daemon.publish.options import JellyfinOptions, KodiOptions, PlexOptions
-from daemon.publish.pathmap import PathMap
-from daemon.publish.plex import PlexPublisher
+from daemon.publish.plex import PlexOptions, PlexPublisher
 
 ENV = {"JF_KEY": "from-env-123"}
 
@@ -73,7 +72,7 @@ def target(kind: str, **options: object) -> TargetConfig:
 
 
 def test_a_full_config_builds_one_publisher_per_target(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, FULL), env=ENV, check_target=lambda t: parse_options(t, environ=ENV))
+    config = load_config(write(tmp_path, FULL), env=ENV, parse_target=lambda t, c: parse_target(t, c, environ=ENV))
     publishers = build_publishers(config, environ=ENV)
     assert [type(p) for p in publishers] == [
         JellyfinPublisher,
@@ -138,7 +137,7 @@ def test_a_systemd_credential(tmp_path: Path) -> None:
 def test_the_load_config_hook_fails_fast(tmp_path: Path) -> None:
     bad = '[[targets]]\nname = "k"\nkind = "kodi"\naction = "three"\n'
     with pytest.raises(ConfigError, match=r"targets\.k\.action"):
-        load_config(write(tmp_path, bad), check_target=check_target)
+        load_config(write(tmp_path, bad), parse_target=parse_target)
 
 
 def test_a_world_readable_file_with_keys_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

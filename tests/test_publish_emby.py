@@ -9,9 +9,9 @@ import pytest
 
 from daemon.publish.base import EpisodeRef
 from daemon.publish.credentials import Secret
-from daemon.publish.emby import EmbyPublisher, _timespan
+from daemon.publish.emby import EmbyOptions, EmbyPublisher, _timespan
 from daemon.publish.errors import PluginMissingError
-from daemon.publish.options import EmbyOptions, ServerOptions
+from daemon.publish.options import ServerOptions
 from detector.result import Intro
 from tests.fakeservers.emby import FakeEmby
 

@@ -11,9 +11,9 @@ import pytest
 from daemon.publish.base import EpisodeRef, PushAction
 from daemon.publish.credentials import Secret
 from daemon.publish.errors import PluginMissingError
-from daemon.publish.jellyfin import JellyfinPublisher, WriteRoute
-from daemon.publish.options import JellyfinOptions, ServerOptions
-from daemon.publish.service import PushService
+from daemon.publish.jellyfin import JellyfinOptions, JellyfinPublisher, WriteRoute
+from daemon.publish.options import ServerOptions
+from daemon.publish.pusher import PushService
 from detector.result import Intro
 from tests.fakeservers.db import make_db, store_result
 from tests.fakeservers.jellyfin import FakeJellyfin

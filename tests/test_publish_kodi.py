@@ -7,8 +7,7 @@ import pytest
 from daemon.publish import kodi
 from daemon.publish.base import EpisodeRef, PushAction
 from daemon.publish.errors import ForeignFileError
-from daemon.publish.kodi import KodiPublisher
-from daemon.publish.options import KodiOptions
+from daemon.publish.kodi import KodiOptions, KodiPublisher
 from detector.result import Intro
 
 

@@ -14,9 +14,9 @@ import pytest
 from daemon.publish.base import EpisodeRef, PushAction
 from daemon.publish.credentials import Secret
 from daemon.publish.errors import ForeignFileError, PermanentPublishError
-from daemon.publish.jellyfin import JellyfinApi
-from daemon.publish.matroska import MatroskaPublisher, chapters_xml, wanted_chapters
-from daemon.publish.options import JellyfinOptions, MatroskaOptions, ServerOptions
+from daemon.publish.jellyfin import JellyfinApi, JellyfinOptions
+from daemon.publish.matroska import MatroskaOptions, MatroskaPublisher, chapters_xml, wanted_chapters
+from daemon.publish.options import ServerOptions
 from detector.result import Intro
 from tests.clips import write_clip
 from tests.fakeservers.jellyfin import FakeJellyfin

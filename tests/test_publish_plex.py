@@ -9,8 +9,8 @@ import pytest
 
 from daemon.publish.base import EpisodeRef, PushAction
 from daemon.publish.credentials import Secret
-from daemon.publish.options import PlexOptions, ServerOptions
-from daemon.publish.plex import PlexPublisher
+from daemon.publish.options import ServerOptions
+from daemon.publish.plex import PlexOptions, PlexPublisher
 from detector.result import Intro
 from tests.fakeservers.plex import FakePlex
 

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
+from daemon.pathmap import PathMap
 from daemon.publish.base import EpisodeRef, Publisher, PushAction
 from daemon.publish.credentials import Secret
-from daemon.publish.emby import EmbyPublisher
+from daemon.publish.emby import EmbyOptions, EmbyPublisher
 from daemon.publish.errors import AuthError, ItemNotFoundError, TransientPublishError
-from daemon.publish.jellyfin import JellyfinPublisher
-from daemon.publish.options import EmbyOptions, JellyfinOptions, PlexOptions, ServerOptions
-from daemon.publish.pathmap import PathMap
-from daemon.publish.plex import PlexPublisher
-from daemon.publish.service import PushService
+from daemon.publish.jellyfin import JellyfinOptions, JellyfinPublisher
+from daemon.publish.options import ServerOptions
+from daemon.publish.plex import PlexOptions, PlexPublisher
+from daemon.publish.pusher import PushService
 from detector.result import Intro
 from tests.fakeservers.base import FakeServer
 from tests.fakeservers.db import make_db, store_result

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.publish.base import EpisodeRef, PushAction, PushResult
 from daemon.publish.errors import AuthError, PluginMissingError, TransientPublishError
-from daemon.publish.service import PushService
+from daemon.publish.pusher import PushService
 from db import episodes
 from db.models import Push
 from detector.result import Intro

@@ -10,13 +10,18 @@ from daemon.publish.errors import (
     PluginMissingError,
     TransientPublishError,
 )
+from daemon.retry import RetryPolicy
+from db.episodes import reset_push
+from db.models import Push
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-POLICY = state.RetryPolicy(base_s=60, cap_s=3600, not_found_tries=3, not_found_base_s=600)
+POLICY = state.PushPolicy(
+    transient=RetryPolicy(None, backoff_s=60, cap_s=3600), not_found=RetryPolicy(3, backoff_s=600, cap_s=3600)
+)
 
 
 def test_backoff_doubles_and_is_capped() -> None:
-    waits = [state.backoff_s(n, 60, 3600) for n in range(1, 10)]
+    waits = [POLICY.transient.delay_s(n) for n in range(1, 10)]
     assert waits[:7] == [60, 120, 240, 480, 960, 1920, 3600]
     assert max(waits) == 3600
 
@@ -61,4 +66,6 @@ def test_an_unexpected_exception_fails_and_says_so() -> None:
 
 def test_success_and_reset() -> None:
     assert state.after_success(4) == state.Next("done", 5, None, None)
-    assert state.Next("pending", 0, None, None) == state.RESET
+    push = Push(target="t", state="failed", attempts=4, last_error="401", next_attempt_at=NOW)
+    reset_push(push)
+    assert (push.state, push.attempts, push.last_error, push.next_attempt_at) == ("pending", 0, None, None)

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from daemon import jobs
 from daemon.queue import RECONCILE_JOB_ID, Queue, job_id, make_scheduler
-from daemon.worker import RetryPolicy
+from daemon.retry import RetryPolicy
 
 
 def test_job_ids_are_deterministic_and_distinct() -> None:

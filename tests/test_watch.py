@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from daemon.config import LibraryConfig
-from daemon.library import FileStat, LibraryFilter, stat_file
-from daemon.settle import Settler, SettleThread
-from daemon.watch import Watcher
+from daemon.library.filter import FileStat, LibraryFilter, stat_file
+from daemon.library.settle import Settler, SettleThread
+from daemon.library.watch import Watcher
 
 SETTLE_S = 10.0
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ticks
 from daemon.publish.errors import NotFoundError, PermanentPublishError, PluginMissingError
 from daemon.publish.http import HttpClient
-from daemon.publish.items import ItemIndex
-from daemon.publish.options import EmbyOptions
+from daemon.publish.items import ItemIndex, mediabrowser_items
+from daemon.publish.options import Kind, ServerOptions, Sources, server_options
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,15 @@ _INTRO_START = ("IntroStart", 1)
 _INTRO_END = ("IntroEnd", 2)
 _TICK_TOLERANCE = 10_000  # 1 ms
 _REPROBE_S = 600.0
+
+
+@dataclass(frozen=True)
+class EmbyOptions:
+    server: ServerOptions
+
+
+def _parse(table: Table, sources: Sources) -> EmbyOptions:
+    return EmbyOptions(server_options(table, sources))
 
 
 class EmbyPublisher:
@@ -49,14 +60,8 @@ class EmbyPublisher:
         self.name = name
         self.options = options
         key = options.server.secret.reveal()
-        self.http = HttpClient(
-            options.server.url,
-            label=f"emby target '{name}'",
-            headers={"X-Emby-Token": key},
-            secrets=[key],
-            timeout_s=options.server.timeout_s,
-            verify=options.server.verify_tls,
-            session=session,
+        self.http = HttpClient.for_server(
+            options.server, label=f"emby target '{name}'", headers={"X-Emby-Token": key}, session=session
         )
         self.items = ItemIndex(self._list_episodes, clock=clock)
         self._clock = clock
@@ -111,24 +116,12 @@ class EmbyPublisher:
             raise PermanentPublishError(f"{self.http.label}: ChapterApi refused {params}: {'; '.join(rejected)}")
 
     def _list_episodes(self) -> Iterator[tuple[str, str]]:
-        start = 0
-        while True:
-            page = self.http.get(
-                "/emby/Items",
-                params={
-                    "Recursive": "true",
-                    "IncludeItemTypes": "Episode",
-                    "Fields": "Path",
-                    "StartIndex": start,
-                    "Limit": self.options.server.page_size,
-                },
-            )
-            items = page.get("Items") or []
-            for item in items:
-                yield item.get("Path") or "", str(item["Id"])
-            start += len(items)
-            if not items or start >= int(page.get("TotalRecordCount", 0)):
-                return
+        params = {"Recursive": "true", "IncludeItemTypes": "Episode", "Fields": "Path"}
+        pages = mediabrowser_items(
+            self.http, "/emby/Items", params, ("StartIndex", "Limit"), self.options.server.page_size
+        )
+        for item in pages:
+            yield item.get("Path") or "", str(item["Id"])
 
     def _missing(self) -> str:
         return f"{self.http.label}: no route to write intro markers; {INSTALL_HINT}"
@@ -160,3 +153,8 @@ def _timespan(seconds: float) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, ms = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{ms:03d}"
+
+
+KIND = Kind(
+    parse=_parse, build=lambda name, options, wiring: EmbyPublisher(name, options, session=wiring.new_session())
+)

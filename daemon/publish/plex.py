@@ -10,21 +10,40 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
 from daemon.publish.errors import PermanentPublishError
 from daemon.publish.http import HttpClient
 from daemon.publish.items import ItemIndex
-from daemon.publish.options import PlexOptions
+from daemon.publish.options import Kind, ServerOptions, Sources, server_options
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
 
 EPISODE_TYPE = 4  # Plex's metadata type number for episodes
 _MS_TOLERANCE = 1
+
+
+@dataclass(frozen=True)
+class PlexOptions:
+    server: ServerOptions
+    client_id: str = "intro-daemon"  # X-Plex-Client-Identifier
+    # The spec types `type` as an integer without listing the codes; 0 follows the order of its response enum
+    # (intro, commercial, bookmark, resume, credit). Unverified against a real server, hence configurable.
+    marker_type: int = 0
+
+
+def _parse(table: Table, sources: Sources) -> PlexOptions:
+    return PlexOptions(
+        server_options(table, sources, secret_key="token"),
+        client_id=table.string("client_id", PlexOptions.client_id),
+        marker_type=table.integer("marker_type", PlexOptions.marker_type, minimum=0),
+    )
 
 
 class PlexPublisher:
@@ -40,19 +59,13 @@ class PlexPublisher:
     ) -> None:
         self.name = name
         self.options = options
-        token = options.server.secret.reveal()
-        self.http = HttpClient(
-            options.server.url,
-            label=f"plex target '{name}'",
-            headers={
-                "X-Plex-Token": token,
-                "X-Plex-Client-Identifier": options.client_id,
-                "X-Plex-Product": "intro-daemon",
-            },
-            secrets=[token],
-            timeout_s=options.server.timeout_s,
-            verify=options.server.verify_tls,
-            session=session,
+        headers = {
+            "X-Plex-Token": options.server.secret.reveal(),
+            "X-Plex-Client-Identifier": options.client_id,
+            "X-Plex-Product": "intro-daemon",
+        }
+        self.http = HttpClient.for_server(
+            options.server, label=f"plex target '{name}'", headers=headers, session=session
         )
         self.items = ItemIndex(self._list_episodes, clock=clock)
 
@@ -138,3 +151,8 @@ def _same(marker: dict[str, Any], params: dict[str, int]) -> bool:
         abs(int(marker.get("startTimeOffset", -1)) - params["startTimeOffset"]) <= _MS_TOLERANCE
         and abs(int(marker.get("endTimeOffset", -1)) - params["endTimeOffset"]) <= _MS_TOLERANCE
     )
+
+
+KIND = Kind(
+    parse=_parse, build=lambda name, options, wiring: PlexPublisher(name, options, session=wiring.new_session())
+)

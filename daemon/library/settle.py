@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.library import FileStat, stat_file
+from daemon.library.filter import FileStat, stat_file
 
 log = logging.getLogger(__name__)
 

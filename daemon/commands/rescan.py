@@ -17,15 +17,15 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.claims import is_dead, owner_id
-from daemon.commands import load, quiet_library_logs
+from daemon.commands.common import load, quiet_library_logs
+from daemon.commands.output import Progress, clock
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoader, DetectorLoadError, load_detector
 from daemon.fingerprints import DatabaseStore
-from daemon.library import LibraryFilter, season_key
-from daemon.progress import Progress, clock_text
-from daemon.pushing import push_targets
-from daemon.reconcile import apply_moves_and_missing, compare, episodes_under, scan_disk
-from daemon.worker import RESCAN_STATES, Outcome, Result, RetryPolicy, Worker
+from daemon.library.filter import LibraryFilter, season_key
+from daemon.library.reconcile import apply_moves_and_missing, compare, scan_disk
+from daemon.retry import RetryPolicy
+from daemon.worker import RESCAN_STATES, Outcome, Result, Worker
 from db import episodes
 from db.migrate import upgrade
 from db.models import EpisodeState
@@ -34,7 +34,17 @@ from db.session import make_engine, make_sessions
 log = logging.getLogger(__name__)
 
 
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    rescan = sub.add_parser("rescan", parents=[parent], help="detect now everything not done yet under PATH")
+    rescan.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: library)")
+    rescan.add_argument("--force", action="store_true", help="detect again even what is up to date")
+    rescan.set_defaults(func=main)
+
+
 def main(args: argparse.Namespace) -> int:
+    # Imported here: the publishers pull in requests and PyAV, which `intro-daemon --help` does not need.
+    from daemon.publish.config import push_targets
+
     quiet_library_logs()
     if sys.stderr.isatty() and not args.verbose:
         # On a terminal the progress bar already says each episode's result; log lines would break it up.
@@ -73,7 +83,7 @@ def rescan(
     targets: Sequence[str] = (),
 ) -> int:
     """Sync the database with the files under `tops`, then detect what needs it. Returns the exit status.
-    `targets`: the push targets each new result is queued for (see daemon/pushing.py)."""
+    `targets`: the push targets each new result is queued for (see daemon/publish/config.py)."""
     library = _library(config, tops)
     engine = make_engine(config.state.database_url)
     sessions = make_sessions(engine)
@@ -127,7 +137,7 @@ def _sync(sessions: sessionmaker[Session], library: LibraryFilter, tops: tuple[P
 def _todo(session: Session, tops: tuple[Path, ...], model_version: str, force: bool) -> list[Path]:
     todo = []
     for top in tops:
-        for episode in episodes_under(session, top):
+        for episode in episodes.episodes_at_or_under(session, str(top)):
             if episode.state in (EpisodeState.MISSING, EpisodeState.PROCESSING):
                 continue
             if force or not episodes.is_up_to_date(session, episode, model_version):
@@ -153,7 +163,9 @@ def _summary(results: list[Result], time_s: float) -> str:
     counts = Counter(r.outcome for r in results)
     intros = sum(1 for r in results if r.outcome == Outcome.DONE and r.detail != "no intro")
     parts = [f"{counts[o]} {o.value}" for o in Outcome if counts[o]]
-    lines = [f"rescan: {len(results)} episodes in {clock_text(time_s)}: {', '.join(parts)} ({intros} with an intro)"]
+    lines = [
+        f"rescan: {len(results)} episodes in {clock(time_s, hours=True)}: {', '.join(parts)} ({intros} with an intro)"
+    ]
     for r in results:
         if r.outcome in (Outcome.FAILED, Outcome.RETRY):
             lines.append(f"  {r.outcome.value}: {r.path}: {r.detail}")

@@ -1,6 +1,6 @@
-"""Path maps: the daemon and the server often see the same files under different prefixes (containers,
-NAS mounts, a Windows server). The first matching map wins (the target's own maps come before the global ones, as
-in `daemon.config.Config.server_path`); matching is per path component, never per character."""
+"""Path maps: the daemon and a media server often see the same files under different prefixes (containers,
+NAS mounts, a Windows server). The first matching pair wins (a target's own maps come before the global ones:
+`then`); matching is per path component, never per character."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class PathMap:
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str | PurePath, str]]) -> PathMap:
         return cls(tuple((PurePosixPath(daemon), server) for daemon, server in pairs))
+
+    def then(self, other: PathMap) -> PathMap:
+        """These pairs first, then `other`'s."""
+        return PathMap(self.pairs + other.pairs)
 
     def to_server(self, path: Path | str) -> str:
         local = PurePosixPath(path)

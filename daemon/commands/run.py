@@ -12,11 +12,11 @@ import os
 import signal
 import sys
 
-from daemon.commands import load, quiet_library_logs
+from daemon.commands.common import load, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoadError, load_detector
 from daemon.fingerprints import DatabaseStore
-from daemon.pushing import make_pusher
+from daemon.publish.pusher import make_pusher
 from daemon.service import Daemon
 from db.session import make_engine, make_sessions
 
@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 SIGNALS = STOP_SIGNALS | {signal.SIGHUP}
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    run = sub.add_parser("run", parents=[parent], help="watch the library and detect intros (foreground service)")
+    run.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -1,9 +1,10 @@
-"""Push state in the database: which episodes each target still needs, one attempt each, and what comes next.
+"""Pushing markers: the due pushes of each target, one attempt each, and what comes next. The one push service,
+used by the running daemon (on its own thread, after each detection and every `PUSH_INTERVAL_S` for retries that
+come due) and by `intro-daemon push`.
 
-Rows live in `db.models.Push` (one per episode and target). `db.episodes.store_detection` sets them pending when a
-detection is stored; this module pushes the due ones and records the outcome through `state`. HTTP never happens
-inside a transaction: the daemon's SQLite transactions take the write lock up front, so each step is a short
-session (read what is due; push; write back the outcome).
+Rows live in `db.models.Push` (one per episode and target); `db.episodes.store_detection` sets them pending when
+a detection is stored. HTTP never happens inside a transaction: the daemon's SQLite transactions take the write
+lock up front, so each step is a short session (read what is due; push; write back the outcome).
 """
 
 from __future__ import annotations
@@ -13,19 +14,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql import ColumnElement
 
+from daemon.config import Config
 from daemon.publish import state
 from daemon.publish.base import EpisodeRef, Publisher, PushResult
 from daemon.publish.errors import PublishError, TransientPublishError
-from db.episodes import latest_detection
-from db.models import DetectionRecord, Episode, EpisodeState, Push, PushState, utcnow
+from db import pushes
+from db.models import DetectionRecord, utcnow
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
+
+PUSH_INTERVAL_S = 60.0  # retries are due at their own times; this is how late at most they are noticed
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,31 @@ def intro_of(record: DetectionRecord) -> Intro | None:
     return Intro(record.start_s, record.end_s, record.confidence or 0.0)
 
 
+class Pusher(Protocol):
+    """What the running daemon needs of a push service (tests pass a fake)."""
+
+    @property
+    def targets(self) -> list[str]:
+        """The targets that get a push row per detection."""
+        ...
+
+    def probe(self) -> None: ...
+
+    def run_due(self) -> Sequence[object]: ...
+
+
+# Builds the pusher for a config (None: no targets), given the daemon's sessions and what to call after a
+# publisher rewrote a media file. Raises ConfigError for bad target options.
+PusherFactory = Callable[[Config, sessionmaker[Session], Callable[[Path], None]], Pusher | None]
+
+
 class PushService:
     def __init__(
         self,
         sessions: sessionmaker[Session],
         publishers: Sequence[Publisher],
         *,
-        policy: state.RetryPolicy = state.DEFAULT_POLICY,
+        policy: state.PushPolicy = state.DEFAULT_POLICY,
         clock: Callable[[], datetime] = utcnow,
         on_file_changed: Callable[[Path], None] | None = None,
     ) -> None:
@@ -102,38 +123,20 @@ class PushService:
         return reports
 
     def due(self, *, targets: Sequence[str] | None = None) -> list[PushJob]:
-        names = [t for t in (targets or self.targets) if t in self._publishers]
-        now = self._clock()
         with self._sessions() as session:
-            rows = session.execute(
-                select(Push, Episode)
-                .join(Episode, Push.episode_id == Episode.id)
-                .where(
-                    Push.state == PushState.PENDING,
-                    Push.target.in_(names),
-                    Episode.state != EpisodeState.MISSING,
-                    or_(Push.next_attempt_at.is_(None), Push.next_attempt_at <= now),
+            return [
+                PushJob(
+                    push_id=d.push.id,
+                    episode_id=d.episode.id,
+                    target=d.push.target,
+                    path=Path(d.episode.path),
+                    detection_id=d.detection.id,
+                    intro=intro_of(d.detection),
+                    duration_s=d.detection.duration_s,
+                    attempts=d.push.attempts,
                 )
-                .order_by(Push.next_attempt_at.is_not(None), Push.next_attempt_at, Push.id)
-            ).all()
-            jobs = []
-            for push, episode in rows:
-                record = latest_detection(session, episode.id)
-                if record is None:
-                    continue  # queued by hand before any detection: nothing to push yet
-                jobs.append(
-                    PushJob(
-                        push_id=push.id,
-                        episode_id=episode.id,
-                        target=push.target,
-                        path=Path(episode.path),
-                        detection_id=record.id,
-                        intro=intro_of(record),
-                        duration_s=record.duration_s,
-                        attempts=push.attempts,
-                    )
-                )
-        return jobs
+                for d in pushes.due(session, self._names(targets), self._clock())
+            ]
 
     def push_one(self, job: PushJob) -> PushReport:
         publisher = self._publishers[job.target]
@@ -157,17 +160,16 @@ class PushService:
 
     def _record(self, job: PushJob, outcome: state.Next) -> None:
         with self._sessions.begin() as session:
-            push = session.get(Push, job.push_id)
-            latest = latest_detection(session, job.episode_id)
-            if push is None or latest is None or latest.id != job.detection_id:
-                return  # a newer detection arrived meanwhile: its pending row must stay as it is
-            push.state = outcome.state
-            push.attempts = outcome.attempts
-            push.last_error = outcome.last_error
-            push.next_attempt_at = outcome.next_attempt_at
-            if outcome.state == state.DONE:
-                push.detection_id = job.detection_id
-                push.pushed_at = self._clock()
+            pushes.record_attempt(
+                session,
+                job.push_id,
+                job.detection_id,
+                state=outcome.state,
+                attempts=outcome.attempts,
+                last_error=outcome.last_error,
+                next_attempt_at=outcome.next_attempt_at,
+                now=self._clock(),
+            )
 
     def queue(
         self,
@@ -178,28 +180,12 @@ class PushService:
     ) -> int:
         """Make pushes due now for the episodes at or under `paths` (None: every episode with a detection), on
         `targets` (None: all). `failed_only`: only rows that failed (`push --retry-failed`). Returns the count."""
-        names = [t for t in (targets or self.targets) if t in self._publishers]
-        queued = 0
+        texts = None if paths is None else [str(p) for p in paths]
         with self._sessions.begin() as session:
-            query = select(Episode).where(Episode.state != EpisodeState.MISSING)
-            if paths is not None:
-                query = query.where(or_(*(_at_or_under(p) for p in paths)))
-            for episode in session.scalars(query):
-                if latest_detection(session, episode.id) is None:
-                    continue
-                existing = {p.target: p for p in episode.pushes}
-                for name in names:
-                    push = existing.get(name)
-                    if failed_only and (push is None or push.state != PushState.FAILED):
-                        continue
-                    if push is None:
-                        push = Push(episode_id=episode.id, target=name)
-                        session.add(push)
-                    reset = state.RESET
-                    push.state, push.attempts = reset.state, reset.attempts
-                    push.last_error, push.next_attempt_at = reset.last_error, reset.next_attempt_at
-                    queued += 1
-        return queued
+            return pushes.queue_again(session, self._names(targets), paths=texts, failed_only=failed_only)
+
+    def _names(self, targets: Sequence[str] | None) -> list[str]:
+        return [t for t in (targets or self.targets) if t in self._publishers]
 
     def _say(self, target: str, message: str) -> None:
         if self._last_said.get(target) != message:
@@ -207,6 +193,13 @@ class PushService:
             self._last_said[target] = message
 
 
-def _at_or_under(path: Path) -> ColumnElement[bool]:
-    text = str(path)
-    return or_(Episode.path == text, Episode.path.startswith(text.rstrip("/") + "/", autoescape=True))
+def make_pusher(
+    config: Config, sessions: sessionmaker[Session], on_file_changed: Callable[[Path], None]
+) -> PushService | None:
+    """The daemon's `PusherFactory`: a push service over the config's publishers, None without targets."""
+    from daemon.publish.config import build_publishers
+
+    publishers = build_publishers(config)
+    if not publishers:
+        return None
+    return PushService(sessions, publishers, on_file_changed=on_file_changed)

@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.library import FileStat, LibraryFilter, season_key, stat_file
+from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
 from db import episodes
 from db.models import Episode, EpisodeState
 
@@ -41,7 +40,7 @@ def compare(session: Session, library: LibraryFilter, on_disk: dict[Path, FileSt
     changes = Changes()
     known: dict[Path, Episode] = {}
     for top in tops:
-        for row in episodes_under(session, top):
+        for row in episodes.episodes_at_or_under(session, str(top)):
             known[Path(row.path)] = row
     gone = {
         p: e for p, e in known.items() if p not in on_disk and e.state != EpisodeState.MISSING and library.accepts(p)
@@ -72,10 +71,3 @@ def apply_moves_and_missing(session: Session, changes: Changes) -> None:
         episodes.rename(session, str(src), str(dest), season_key(dest))
     for path in changes.missing:
         episodes.mark_missing(session, str(path))
-
-
-def episodes_under(session: Session, top: Path) -> list[Episode]:
-    if not top.is_dir():
-        return list(session.scalars(select(Episode).where(Episode.path == str(top))))
-    prefix = str(top).rstrip("/") + "/"
-    return list(session.scalars(select(Episode).where(Episode.path.startswith(prefix, autoescape=True))))

@@ -9,30 +9,22 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.config import Config, ConfigError, load_config
+from daemon.commands.common import load
+from daemon.config import Config, ConfigError
 
 if TYPE_CHECKING:
-    from daemon.publish.service import PushReport, PushService
+    from daemon.publish.pusher import PushReport, PushService
 
 log = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from daemon.commands import CONFIG_ENV  # the same --config default as the other service commands
-
-    push = sub.add_parser("push", help="push intro markers to the configured targets now")
-    push.add_argument(
-        "--config",
-        type=Path,
-        default=os.environ.get(CONFIG_ENV) or None,
-        help=f"TOML config file (default: ${CONFIG_ENV})",
-    )
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    push = sub.add_parser("push", parents=[parent], help="push intro markers to the configured targets now")
     push.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="episodes, or folders of them")
     push.add_argument("--target", action="append", default=[], metavar="NAME", help="only this target (repeatable)")
     push.add_argument("--all", action="store_true", help="push every episode that has a result again")
@@ -41,11 +33,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    # Imported here: the publishers pull in SQLAlchemy and requests, which `intro-daemon --help` does not need.
-    from daemon.publish.config import check_target
-
     try:
-        config = load_config(args.config, check_target=check_target)
+        config = load(args, check_targets=True)
         service = _service(config)
         targets = _targets(service, args.target)
     except ConfigError as error:
@@ -65,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _service(config: Config) -> PushService:
     from daemon.publish.config import build_publishers
-    from daemon.publish.service import PushService
+    from daemon.publish.pusher import PushService
     from db.migrate import upgrade
     from db.session import make_engine, make_sessions
 

@@ -24,7 +24,7 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from daemon.config import LibraryConfig
-from daemon.library import LibraryFilter
+from daemon.library.filter import LibraryFilter
 
 log = logging.getLogger(__name__)
 
