@@ -9,19 +9,16 @@ Its ids are Emby's numeric InternalIds, which is what `/emby/Items` returns as `
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-
-import requests
 
 from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ticks
 from daemon.publish.errors import NotFoundError, PermanentPublishError, PluginMissingError
-from daemon.publish.http import HttpClient
-from daemon.publish.items import ItemIndex, mediabrowser_items
+from daemon.publish.items import mediabrowser_items
 from daemon.publish.options import Kind, ServerOptions, Sources, server_options
+from daemon.publish.server import ServerTarget
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
@@ -46,27 +43,17 @@ def _parse(table: Table, sources: Sources) -> EmbyOptions:
     return EmbyOptions(server_options(table, sources))
 
 
-class EmbyPublisher:
+class EmbyPublisher(ServerTarget[EmbyOptions]):
     kind = "emby"
 
-    def __init__(
-        self,
-        name: str,
-        options: EmbyOptions,
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.name = name
-        self.options = options
-        key = options.server.secret.reveal()
-        self.http = HttpClient.for_server(
-            options.server, label=f"emby target '{name}'", headers={"X-Emby-Token": key}, session=session
-        )
-        self.items = ItemIndex(self._list_episodes, clock=clock)
-        self._clock = clock
+    def __init__(self, name: str, options: EmbyOptions, **connection: Any) -> None:
+        """`connection`: `session` and `clock`, as for every `ServerTarget`."""
+        super().__init__(name, options, **connection)
         self._has_plugin: bool | None = None
         self._probed_at = 0.0
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-Emby-Token": self.options.server.secret.reveal()}
 
     def probe(self) -> None:
         """Raises `PluginMissingError` (the same text each time, so the service says it once) without ChapterApi."""
@@ -85,8 +72,7 @@ class EmbyPublisher:
             self.probe()
         elif not self._has_plugin:
             raise PluginMissingError(self._missing())
-        server_path = self.options.server.path_map.to_server(episode.path)
-        return self.items.run(self.http.label, episode.path, server_path, lambda key: self._push(key, intro))
+        return self.run(episode, lambda key: self._push(key, intro))
 
     def _push(self, item_id: str, intro: Intro | None) -> PushResult:
         chapters = self._chapters(item_id)

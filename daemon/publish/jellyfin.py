@@ -14,21 +14,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
 from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ticks
 from daemon.publish.errors import NotFoundError, PermanentPublishError, PluginMissingError
-from daemon.publish.http import HttpClient
-from daemon.publish.items import ItemIndex, mediabrowser_items
+from daemon.publish.items import mediabrowser_items
 from daemon.publish.options import Kind, ServerOptions, Sources, server_options
+from daemon.publish.server import ServerTarget
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 CLIENT = "intro-daemon"
 VERSION = "0.1.0"
@@ -75,33 +74,15 @@ def choose_route(openapi: dict[str, Any]) -> WriteRoute:
     return WriteRoute.NONE
 
 
-class JellyfinApi:
+class JellyfinApi(ServerTarget[JellyfinOptions]):
     """The routes every Jellyfin publisher needs: auth, finding an item by path, refresh, scheduled tasks."""
 
-    def __init__(
-        self,
-        name: str,
-        options: JellyfinOptions,
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        key = options.server.secret.reveal()
-        self.http = HttpClient.for_server(
-            options.server,
-            label=f"jellyfin target '{name}'",
-            # The only form accepted by every version; legacy X-Emby-Token is off by default from 12.0.
-            headers={"Authorization": f'MediaBrowser Client="{CLIENT}", Version="{VERSION}", Token="{key}"'},
-            session=session,
-        )
-        self.options = options
-        self.items = ItemIndex(self._list_episodes, clock=clock)
+    kind = "jellyfin"
 
-    def server_path(self, episode: EpisodeRef) -> str:
-        return self.options.server.path_map.to_server(episode.path)
-
-    def run(self, episode: EpisodeRef, action: Callable[[str], T]) -> T:
-        return self.items.run(self.http.label, episode.path, self.server_path(episode), action)
+    def _headers(self) -> dict[str, str]:
+        key = self.options.server.secret.reveal()
+        # The only form accepted by every version; legacy X-Emby-Token is off by default from 12.0.
+        return {"Authorization": f'MediaBrowser Client="{CLIENT}", Version="{VERSION}", Token="{key}"'}
 
     def refresh_item(self, item_id: str) -> None:
         """Re-probe the file (chapters included): FullRefresh, without touching images or metadata."""

@@ -8,19 +8,15 @@ only other way in, editing Plex's SQLite database, is unsupported and wiped by a
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-
-import requests
 
 from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
 from daemon.publish.errors import PermanentPublishError
-from daemon.publish.http import HttpClient
-from daemon.publish.items import ItemIndex
 from daemon.publish.options import Kind, ServerOptions, Sources, server_options
+from daemon.publish.server import ServerTarget
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
@@ -46,28 +42,15 @@ def _parse(table: Table, sources: Sources) -> PlexOptions:
     )
 
 
-class PlexPublisher:
+class PlexPublisher(ServerTarget[PlexOptions]):
     kind = "plex"
 
-    def __init__(
-        self,
-        name: str,
-        options: PlexOptions,
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.name = name
-        self.options = options
-        headers = {
-            "X-Plex-Token": options.server.secret.reveal(),
-            "X-Plex-Client-Identifier": options.client_id,
+    def _headers(self) -> dict[str, str]:
+        return {
+            "X-Plex-Token": self.options.server.secret.reveal(),
+            "X-Plex-Client-Identifier": self.options.client_id,
             "X-Plex-Product": "intro-daemon",
         }
-        self.http = HttpClient.for_server(
-            options.server, label=f"plex target '{name}'", headers=headers, session=session
-        )
-        self.items = ItemIndex(self._list_episodes, clock=clock)
 
     def probe(self) -> None:
         sections = self._show_sections()  # checks the token: 401 is an AuthError
@@ -78,8 +61,7 @@ class PlexPublisher:
         )
 
     def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
-        server_path = self.options.server.path_map.to_server(episode.path)
-        return self.items.run(self.http.label, episode.path, server_path, lambda key: self._push(key, intro))
+        return self.run(episode, lambda key: self._push(key, intro))
 
     def _push(self, rating_key: str, intro: Intro | None) -> PushResult:
         intros = self._intro_markers(rating_key)
