@@ -6,13 +6,18 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from daemon.config import Config, ConfigError, load_config
 from db.migrate import current_revision, head_revision
-from db.session import make_engine, sqlite_file
+from db.session import make_engine, make_sessions, sqlite_file
+
+T = TypeVar("T")
 
 CONFIG_ENV = "INTRO_DAEMON_CONFIG"  # where `--config` defaults from: lets `status` find the service's file
 
@@ -57,20 +62,41 @@ def load(args: argparse.Namespace, *, check_targets: bool = False) -> Config:
     return load_config(args.config, library=getattr(args, "library", ()), parse_target=parse)
 
 
+def prepare(args: argparse.Namespace, setup: Callable[[Config], T]) -> T | None:
+    """`setup(config)` for the config `args` name, its targets parsed; None after one line on stderr when the
+    config (or what `setup` finds in it) cannot be used: the command then exits 2."""
+    try:
+        return setup(load(args, check_targets=True))
+    except ConfigError as e:
+        print(f"intro-daemon: config: {e}", file=sys.stderr)
+        return None
+
+
+def read_only(
+    view: Callable[[argparse.Namespace, Config, Engine, Session], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A command that only looks: `view` gets the config, its database (read-only, at the current schema) and one
+    session. Exit status 2, said on stderr, when there is no database to read."""
+
+    def main(args: argparse.Namespace) -> int:
+        quiet_library_logs()
+        try:
+            config = load(args)
+            engine = _open_read_only(config.state.database_url)
+        except (ConfigError, Unavailable) as e:
+            print(f"intro-daemon: {e}", file=sys.stderr)
+            return 2
+        try:
+            with make_sessions(engine).begin() as session:
+                return view(args, config, engine, session)
+        finally:
+            engine.dispose()
+
+    return main
+
+
 class Unavailable(Exception):
     """No database to read (yet), or one at another schema version."""
-
-
-def open_read_only(args: argparse.Namespace) -> tuple[Config, Engine] | None:
-    """The config `args` name and its database, read-only and at the current schema; None when there is none to
-    read (said on stderr). For the commands that only look (status, show)."""
-    quiet_library_logs()
-    try:
-        config = load(args)
-        return config, _open_read_only(config.state.database_url)
-    except (ConfigError, Unavailable) as e:
-        print(f"intro-daemon: {e}", file=sys.stderr)
-        return None
 
 
 def _open_read_only(url: str) -> Engine:

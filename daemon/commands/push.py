@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.commands.common import load
+from daemon.commands.common import prepare
 from daemon.config import Config, ConfigError
 
 if TYPE_CHECKING:
@@ -33,13 +32,10 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        config = load(args, check_targets=True)
-        service = _service(config)
-        targets = _targets(service, args.target)
-    except ConfigError as error:
-        print(f"intro-daemon: config: {error}", file=sys.stderr)
+    ready = prepare(args, lambda config: _targets(_service(config), args.target))
+    if ready is None:
         return 2
+    service, targets = ready
     paths = [p.resolve() for p in args.paths] or None
     if args.retry_failed:
         queued = service.queue(paths=paths, targets=targets, failed_only=True)
@@ -66,11 +62,11 @@ def _service(config: Config) -> PushService:
     return PushService(make_sessions(engine), publishers)
 
 
-def _targets(service: PushService, wanted: list[str]) -> list[str] | None:
+def _targets(service: PushService, wanted: list[str]) -> tuple[PushService, list[str] | None]:
     unknown = [name for name in wanted if name not in service.targets]
     if unknown:
         raise ConfigError(f"--target {unknown[0]}: no such target (configured: {', '.join(service.targets)})")
-    return wanted or None
+    return service, wanted or None
 
 
 def _summary(reports: list[PushReport]) -> int:

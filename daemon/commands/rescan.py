@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.claims import is_dead, owner_id
-from daemon.commands.common import load, quiet_library_logs
+from daemon.commands.common import prepare, quiet_library_logs
 from daemon.commands.output import Progress, clock
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoader, DetectorLoadError, load_detector
@@ -49,13 +49,10 @@ def main(args: argparse.Namespace) -> int:
     if sys.stderr.isatty() and not args.verbose:
         # On a terminal the progress bar already says each episode's result; log lines would break it up.
         logging.getLogger("daemon.worker").setLevel(logging.WARNING)
-    try:
-        config = load(args, check_targets=True)
-        targets = push_targets(config)
-        tops = _tops(config, args.paths)
-    except ConfigError as e:
-        print(f"intro-daemon: config: {e}", file=sys.stderr)
+    ready = prepare(args, lambda config: (config, push_targets(config), _tops(config, args.paths)))
+    if ready is None:
         return 2
+    config, targets, tops = ready
     try:
         return rescan(config, tops, force=args.force, detector_loader=load_detector, targets=targets)
     except DetectorLoadError as e:

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from daemon.commands.common import load, quiet_library_logs
+from daemon.commands.common import load, prepare, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoadError, load_detector
 from daemon.fingerprints import DatabaseStore
@@ -32,11 +32,8 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        config = load(args, check_targets=True)
-        _check_folders(config)
-    except ConfigError as e:
-        print(f"intro-daemon: config: {e}", file=sys.stderr)
+    config = prepare(args, _with_folders)
+    if config is None:
         return 2
     quiet_library_logs()
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
@@ -60,18 +57,18 @@ def main(args: argparse.Namespace) -> int:
     os._exit(0)
 
 
-def _check_folders(config: Config) -> None:
+def _with_folders(config: Config) -> Config:
     if not config.library.folders:
         raise ConfigError("library.folders: empty; pass --library DIR or list folders in the config file")
     for folder in config.library.folders:
         if not folder.is_dir():
             raise ConfigError(f"library.folders: {folder} is not a folder")
+    return config
 
 
 def _reload(daemon: Daemon, args: argparse.Namespace) -> None:
     try:
-        config = load(args, check_targets=True)
-        _check_folders(config)
+        config = _with_folders(load(args, check_targets=True))
     except ConfigError as e:
         log.error("SIGHUP: configuration not reloaded: %s", e)
         return

@@ -10,14 +10,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from daemon.commands.common import open_read_only
+from daemon.commands.common import read_only
 from daemon.commands.output import clock, span_marker, sparkline
+from daemon.config import Config
 from db import episodes
 from db.models import DetectionRecord, Episode
 from db.scores import decode_scores
-from db.session import make_sessions
 
 SCORE_WIDTH = 100
 
@@ -28,22 +29,17 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     show.set_defaults(func=main)
 
 
-def main(args: argparse.Namespace) -> int:
-    opened = open_read_only(args)
-    if opened is None:
-        return 2
-    _, engine = opened
+def _show(args: argparse.Namespace, _config: Config, _engine: Engine, session: Session) -> int:
     path = args.path.expanduser().resolve()
-    try:
-        with make_sessions(engine).begin() as session:
-            episode = episodes.get(session, str(path))
-            if episode is None:
-                print(f"intro-daemon: {path} is not in the database", file=sys.stderr)
-                return 1
-            print("\n".join(_show_lines(session, episode)))
-    finally:
-        engine.dispose()
+    episode = episodes.get(session, str(path))
+    if episode is None:
+        print(f"intro-daemon: {path} is not in the database", file=sys.stderr)
+        return 1
+    print("\n".join(_show_lines(session, episode)))
     return 0
+
+
+main = read_only(_show)
 
 
 def _show_lines(session: Session, episode: Episode) -> list[str]:

@@ -14,13 +14,12 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from daemon.commands.common import open_read_only
+from daemon.commands.common import read_only
 from daemon.commands.output import clock
 from daemon.config import Config
 from daemon.queue import DETECT_JOB_PREFIX, JOBS_TABLE, RECONCILE_JOB_ID
 from db import summary
 from db.models import EpisodeState
-from db.session import make_sessions
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -29,17 +28,12 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     status.set_defaults(func=main)
 
 
-def main(args: argparse.Namespace) -> int:
-    opened = open_read_only(args)
-    if opened is None:
-        return 2
-    config, engine = opened
-    try:
-        with make_sessions(engine).begin() as session:
-            print("\n".join(_status_lines(session, engine, config, args.errors)))
-    finally:
-        engine.dispose()
+def _status(args: argparse.Namespace, config: Config, engine: Engine, session: Session) -> int:
+    print("\n".join(_status_lines(session, engine, config, args.errors)))
     return 0
+
+
+main = read_only(_status)
 
 
 def _status_lines(session: Session, engine: Engine, config: Config, n_errors: int) -> list[str]:

@@ -63,12 +63,12 @@ class EmbyPublisher(ServerTarget[EmbyOptions]):
             self._has_plugin = True
         except NotFoundError:
             self._has_plugin = False
-        self._probed_at = self._clock()
+        self._probed_at = self.clock()
         if not self._has_plugin:
             raise PluginMissingError(self._missing())
 
     def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
-        if self._has_plugin is None or (not self._has_plugin and self._clock() - self._probed_at >= _REPROBE_S):
+        if self._has_plugin is None or (not self._has_plugin and self.clock() - self._probed_at >= _REPROBE_S):
             self.probe()
         elif not self._has_plugin:
             raise PluginMissingError(self._missing())

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-import requests
 
 from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ticks
@@ -116,17 +113,11 @@ class JellyfinApi(ServerTarget[JellyfinOptions]):
 class JellyfinPublisher:
     kind = "jellyfin"
 
-    def __init__(
-        self,
-        name: str,
-        options: JellyfinOptions,
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, name: str, options: JellyfinOptions, **connection: Any) -> None:
+        """`connection`: `session` and `clock`, as for every `ServerTarget`."""
         self.name = name
-        self.api = JellyfinApi(name, options, session=session, clock=clock)
-        self._clock = clock
+        self.api = JellyfinApi(name, options, **connection)
+        self._clock = self.api.clock
         self._route: WriteRoute | None = None
         self._probed_at = 0.0
 

@@ -38,7 +38,7 @@ class ServerTarget(Generic[OptionsT]):
     ) -> None:
         self.name = name
         self.options = options
-        self._clock = clock
+        self.clock = clock  # monotonic seconds
         label = f"{self.kind} target '{name}'"
         self.http = HttpClient.for_server(options.server, label=label, headers=self._headers(), session=session)
         self.items = ItemIndex(self._list_episodes, clock=clock)
