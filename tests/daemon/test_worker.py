@@ -1,7 +1,6 @@
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +11,7 @@ from daemon.retry import RetryPolicy
 from daemon.worker import RESCAN_STATES, Outcome, Worker
 from db import episodes
 from db.models import DetectionRecord, Episode, EpisodeState, Push
-from db.scores import decode_scores, encode_scores
+from db.scores import decode_scores
 from tests.conftest import FakeDetector
 
 
@@ -176,11 +175,3 @@ def test_released_claims_drop_the_late_result(
     assert results[0].outcome == Outcome.STOPPED and not worker.busy()
     episode = state_of(sessions, season / "e1.mkv")
     assert (episode.state, episode.attempts) == ("pending", 0)
-
-
-def test_score_encoding_is_compact_float16() -> None:
-    scores = np.linspace(0, 1, 1500)
-    blob = encode_scores(scores.tolist())
-    assert len(blob) == 3000
-    assert np.allclose(decode_scores(blob), scores, atol=1e-3)
-    assert decode_scores(encode_scores([])).size == 0

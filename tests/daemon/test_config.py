@@ -13,7 +13,7 @@ from daemon.config import (
     load_config,
 )
 
-EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
+EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -1,18 +1,17 @@
+"""Episode state changes: files seen, claims, results, moves, missing files, stale claims."""
+
 import threading
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import episodes
 from db.episodes import Seen
-from db.migrate import current_revision, head_revision, upgrade
-from db.models import Base, DetectionRecord, Episode, EpisodeState, Push, PushState
+from db.models import DetectionRecord, Episode, EpisodeState, Push, PushState
 from db.session import make_engine, make_sessions
 
 OWNER = "host:1"
@@ -35,50 +34,6 @@ def record(size: int = 100, mtime_ns: int = 1, model: str = "m1", start_s: float
         scores=b"",
         elapsed_s=1.0,
     )
-
-
-def test_sqlite_is_wal_with_busy_timeout_and_foreign_keys(engine: Engine) -> None:
-    with engine.connect() as c:
-        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
-        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-
-
-def test_migrations_match_the_models(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision()
-    with engine.connect() as c:
-        assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
-
-
-def test_upgrade_from_the_first_revision_keeps_every_row(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/old.db")
-    upgrade(engine, "0001")
-    assert not inspect(engine).has_table("pushes")
-    with engine.begin() as c:
-        c.execute(
-            text(
-                "INSERT INTO episodes (id, path, season_key, size, mtime_ns, state, attempts, created_at, updated_at)"
-                " VALUES (1, '/tv/S1/e1.mkv', '/tv/S1', 5, 7, 'done', 0, '2026-01-01', '2026-01-01')"
-            )
-        )
-        c.execute(
-            text(
-                "INSERT INTO detections (episode_id, file_size, file_mtime_ns, model_version, start_s, end_s,"
-                " confidence, duration_s, signals, scores, elapsed_s, created_at)"
-                " VALUES (1, 5, 7, 'm0', 1.0, 51.0, 0.8, 1300, 'network', x'003c', 2.0, '2026-01-01')"
-            )
-        )
-    upgrade(engine)
-    assert current_revision(engine) == head_revision()
-    with make_sessions(engine)() as session:
-        episode = session.scalars(select(Episode)).one()
-        assert (episode.path, episode.state, episode.size) == ("/tv/S1/e1.mkv", "done", 5)
-        assert episode.created_at == datetime(2026, 1, 1, tzinfo=UTC)
-        (detection,) = episode.detections
-        assert (detection.start_s, detection.end_s, detection.scores) == (1.0, 51.0, b"\x00\x3c")
-        assert episode.pushes == []
-    upgrade(engine)  # a second start: nothing to do
-    engine.dispose()
 
 
 def test_new_changed_unchanged_and_returning_files(sessions: sessionmaker[Session]) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import write_slowly
+
 pytestmark = pytest.mark.slow
 
 TIMEOUT_S = 90.0
@@ -83,16 +85,6 @@ def service(tmp_path: Path, detector_weights: Path | None) -> Iterator[Service]:
         s.proc.wait()
 
 
-def copy_slowly(src: Path, dest: Path, seconds: float, chunks: int = 10) -> None:
-    data = src.read_bytes()
-    step = -(-len(data) // chunks)
-    with dest.open("wb") as f:
-        for start in range(0, len(data), step):
-            f.write(data[start : start + step])
-            f.flush()
-            time.sleep(seconds / chunks)
-
-
 def drop_in(src: Path, dest: Path) -> None:
     """How download clients finish: write under a partial name, then rename."""
     part = dest.with_name(dest.name + ".part")
@@ -103,7 +95,7 @@ def drop_in(src: Path, dest: Path) -> None:
 def test_slow_copy_then_sigkill_during_a_detection(service: Service, season_media: list[Path]) -> None:
     service.start()
     first = service.season / "S01E01.mkv"
-    copy_slowly(season_media[0], first, seconds=3.0)
+    write_slowly(first, season_media[0].read_bytes(), chunks=10, seconds=3.0)
     service.wait(lambda: service.states().get("S01E01.mkv") == "done", "the first episode")
     (size,) = service.rows("SELECT file_size FROM detections")[0]
     assert size == season_media[0].stat().st_size  # detected once, on the complete file

@@ -19,7 +19,7 @@ from db import episodes
 from db.migrate import upgrade
 from db.models import DetectionRecord, Episode, EpisodeState
 from db.session import make_engine, make_sessions
-from tests.conftest import FakeDetector
+from tests.conftest import FakeDetector, write_slowly
 
 
 def make_config(tmp_path: Path, *folders: Path, settle_s: float = 0.3) -> Config:
@@ -73,15 +73,6 @@ def running(tmp_path: Path, fake_detector: FakeDetector) -> Iterator[Running]:
     yield r
     if r.daemon is not None:
         r.stop()
-
-
-def write_slowly(path: Path, data: bytes, chunks: int = 6, seconds: float = 1.2) -> None:
-    step = -(-len(data) // chunks)
-    with path.open("wb") as f:
-        for start in range(0, len(data), step):
-            f.write(data[start : start + step])
-            f.flush()
-            time.sleep(seconds / chunks)
 
 
 def test_a_slow_copy_is_detected_once_when_complete(running: Running, lib: Path, tmp_path: Path) -> None:
