@@ -94,15 +94,6 @@ def test_cli_library_replaces_the_files_folders(tmp_path: Path) -> None:
         ("colour = 1\n", "colour: unknown key (allowed here: library, path_maps, state, targets, worker)"),
         ("[library]\nsettle = 3\n", "library.settle: unknown key (allowed here: extensions, folders, ignore,"),
         ("[[path_maps]]\ndaemon = '/a'\nserver = '/b'\nclient = '/c'\n", "path_maps[0].client: unknown key"),
-    ],
-)
-def test_unknown_keys_are_named(tmp_path: Path, text: str, expected: str) -> None:
-    assert expected in error_of(tmp_path, text)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
         ("[worker]\nworkers = 0\n", "worker.workers: must be an integer >= 1, got 0"),
         ("[worker]\nworkers = 1.5\n", "worker.workers: must be an integer >= 1, got 1.5"),
         ("[worker]\nnice = 40\n", "worker.nice: must be an integer from 0 to 19, got 40"),
@@ -119,7 +110,7 @@ def test_unknown_keys_are_named(tmp_path: Path, text: str, expected: str) -> Non
         ("path_maps = ['/a']\n", "path_maps: must be an array of tables ([[path_maps]])"),
     ],
 )
-def test_bad_values_name_the_key_and_what_is_allowed(tmp_path: Path, text: str, expected: str) -> None:
+def test_unknown_keys_and_bad_values_name_the_key_and_what_is_allowed(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in error_of(tmp_path, text)
 
 
