@@ -216,7 +216,7 @@ class Daemon:
             time.monotonic() - started,
         )
 
-    # --- library events (see daemon/watch.py); never touch the queue inside a transaction: the job store waits
+    # --- library events (see daemon/library/watch.py); never touch the queue inside a transaction: the job store waits
     # for the same database lock
 
     def changed(self, path: Path) -> None:

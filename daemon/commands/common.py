@@ -50,12 +50,12 @@ def quiet_library_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def load(args: argparse.Namespace, *, check_targets: bool = False) -> Config:
+def load(args: argparse.Namespace, *, parse_targets: bool = False) -> Config:
     """The config for a command: `--config` (or defaults) with `--library` on top. Raises ConfigError.
-    `check_targets`: parse the targets' options too (commands that push or queue pushes); status and show
+    `parse_targets`: parse the targets' options too (commands that push or queue pushes); status and show
     skip it, so they work for a user who lacks the secrets' environment."""
     parse = None
-    if check_targets:
+    if parse_targets:
         from daemon.publish.config import parse_target
 
         parse = parse_target
@@ -66,7 +66,7 @@ def prepare(args: argparse.Namespace, setup: Callable[[Config], T]) -> T | None:
     """`setup(config)` for the config `args` name, its targets parsed; None after one line on stderr when the
     config (or what `setup` finds in it) cannot be used: the command then exits 2."""
     try:
-        return setup(load(args, check_targets=True))
+        return setup(load(args, parse_targets=True))
     except ConfigError as e:
         print(f"intro-daemon: config: {e}", file=sys.stderr)
         return None

@@ -68,7 +68,7 @@ def _with_folders(config: Config) -> Config:
 
 def _reload(daemon: Daemon, args: argparse.Namespace) -> None:
     try:
-        config = _with_folders(load(args, check_targets=True))
+        config = _with_folders(load(args, parse_targets=True))
     except ConfigError as e:
         log.error("SIGHUP: configuration not reloaded: %s", e)
         return
