@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 
 from daemon import commands as daemon_commands
-from daemon.publish import cli as publish_cli
 from detector import cli as detector_cli
 
 
@@ -18,7 +17,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     detector_cli.register(sub)
     daemon_commands.register(sub)
-    publish_cli.register(sub)
     return parser
 
 

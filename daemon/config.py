@@ -2,11 +2,13 @@
 
 Every key has an embedded default, so `intro-daemon run --library DIR` works with no file at all. Unknown keys and
 bad values raise `ConfigError` naming the key (dotted) and what is allowed. Media-server targets keep their per-kind
-options as a plain mapping: `daemon/publish/` validates those, through the `check_target` hook of `load_config`.
+options as a plain mapping; `daemon/publish/` parses those into typed settings, through the `parse_target` hook of
+`load_config`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from daemon.config_reader import ConfigError, Table
+from daemon.pathmap import PathMap
 from detector.media import VIDEO_EXTENSIONS
 
 __all__ = [
@@ -80,31 +83,14 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True)
-class PathMap:
-    """The same folder as the daemon sees it and as a media server sees it."""
-
-    daemon: Path
-    server: str  # kept as text: the server may use another OS's separators
-
-    def apply(self, path: Path) -> str | None:
-        """The server's view of `path`, or None when `path` is not under `daemon`."""
-        try:
-            rest = path.relative_to(self.daemon)
-        except ValueError:
-            return None
-        if not rest.parts:
-            return self.server
-        sep = "\\" if "\\" in self.server and "/" not in self.server else "/"
-        return self.server.rstrip("/\\") + sep + sep.join(rest.parts)
-
-
-@dataclass(frozen=True)
 class TargetConfig:
     name: str
     kind: str
     # Everything else in the target's table; publishers validate it. May hold secrets: never printed or logged.
     options: Mapping[str, Any] = field(repr=False, default_factory=lambda: MappingProxyType({}))
-    path_maps: tuple[PathMap, ...] = ()
+    path_maps: PathMap = field(default_factory=PathMap)  # its own; the config's global ones come after them
+    # `options` parsed by the target's kind (`daemon.publish.config.parse_target`); None: not parsed at load.
+    settings: object = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -112,20 +98,14 @@ class Config:
     library: LibraryConfig
     state: StateConfig
     worker: WorkerConfig
-    path_maps: tuple[PathMap, ...] = ()
+    path_maps: PathMap = field(default_factory=PathMap)  # for every target, after the target's own
     targets: tuple[TargetConfig, ...] = ()
     source: Path | None = None  # the file it came from; None: embedded defaults
 
-    def server_path(self, target: TargetConfig, path: Path) -> str:
-        """`path` as `target` sees it: the target's own maps first, then the global ones, else unchanged."""
-        for path_map in (*target.path_maps, *self.path_maps):
-            mapped = path_map.apply(path)
-            if mapped is not None:
-                return mapped
-        return str(path)
 
-
-TargetCheck = Callable[[TargetConfig], None]  # raises ConfigError for bad options
+# Parses a target's options into its kind's typed settings, given the rest of the config (paths are relative to
+# its file; path maps); raises ConfigError for a bad option.
+TargetParser = Callable[[TargetConfig, Config], object]
 
 
 def default_state_dir(env: Mapping[str, str]) -> Path:
@@ -142,9 +122,10 @@ def load_config(
     *,
     library: Sequence[Path] = (),
     env: Mapping[str, str] | None = None,
-    check_target: TargetCheck | None = None,
+    parse_target: TargetParser | None = None,
 ) -> Config:
-    """Read `path` (None: defaults only). `library`, when given, replaces `library.folders` (the CLI wins)."""
+    """Read `path` (None: defaults only). `library`, when given, replaces `library.folders` (the CLI wins).
+    `parse_target`: parse each target's options now (failing fast on a bad one), kept as its `settings`."""
     env = os.environ if env is None else env
     data: dict[str, Any] = {}
     base = Path.cwd()
@@ -167,9 +148,9 @@ def load_config(
         source=path,
     )
     root.finish()
-    if check_target is not None:
-        for target in config.targets:
-            check_target(target)
+    if parse_target is not None:
+        targets = tuple(dataclasses.replace(t, settings=parse_target(t, config)) for t in config.targets)
+        config = dataclasses.replace(config, targets=targets)
     return config
 
 
@@ -216,12 +197,12 @@ def _worker(t: Table) -> WorkerConfig:
     return cfg
 
 
-def _path_maps(t: Table, key: str) -> tuple[PathMap, ...]:
-    maps = []
+def _path_maps(t: Table, key: str) -> PathMap:
+    pairs = []
     for item in t.table_list(key):
-        maps.append(PathMap(daemon=item.required_path("daemon"), server=item.required_string("server")))
+        pairs.append((item.required_path("daemon"), item.required_string("server")))
         item.finish()
-    return tuple(maps)
+    return PathMap.from_pairs(pairs)
 
 
 def _targets(root: Table) -> tuple[TargetConfig, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -47,37 +47,28 @@ class Table:
             raise self._bad(key, f"an array of tables ([[{self.dotted(key)}]])", value)
         return [Table(v, f"{self.dotted(key)}[{i}]", self._base) for i, v in enumerate(value)]
 
-    def boolean(self, key: str, default: bool) -> bool:
+    def _typed(self, key: str, default: Any, allowed: str, ok: Callable[[Any], bool]) -> Any:
+        """The value at `key` when `ok(value)`, `default` when there is none; else ConfigError saying `allowed`."""
         value = self._get(key)
         if value is None:
             return default
-        if not isinstance(value, bool):
-            raise self._bad(key, "true or false", value)
+        if not ok(value):
+            raise self._bad(key, allowed, value)
         return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        return bool(self._typed(key, default, "true or false", lambda v: isinstance(v, bool)))
 
     def integer(self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self._get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or not _within(value, minimum, maximum):
-            raise self._bad(key, "an integer" + _range(minimum, maximum), value)
-        return value
+        allowed = "an integer" + _range(minimum, maximum)
+        return int(self._typed(key, default, allowed, lambda v: _is_int(v) and _within(v, minimum, maximum)))
 
     def number(self, key: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
-        value = self._get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or not _within(value, minimum, maximum):
-            raise self._bad(key, "a number" + _range(minimum, maximum), value)
-        return float(value)
+        allowed = "a number" + _range(minimum, maximum)
+        return float(self._typed(key, default, allowed, lambda v: _is_number(v) and _within(v, minimum, maximum)))
 
     def string(self, key: str, default: str) -> str:
-        value = self._get(key)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise self._bad(key, "a string", value)
-        return value
+        return str(self._typed(key, default, "a string", lambda v: isinstance(v, str)))
 
     def required_string(self, key: str) -> str:
         value = self.string(key, "")
@@ -86,12 +77,8 @@ class Table:
         return value
 
     def str_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self._get(key)
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self._bad(key, "an array of non-empty strings", value)
-        return tuple(value)
+        allowed = "an array of non-empty strings"
+        return tuple(self._typed(key, default, allowed, lambda v: isinstance(v, list) and all(map(_is_text, v))))
 
     def path(self, key: str, default: Path | None) -> Path | None:
         value = self.string(key, "")
@@ -117,6 +104,18 @@ class Table:
         if unknown:
             allowed = ", ".join(sorted(self._read)) or "none"
             raise ConfigError(f"{self.dotted(unknown[0])}: unknown key (allowed here: {allowed})")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # TOML's true is no 1
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, float)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def _within(value: float, minimum: float | None, maximum: float | None) -> bool:

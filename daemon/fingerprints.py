@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from daemon.library import stat_file
+from daemon.library.filter import stat_file
 from db import episodes
 from db.models import Fingerprint
 from detector.fingerprint import Fingerprints

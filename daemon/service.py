@@ -17,13 +17,14 @@ from daemon import jobs
 from daemon.claims import is_dead, owner_id
 from daemon.config import Config, ConfigError
 from daemon.detect import LoadedDetector
-from daemon.library import FileStat, LibraryFilter, season_key, stat_file
-from daemon.pushing import PUSH_INTERVAL_S, Pusher, PusherFactory
+from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
+from daemon.library.reconcile import apply_moves_and_missing, compare, scan_disk
+from daemon.library.settle import Settler, SettleThread
+from daemon.library.watch import Watcher
+from daemon.publish.pusher import PUSH_INTERVAL_S, Pusher, PusherFactory
 from daemon.queue import Queue, make_scheduler
-from daemon.reconcile import apply_moves_and_missing, compare, scan_disk
-from daemon.settle import Settler, SettleThread
-from daemon.watch import Watcher
-from daemon.worker import Outcome, RetryPolicy, Worker
+from daemon.retry import RetryPolicy
+from daemon.worker import Outcome, Worker
 from db import episodes
 from db.migrate import upgrade
 from db.models import EpisodeState
@@ -41,7 +42,7 @@ class Daemon:
         owner: str | None = None,
         pusher_factory: PusherFactory | None = None,
     ) -> None:
-        """`pusher_factory` (see daemon/pushing.py) builds what pushes markers; None: results are only stored.
+        """`pusher_factory` (see daemon/publish/pusher.py) builds what pushes markers; None: results are only stored.
         Raises ConfigError for bad target options."""
         self.config = config
         self.owner = owner or owner_id()
@@ -215,7 +216,7 @@ class Daemon:
             time.monotonic() - started,
         )
 
-    # --- library events (see daemon/watch.py); never touch the queue inside a transaction: the job store waits
+    # --- library events (see daemon/library/watch.py); never touch the queue inside a transaction: the job store waits
     # for the same database lock
 
     def changed(self, path: Path) -> None:

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.detect import DetectFn
-from daemon.library import FileStat, LibraryFilter, season_key, stat_file
+from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
+from daemon.retry import RetryPolicy
 from db import episodes
 from db.models import DetectionRecord, EpisodeState
+from db.scores import encode_scores
 from detector import DecodeError, Detection
 
 log = logging.getLogger(__name__)
@@ -48,16 +49,6 @@ class Result:
     detail: str = ""
     elapsed_s: float = 0.0
     retry_in_s: float | None = None
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 3
-    backoff_s: float = 300.0
-
-    def delay_s(self, attempts: int) -> float:
-        """Wait before attempt `attempts + 1`: backoff, 2x backoff, 4x ..."""
-        return self.backoff_s * 2 ** max(0, attempts - 1)
 
 
 class Worker:
@@ -162,7 +153,7 @@ class Worker:
     def _crashed(self, path: Path, episode_id: int, started: float, error: str) -> Result:
         with self._sessions.begin() as session:
             episode = episodes.finish(session, episode_id, self.owner, EpisodeState.PENDING, error=error)
-            if episode is not None and episode.attempts >= self._retry.max_attempts:
+            if episode is not None and self._retry.gives_up(episode.attempts):
                 episode.state = EpisodeState.FAILED
                 episode.last_error = f"gave up after {episode.attempts} attempts: {error}"
             attempts = episode.attempts if episode is not None else 0
@@ -203,15 +194,6 @@ def _record(detection: Detection, stat: FileStat, elapsed_s: float) -> Detection
         scores=encode_scores(detection.scores),
         elapsed_s=elapsed_s,
     )
-
-
-def encode_scores(scores: Sequence[float]) -> bytes:
-    """Per-second probabilities as little-endian float16: 2 bytes a second, plenty for a 0..1 curve."""
-    return np.asarray(scores, dtype="<f2").tobytes()
-
-
-def decode_scores(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<f2").astype(np.float32)
 
 
 def _describe(detection: Detection) -> str:

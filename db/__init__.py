@@ -1,1 +1,1 @@
-"""Persistent state: SQLAlchemy models, sessions and migrations."""
+"""Persistent state: SQLAlchemy models, sessions, migrations, and every query (`episodes`, `pushes`, `summary`)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -161,7 +161,12 @@ def _queue_pushes(session: Session, episode_id: int, targets: Sequence[str]) -> 
         if push is None:
             session.add(Push(episode_id=episode_id, target=target, state=PushState.PENDING, attempts=0))
         else:
-            push.state, push.attempts, push.last_error, push.next_attempt_at = PushState.PENDING, 0, None, None
+            reset_push(push)
+
+
+def reset_push(push: Push) -> None:
+    """Due now, its attempts counted from zero: after a new detection, `push PATH` or `push --retry-failed`."""
+    push.state, push.attempts, push.last_error, push.next_attempt_at = PushState.PENDING, 0, None, None
 
 
 def mark_missing(session: Session, path: str) -> Episode | None:
@@ -209,9 +214,19 @@ def rename_folder(session: Session, src: str, dest: str) -> list[tuple[str, str]
 
 
 def _under(folder: str) -> ColumnElement[bool]:
+    """Episodes below `folder`, compared per path component (/tv/a holds /tv/a/x, not /tv/ab/x)."""
     prefix = folder.rstrip("/") + "/"
-    # substr instead of LIKE: paths may contain % and _
+    # substr instead of LIKE: paths may contain % and _, and SQLite's LIKE ignores case
     return func.substr(Episode.path, 1, len(prefix)) == prefix
+
+
+def at_or_under(path: str) -> ColumnElement[bool]:
+    """The episode at `path` (a file), or every episode below it (a folder)."""
+    return or_(Episode.path == path, _under(path))
+
+
+def episodes_at_or_under(session: Session, path: str) -> list[Episode]:
+    return list(session.scalars(select(Episode).where(at_or_under(path))))
 
 
 def release_stale_claims(session: Session, is_stale: Callable[[str], bool]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -13,6 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.migrate import upgrade
 from db.session import make_engine, make_sessions
 from detector import DecodeError, Detection, Intro
+
+
+def write_slowly(path: Path, data: bytes, chunks: int = 6, seconds: float = 1.2) -> None:
+    """Write `data` in `chunks` pieces over `seconds`, flushing each: how a copy or a download looks to a watcher."""
+    step = -(-len(data) // chunks)
+    with path.open("wb") as f:
+        for start in range(0, len(data), step):
+            f.write(data[start : start + step])
+            f.flush()
+            time.sleep(seconds / chunks)
 
 
 @pytest.fixture
@@ -44,12 +55,10 @@ def season_media(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def detector_weights() -> Path | None:
-    """Weights for tests that run the real detector: the shipped ones (None), or $INTRO_DAEMON_TEST_WEIGHTS while
-    no weights are shipped yet. Skips when neither is there."""
-    try:
-        from detector import Detector
-    except ImportError:
-        pytest.skip("detector.Detector is not exported yet (the detector work has not landed)")
+    """Weights for tests that run the real detector: $INTRO_DAEMON_TEST_WEIGHTS, else the shipped ones (None).
+    Skips when there are none to load."""
+    from detector import Detector
+
     override = os.environ.get("INTRO_DAEMON_TEST_WEIGHTS")
     weights = Path(override) if override else None
     try:

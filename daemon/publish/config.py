@@ -1,48 +1,46 @@
-"""Target options, validated per kind into frozen dataclasses, and the publishers built from them.
+"""The kinds of target, registered by name, and the publishers built from a config's targets.
 
 `daemon.config` reads each `[[targets]]` table into a `TargetConfig` (name, kind, path_maps, the rest as raw
-`options`); this module says what those options may be. `check_target` is the hook `load_config` calls, so a bad
-value stops the daemon at start with the key's name: `targets.<name>.<key>: must be ..., got ...`.
+`options`); the target's kind says what those options may be. `parse_target` is the hook `load_config` calls, so a
+bad value stops the daemon at start with the key's name (`targets.<name>.<key>: must be ..., got ...`) and the
+typed options are kept in the config, parsed once.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from daemon.config import Config, ConfigError, TargetConfig
 from daemon.config_reader import Table
+from daemon.pathmap import PathMap
+from daemon.publish import emby, jellyfin, kodi, matroska, plex
 from daemon.publish.base import Publisher
-from daemon.publish.credentials import Secret, read_credential, warn_if_world_readable
-from daemon.publish.emby import EmbyPublisher
-from daemon.publish.jellyfin import JellyfinApi, JellyfinPublisher
-from daemon.publish.kodi import KodiPublisher
-from daemon.publish.matroska import MatroskaPublisher
-from daemon.publish.options import (
-    EmbyOptions,
-    JellyfinOptions,
-    KodiOptions,
-    MatroskaOptions,
-    PlexOptions,
-    ServerOptions,
-)
-from daemon.publish.pathmap import PathMap
-from daemon.publish.plex import PlexPublisher
+from daemon.publish.credentials import warn_if_world_readable
+from daemon.publish.options import Kind, SessionFactory, Sources, Wiring
 
-log = logging.getLogger(__name__)
-
-KINDS = ("jellyfin", "emby", "plex", "kodi", "matroska")
-TargetOptions = JellyfinOptions | EmbyOptions | PlexOptions | KodiOptions | MatroskaOptions
-SessionFactory = Callable[[], requests.Session]
+KINDS: dict[str, Kind] = {
+    "jellyfin": jellyfin.KIND,
+    "emby": emby.KIND,
+    "plex": plex.KIND,
+    "kodi": kodi.KIND,
+    "matroska": matroska.KIND,
+}
 
 
-def check_target(target: TargetConfig) -> None:
-    """The `check_target` hook of `daemon.config.load_config`: raises `ConfigError` for a bad option."""
-    parse_options(target, environ=os.environ)
+def parse_target(target: TargetConfig, config: Config, *, environ: Mapping[str, str] | None = None) -> Any:
+    """The `parse_target` hook of `daemon.config.load_config`: the target's typed options; raises `ConfigError`
+    for a bad one. Paths are relative to the config file; the target's path maps come before the global ones."""
+    return parse_options(
+        target,
+        environ=os.environ if environ is None else environ,
+        base=config.source.parent if config.source else None,
+        path_map=target.path_maps.then(config.path_maps),
+    )
 
 
 def parse_options(
@@ -51,82 +49,35 @@ def parse_options(
     environ: Mapping[str, str],
     base: Path | None = None,
     path_map: PathMap | None = None,
-) -> TargetOptions:
+) -> Any:
     table = Table(target.options, f"targets.{target.name}", base or Path.cwd())
-    if target.kind not in KINDS:
+    kind = KINDS.get(target.kind)
+    if kind is None:
         raise ConfigError(f"targets.{target.name}.kind: must be one of {', '.join(KINDS)}, got {target.kind!r}")
-    path_map = path_map or PathMap.from_pairs((m.daemon, m.server) for m in target.path_maps)
-    options: TargetOptions
-    if target.kind == "kodi":
-        options = KodiOptions(action=table.integer("action", KodiOptions.action, minimum=0, maximum=3))
-    elif target.kind == "matroska":
-        refresh = table.string("refresh_jellyfin", "")
-        options = MatroskaOptions(
-            mkvpropedit=table.string("mkvpropedit", MatroskaOptions.mkvpropedit),
-            overwrite_chapters=table.boolean("overwrite_chapters", MatroskaOptions.overwrite_chapters),
-            refresh_jellyfin=refresh or None,
-        )
-    else:
-        options = _server_options(target.kind, table, environ, path_map)
+    options = kind.parse(table, Sources(environ, path_map or target.path_maps))
     table.finish()
     return options
 
 
-def _server_options(
-    kind: str, table: Table, environ: Mapping[str, str], path_map: PathMap
-) -> JellyfinOptions | EmbyOptions | PlexOptions:
-    url = table.required_string("url")
-    if not url.startswith(("http://", "https://")) or "@" in url.split("//", 1)[1].split("/", 1)[0]:
-        raise ConfigError(
-            f"{table.dotted('url')}: must be http:// or https://host[:port] without a user or password, got {url!r}"
-        )
-    secret = _secret(table, "token" if kind == "plex" else "api_key", environ)
-    ca_file = table.path("ca_file", None)
-    verify: bool | str = str(ca_file) if ca_file else table.boolean("verify_tls", True)
-    server = ServerOptions(
-        url=url,
-        secret=secret,
-        path_map=path_map,
-        timeout_s=table.number("timeout_s", ServerOptions.timeout_s, minimum=0.1, maximum=600),
-        verify_tls=verify,
-        page_size=table.integer("page_size", ServerOptions.page_size, minimum=1, maximum=10_000),
-    )
-    if kind == "jellyfin":
-        return JellyfinOptions(server, write_segments=table.boolean("write_segments", True))
-    if kind == "emby":
-        return EmbyOptions(server)
-    return PlexOptions(
-        server,
-        client_id=table.string("client_id", PlexOptions.client_id),
-        marker_type=table.integer("marker_type", PlexOptions.marker_type, minimum=0),
-    )
+def target_settings(config: Config, *, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every target's typed options by name: as parsed at load, or parsed now. Raises `ConfigError` for a bad
+    option or a reference to a target that is not there or of the wrong kind."""
+    settings = {
+        t.name: t.settings if t.settings is not None else parse_target(t, config, environ=environ)
+        for t in config.targets
+    }
+    for target in config.targets:
+        KINDS[target.kind].check(target.name, settings[target.name], settings)
+    if config.source is not None and any(_has_inline_secret(t) for t in config.targets):
+        warn_if_world_readable(config.source)
+    return settings
 
 
-def _secret(table: Table, key: str, environ: Mapping[str, str]) -> Secret:
-    """Exactly one of `<key>` (inline), `<key>_env` (an environment variable), `<key>_credential` (systemd)."""
-    inline = table.string(key, "")
-    env_name = table.string(f"{key}_env", "")
-    credential = table.string(f"{key}_credential", "")
-    given = [k for k, v in ((key, inline), (f"{key}_env", env_name), (f"{key}_credential", credential)) if v]
-    if len(given) != 1:
-        raise ConfigError(
-            f"{table.dotted(key)}: give exactly one of {key}, {key}_env (an environment variable's name) or "
-            f"{key}_credential (a systemd credential's name); got {', '.join(given) or 'none'}"
-        )
-    if inline:
-        return Secret(inline)
-    if env_name:
-        value = environ.get(env_name, "").strip()
-        if not value:
-            raise ConfigError(f"{table.dotted(key + '_env')}: environment variable {env_name} is not set")
-        return Secret(value)
-    value = read_credential(credential, environ) or ""
-    if not value:
-        raise ConfigError(
-            f"{table.dotted(key + '_credential')}: no credential {credential!r} in $CREDENTIALS_DIRECTORY "
-            "(systemd: LoadCredential=" + credential + ":/path/to/file)"
-        )
-    return Secret(value)
+def push_targets(config: Config) -> list[str]:
+    """The targets that get rows in the pushes table (what `db.episodes.store_detection` is given): every one
+    but those that only serve another (a jellyfin target with `write_segments = false`). Builds no publisher."""
+    settings = target_settings(config)
+    return [t.name for t in config.targets if KINDS[t.kind].pushes(settings[t.name])]
 
 
 def build_publishers(
@@ -135,54 +86,15 @@ def build_publishers(
     environ: Mapping[str, str] | None = None,
     session_factory: SessionFactory | None = None,
 ) -> list[Publisher]:
-    """One publisher per target that pushes (a jellyfin target with `write_segments = false` only serves a
-    matroska target's `refresh_jellyfin`). Raises `ConfigError` for bad options or a dangling reference."""
-    environ = os.environ if environ is None else environ
-    base = config.source.parent if config.source else None
-    parsed: dict[str, TargetOptions] = {}
-    for target in config.targets:
-        path_map = PathMap.from_pairs((m.daemon, m.server) for m in (*target.path_maps, *config.path_maps))
-        parsed[target.name] = parse_options(target, environ=environ, base=base, path_map=path_map)
-    if config.source is not None and any(_has_inline_secret(t) for t in config.targets):
-        warn_if_world_readable(config.source)
-    new_session = session_factory or requests.Session
-    publishers: list[Publisher] = []
-    for target in config.targets:
-        options = parsed[target.name]
-        if isinstance(options, JellyfinOptions):
-            if options.write_segments:
-                publishers.append(JellyfinPublisher(target.name, options, session=new_session()))
-        elif isinstance(options, EmbyOptions):
-            publishers.append(EmbyPublisher(target.name, options, session=new_session()))
-        elif isinstance(options, PlexOptions):
-            publishers.append(PlexPublisher(target.name, options, session=new_session()))
-        elif isinstance(options, KodiOptions):
-            publishers.append(KodiPublisher(target.name, options))
-        else:
-            jellyfin = _refresh_api(target.name, options, parsed, new_session)
-            publishers.append(MatroskaPublisher(target.name, options, jellyfin=jellyfin))
-    return publishers
-
-
-def _refresh_api(
-    name: str, options: MatroskaOptions, parsed: Mapping[str, TargetOptions], new_session: SessionFactory
-) -> JellyfinApi | None:
-    if options.refresh_jellyfin is None:
-        return None
-    other = parsed.get(options.refresh_jellyfin)
-    if not isinstance(other, JellyfinOptions):
-        jellyfins = [n for n, o in parsed.items() if isinstance(o, JellyfinOptions)]
-        raise ConfigError(
-            f"targets.{name}.refresh_jellyfin: must name a jellyfin target ({', '.join(jellyfins) or 'none'}), "
-            f"got {options.refresh_jellyfin!r}"
-        )
-    return JellyfinApi(options.refresh_jellyfin, other, session=new_session())
+    """One publisher per target that pushes. Raises `ConfigError` for bad options or a dangling reference."""
+    settings = target_settings(config, environ=environ)
+    wiring = Wiring(session_factory or requests.Session, settings)
+    return [
+        KINDS[t.kind].build(t.name, settings[t.name], wiring)
+        for t in config.targets
+        if KINDS[t.kind].pushes(settings[t.name])
+    ]
 
 
 def _has_inline_secret(target: TargetConfig) -> bool:
     return bool(target.options.get("api_key") or target.options.get("token"))
-
-
-def publisher_names(publishers: Sequence[Publisher]) -> list[str]:
-    """The targets that get rows in the pushes table (what `db.episodes.store_detection` is given)."""
-    return [p.name for p in publishers]

@@ -9,17 +9,16 @@ Its ids are Emby's numeric InternalIds, which is what `/emby/Items` returns as `
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import requests
-
+from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ticks
 from daemon.publish.errors import NotFoundError, PermanentPublishError, PluginMissingError
-from daemon.publish.http import HttpClient
-from daemon.publish.items import ItemIndex
-from daemon.publish.options import EmbyOptions
+from daemon.publish.items import mediabrowser_items
+from daemon.publish.options import Kind, ServerOptions, Sources, server_options
+from daemon.publish.server import ServerTarget
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
@@ -35,33 +34,26 @@ _TICK_TOLERANCE = 10_000  # 1 ms
 _REPROBE_S = 600.0
 
 
-class EmbyPublisher:
+@dataclass(frozen=True)
+class EmbyOptions:
+    server: ServerOptions
+
+
+def _parse(table: Table, sources: Sources) -> EmbyOptions:
+    return EmbyOptions(server_options(table, sources))
+
+
+class EmbyPublisher(ServerTarget[EmbyOptions]):
     kind = "emby"
 
-    def __init__(
-        self,
-        name: str,
-        options: EmbyOptions,
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.name = name
-        self.options = options
-        key = options.server.secret.reveal()
-        self.http = HttpClient(
-            options.server.url,
-            label=f"emby target '{name}'",
-            headers={"X-Emby-Token": key},
-            secrets=[key],
-            timeout_s=options.server.timeout_s,
-            verify=options.server.verify_tls,
-            session=session,
-        )
-        self.items = ItemIndex(self._list_episodes, clock=clock)
-        self._clock = clock
+    def __init__(self, name: str, options: EmbyOptions, **connection: Any) -> None:
+        """`connection`: `session` and `clock`, as for every `ServerTarget`."""
+        super().__init__(name, options, **connection)
         self._has_plugin: bool | None = None
         self._probed_at = 0.0
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-Emby-Token": self.options.server.secret.reveal()}
 
     def probe(self) -> None:
         """Raises `PluginMissingError` (the same text each time, so the service says it once) without ChapterApi."""
@@ -71,17 +63,16 @@ class EmbyPublisher:
             self._has_plugin = True
         except NotFoundError:
             self._has_plugin = False
-        self._probed_at = self._clock()
+        self._probed_at = self.clock()
         if not self._has_plugin:
             raise PluginMissingError(self._missing())
 
     def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
-        if self._has_plugin is None or (not self._has_plugin and self._clock() - self._probed_at >= _REPROBE_S):
+        if self._has_plugin is None or (not self._has_plugin and self.clock() - self._probed_at >= _REPROBE_S):
             self.probe()
         elif not self._has_plugin:
             raise PluginMissingError(self._missing())
-        server_path = self.options.server.path_map.to_server(episode.path)
-        return self.items.run(self.http.label, episode.path, server_path, lambda key: self._push(key, intro))
+        return self.run(episode, lambda key: self._push(key, intro))
 
     def _push(self, item_id: str, intro: Intro | None) -> PushResult:
         chapters = self._chapters(item_id)
@@ -111,24 +102,12 @@ class EmbyPublisher:
             raise PermanentPublishError(f"{self.http.label}: ChapterApi refused {params}: {'; '.join(rejected)}")
 
     def _list_episodes(self) -> Iterator[tuple[str, str]]:
-        start = 0
-        while True:
-            page = self.http.get(
-                "/emby/Items",
-                params={
-                    "Recursive": "true",
-                    "IncludeItemTypes": "Episode",
-                    "Fields": "Path",
-                    "StartIndex": start,
-                    "Limit": self.options.server.page_size,
-                },
-            )
-            items = page.get("Items") or []
-            for item in items:
-                yield item.get("Path") or "", str(item["Id"])
-            start += len(items)
-            if not items or start >= int(page.get("TotalRecordCount", 0)):
-                return
+        params = {"Recursive": "true", "IncludeItemTypes": "Episode", "Fields": "Path"}
+        pages = mediabrowser_items(
+            self.http, "/emby/Items", params, ("StartIndex", "Limit"), self.options.server.page_size
+        )
+        for item in pages:
+            yield item.get("Path") or "", str(item["Id"])
 
     def _missing(self) -> str:
         return f"{self.http.label}: no route to write intro markers; {INSTALL_HINT}"
@@ -160,3 +139,8 @@ def _timespan(seconds: float) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, ms = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{ms:03d}"
+
+
+KIND = Kind(
+    parse=_parse, build=lambda name, options, wiring: EmbyPublisher(name, options, session=wiring.new_session())
+)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -21,6 +21,9 @@ from daemon.publish.errors import (
     PermanentPublishError,
     TransientPublishError,
 )
+
+if TYPE_CHECKING:
+    from daemon.publish.options import ServerOptions
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,22 @@ class HttpClient:
         self._timeout = (timeout_s, timeout_s)  # connect, read
         self._verify = verify
         self._session = session if session is not None else requests.Session()
+
+    @classmethod
+    def for_server(
+        cls, server: ServerOptions, *, label: str, headers: Mapping[str, str], session: requests.Session | None
+    ) -> HttpClient:
+        """A client for a media server target: its URL, TLS and timeout, its secret kept out of every message."""
+        secret = server.secret.reveal()
+        return cls(
+            server.url,
+            label=label,
+            headers=headers,
+            secrets=[secret],
+            timeout_s=server.timeout_s,
+            verify=server.verify_tls,
+            session=session,
+        )
 
     def request(
         self,

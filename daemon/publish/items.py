@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from daemon.pathmap import server_key
 from daemon.publish.errors import ItemNotFoundError, NotFoundError
-from daemon.publish.pathmap import server_key
+from daemon.publish.http import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +78,19 @@ def item_not_found(label: str, path: Path, server_path: str) -> ItemNotFoundErro
     return ItemNotFoundError(
         f"{label}: no item for {path}{mapped}; has the server scanned it yet? is the target's path_map right?"
     )
+
+
+def mediabrowser_items(
+    http: HttpClient, path: str, params: Mapping[str, str], paging: tuple[str, str], page_size: int
+) -> Iterator[dict[str, Any]]:
+    """Every item of a Jellyfin or Emby listing (both descend from MediaBrowser: pages of `Items` out of
+    `TotalRecordCount`), asked for `page_size` at a time; `paging` names the start and limit parameters."""
+    start_key, limit_key = paging
+    start = 0
+    while True:
+        page = http.get(path, params={**params, start_key: start, limit_key: page_size})
+        items = page.get("Items") or []
+        yield from items
+        start += len(items)
+        if not items or start >= int(page.get("TotalRecordCount", 0)):
+            return

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
-import requests
-
+from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ticks
 from daemon.publish.errors import NotFoundError, PermanentPublishError, PluginMissingError
-from daemon.publish.http import HttpClient
-from daemon.publish.items import ItemIndex
-from daemon.publish.options import JellyfinOptions
+from daemon.publish.items import mediabrowser_items
+from daemon.publish.options import Kind, ServerOptions, Sources, server_options
+from daemon.publish.server import ServerTarget
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 CLIENT = "intro-daemon"
 VERSION = "0.1.0"
@@ -40,6 +38,17 @@ INSTALL_HINT = (
     "1.10.10.x on 10.10) and restart Jellyfin, or use a `matroska` target with `refresh_jellyfin` and the "
     "official Chapter Segments Provider plugin"
 )
+
+
+@dataclass(frozen=True)
+class JellyfinOptions:
+    server: ServerOptions
+    # False: this target only serves a matroska target's `refresh_jellyfin` (no plugin needed).
+    write_segments: bool = True
+
+
+def _parse(table: Table, sources: Sources) -> JellyfinOptions:
+    return JellyfinOptions(server_options(table, sources), write_segments=table.boolean("write_segments", True))
 
 
 class WriteRoute(StrEnum):
@@ -62,36 +71,15 @@ def choose_route(openapi: dict[str, Any]) -> WriteRoute:
     return WriteRoute.NONE
 
 
-class JellyfinApi:
+class JellyfinApi(ServerTarget[JellyfinOptions]):
     """The routes every Jellyfin publisher needs: auth, finding an item by path, refresh, scheduled tasks."""
 
-    def __init__(
-        self,
-        name: str,
-        options: JellyfinOptions,
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        key = options.server.secret.reveal()
-        self.http = HttpClient(
-            options.server.url,
-            label=f"jellyfin target '{name}'",
-            # The only form accepted by every version; legacy X-Emby-Token is off by default from 12.0.
-            headers={"Authorization": f'MediaBrowser Client="{CLIENT}", Version="{VERSION}", Token="{key}"'},
-            secrets=[key],
-            timeout_s=options.server.timeout_s,
-            verify=options.server.verify_tls,
-            session=session,
-        )
-        self.options = options
-        self.items = ItemIndex(self._list_episodes, clock=clock)
+    kind = "jellyfin"
 
-    def server_path(self, episode: EpisodeRef) -> str:
-        return self.options.server.path_map.to_server(episode.path)
-
-    def run(self, episode: EpisodeRef, action: Callable[[str], T]) -> T:
-        return self.items.run(self.http.label, episode.path, self.server_path(episode), action)
+    def _headers(self) -> dict[str, str]:
+        key = self.options.server.secret.reveal()
+        # The only form accepted by every version; legacy X-Emby-Token is off by default from 12.0.
+        return {"Authorization": f'MediaBrowser Client="{CLIENT}", Version="{VERSION}", Token="{key}"'}
 
     def refresh_item(self, item_id: str) -> None:
         """Re-probe the file (chapters included): FullRefresh, without touching images or metadata."""
@@ -116,40 +104,20 @@ class JellyfinApi:
         raise PermanentPublishError(f"{self.http.label}: no '{SEGMENT_TASK_KEY}' task (Jellyfin 10.10 or newer?)")
 
     def _list_episodes(self) -> Iterator[tuple[str, str]]:
-        start = 0
-        while True:
-            page = self.http.get(
-                "/Items",
-                params={
-                    "recursive": "true",
-                    "includeItemTypes": "Episode",
-                    "fields": "Path",
-                    "startIndex": start,
-                    "limit": self.options.server.page_size,
-                },
-            )
-            items = page.get("Items") or []
-            for item in items:
-                yield item.get("Path") or "", item["Id"]
-            start += len(items)
-            if not items or start >= int(page.get("TotalRecordCount", 0)):
-                return
+        params = {"recursive": "true", "includeItemTypes": "Episode", "fields": "Path"}
+        pages = mediabrowser_items(self.http, "/Items", params, ("startIndex", "limit"), self.options.server.page_size)
+        for item in pages:
+            yield item.get("Path") or "", item["Id"]
 
 
 class JellyfinPublisher:
     kind = "jellyfin"
 
-    def __init__(
-        self,
-        name: str,
-        options: JellyfinOptions,
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, name: str, options: JellyfinOptions, **connection: Any) -> None:
+        """`connection`: `session` and `clock`, as for every `ServerTarget`."""
         self.name = name
-        self.api = JellyfinApi(name, options, session=session, clock=clock)
-        self._clock = clock
+        self.api = JellyfinApi(name, options, **connection)
+        self._clock = self.api.clock
         self._route: WriteRoute | None = None
         self._probed_at = 0.0
 
@@ -252,3 +220,10 @@ def _segment_dto(segment: dict[str, Any]) -> dict[str, Any]:
 
 def _close(value: Any, seconds: float) -> bool:
     return value is not None and abs(float(value) - seconds) <= 0.001
+
+
+KIND = Kind(
+    parse=_parse,
+    build=lambda name, options, wiring: JellyfinPublisher(name, options, session=wiring.new_session()),
+    pushes=lambda options: options.write_segments,
+)

@@ -11,16 +11,26 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult
 from daemon.publish.errors import ForeignFileError, PermanentPublishError
 from daemon.publish.files import write_atomically
-from daemon.publish.options import KodiOptions
+from daemon.publish.options import Kind, Sources
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
 
 OURS = "## intro-daemon"  # first line of every EDL we write
 HEADER = f"{OURS}: intro; replaced when the intro is detected again, removed if it goes away\n"
+
+
+@dataclass(frozen=True)
+class KodiOptions:
+    action: int = 3  # 3: commercial break, skipped once automatically; 2: scene marker; 0: cut; 1: mute
+
+
+def _parse(table: Table, _sources: Sources) -> KodiOptions:
+    return KodiOptions(action=table.integer("action", KodiOptions.action, minimum=0, maximum=3))
 
 
 @dataclass(frozen=True)
@@ -85,3 +95,6 @@ class KodiPublisher:
         except OSError as error:
             raise PermanentPublishError(f"kodi target '{self.name}': cannot write {path}: {error}") from None
         return PushResult(self.name, PushAction.CREATED if current is None else PushAction.REPLACED, str(path))
+
+
+KIND = Kind(parse=_parse, build=lambda name, options, _wiring: KodiPublisher(name, options))

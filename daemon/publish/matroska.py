@@ -12,21 +12,23 @@ import logging
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
+from daemon.config_reader import ConfigError, Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
 from daemon.publish.errors import (
     ForeignFileError,
     PermanentPublishError,
     TransientPublishError,
 )
-from daemon.publish.jellyfin import JellyfinApi
-from daemon.publish.options import MatroskaOptions
+from daemon.publish.jellyfin import JellyfinApi, JellyfinOptions
+from daemon.publish.options import Kind, Sources, Wiring
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,41 @@ PROLOGUE, INTRO, EPISODE = "Prologue", "Intro", "Episode"
 _OUR_TITLES = {PROLOGUE, INTRO, EPISODE}
 _MKVPROPEDIT_TIMEOUT_S = 120.0  # it rewrites only the header area, but a busy NAS can be slow
 _INSTALL_HINT = "install mkvtoolnix (Debian/Ubuntu: `apt install mkvtoolnix`) or set `mkvpropedit` to its path"
+
+
+@dataclass(frozen=True)
+class MatroskaOptions:
+    mkvpropedit: str = "mkvpropedit"
+    overwrite_chapters: bool = False  # replace chapters the daemon did not write
+    refresh_jellyfin: str | None = None  # name of a jellyfin target to re-probe the item and run its segment scan
+
+
+def _parse(table: Table, _sources: Sources) -> MatroskaOptions:
+    refresh = table.string("refresh_jellyfin", "")
+    return MatroskaOptions(
+        mkvpropedit=table.string("mkvpropedit", MatroskaOptions.mkvpropedit),
+        overwrite_chapters=table.boolean("overwrite_chapters", MatroskaOptions.overwrite_chapters),
+        refresh_jellyfin=refresh or None,
+    )
+
+
+def _check(name: str, options: MatroskaOptions, settings: Mapping[str, Any]) -> None:
+    """`refresh_jellyfin` names a jellyfin target."""
+    if options.refresh_jellyfin is None or isinstance(settings.get(options.refresh_jellyfin), JellyfinOptions):
+        return
+    jellyfins = [n for n, o in settings.items() if isinstance(o, JellyfinOptions)]
+    raise ConfigError(
+        f"targets.{name}.refresh_jellyfin: must name a jellyfin target ({', '.join(jellyfins) or 'none'}), "
+        f"got {options.refresh_jellyfin!r}"
+    )
+
+
+def _build(name: str, options: MatroskaOptions, wiring: Wiring) -> MatroskaPublisher:
+    jellyfin = None
+    if options.refresh_jellyfin is not None:
+        refresh = options.refresh_jellyfin
+        jellyfin = JellyfinApi(refresh, wiring.settings[refresh], session=wiring.new_session())
+    return MatroskaPublisher(name, options, jellyfin=jellyfin)
 
 
 @dataclass(frozen=True)
@@ -157,3 +194,6 @@ class MatroskaPublisher:
         self._jellyfin.run(episode, self._jellyfin.refresh_item)
         self._jellyfin.run_segment_scan()
         return PushResult(self.name, action, f"{episode.path}; Jellyfin asked to re-read it", file_changed)
+
+
+KIND = Kind(parse=_parse, build=_build, check=_check)

@@ -1,11 +1,24 @@
-"""Typed options per target kind, built by `daemon.publish.config` from the config file's raw tables."""
+"""Target options: what every server kind shares (URL, secret, path map, TLS, timeouts), and `Kind`, how one kind
+of target declares its own options and publisher. The kinds are registered by name in `daemon.publish.config`.
+
+Each publisher module keeps its kind's options dataclass and a `KIND`; adding a kind is a new module and one line
+in that table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from daemon.publish.credentials import Secret
-from daemon.publish.pathmap import PathMap
+import requests
+
+from daemon.config_reader import ConfigError, Table
+from daemon.pathmap import PathMap
+from daemon.publish.base import Publisher
+from daemon.publish.credentials import Secret, read_credential
+
+SessionFactory = Callable[[], requests.Session]
 
 
 @dataclass(frozen=True)
@@ -19,33 +32,78 @@ class ServerOptions:
 
 
 @dataclass(frozen=True)
-class JellyfinOptions:
-    server: ServerOptions
-    # False: this target only serves a matroska target's `refresh_jellyfin` (no plugin needed).
-    write_segments: bool = True
+class Sources:
+    """What parsing a target's options draws on besides its own table."""
+
+    environ: Mapping[str, str]  # for `api_key_env` and systemd credentials
+    path_map: PathMap  # the target's own maps, then the global ones
 
 
 @dataclass(frozen=True)
-class EmbyOptions:
-    server: ServerOptions
+class Wiring:
+    """What building a publisher may need besides its own options."""
+
+    new_session: SessionFactory
+    settings: Mapping[str, Any]  # every target's parsed options, by target name
+
+
+def _pushes(_settings: Any) -> bool:
+    return True
+
+
+def _no_references(_name: str, _settings: Any, _all: Mapping[str, Any]) -> None:
+    pass
 
 
 @dataclass(frozen=True)
-class PlexOptions:
-    server: ServerOptions
-    client_id: str = "intro-daemon"  # X-Plex-Client-Identifier
-    # The spec types `type` as an integer without listing the codes; 0 follows the order of its response enum
-    # (intro, commercial, bookmark, resume, credit). Unverified against a real server, hence configurable.
-    marker_type: int = 0
+class Kind:
+    parse: Callable[[Table, Sources], Any]  # the target's typed options; ConfigError names a bad key
+    build: Callable[[str, Any, Wiring], Publisher]
+    pushes: Callable[[Any], bool] = _pushes  # False: the target only serves another one (gets no push rows)
+    check: Callable[[str, Any, Mapping[str, Any]], None] = _no_references  # references to other targets
 
 
-@dataclass(frozen=True)
-class KodiOptions:
-    action: int = 3  # 3: commercial break, skipped once automatically; 2: scene marker; 0: cut; 1: mute
+def server_options(table: Table, sources: Sources, *, secret_key: str = "api_key") -> ServerOptions:
+    url = table.required_string("url")
+    if not url.startswith(("http://", "https://")) or "@" in url.split("//", 1)[1].split("/", 1)[0]:
+        raise ConfigError(
+            f"{table.dotted('url')}: must be http:// or https://host[:port] without a user or password, got {url!r}"
+        )
+    secret = _secret(table, secret_key, sources.environ)
+    ca_file = table.path("ca_file", None)
+    verify: bool | str = str(ca_file) if ca_file else table.boolean("verify_tls", True)
+    return ServerOptions(
+        url=url,
+        secret=secret,
+        path_map=sources.path_map,
+        timeout_s=table.number("timeout_s", ServerOptions.timeout_s, minimum=0.1, maximum=600),
+        verify_tls=verify,
+        page_size=table.integer("page_size", ServerOptions.page_size, minimum=1, maximum=10_000),
+    )
 
 
-@dataclass(frozen=True)
-class MatroskaOptions:
-    mkvpropedit: str = "mkvpropedit"
-    overwrite_chapters: bool = False  # replace chapters the daemon did not write
-    refresh_jellyfin: str | None = None  # name of a jellyfin target to re-probe the item and run its segment scan
+def _secret(table: Table, key: str, environ: Mapping[str, str]) -> Secret:
+    """Exactly one of `<key>` (inline), `<key>_env` (an environment variable), `<key>_credential` (systemd)."""
+    inline = table.string(key, "")
+    env_name = table.string(f"{key}_env", "")
+    credential = table.string(f"{key}_credential", "")
+    given = [k for k, v in ((key, inline), (f"{key}_env", env_name), (f"{key}_credential", credential)) if v]
+    if len(given) != 1:
+        raise ConfigError(
+            f"{table.dotted(key)}: give exactly one of {key}, {key}_env (an environment variable's name) or "
+            f"{key}_credential (a systemd credential's name); got {', '.join(given) or 'none'}"
+        )
+    if inline:
+        return Secret(inline)
+    if env_name:
+        value = environ.get(env_name, "").strip()
+        if not value:
+            raise ConfigError(f"{table.dotted(key + '_env')}: environment variable {env_name} is not set")
+        return Secret(value)
+    value = read_credential(credential, environ) or ""
+    if not value:
+        raise ConfigError(
+            f"{table.dotted(key + '_credential')}: no credential {credential!r} in $CREDENTIALS_DIRECTORY "
+            "(systemd: LoadCredential=" + credential + ":/path/to/file)"
+        )
+    return Secret(value)

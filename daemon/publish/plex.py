@@ -8,17 +8,15 @@ only other way in, editing Plex's SQLite database, is unsupported and wiped by a
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import requests
-
+from daemon.config_reader import Table
 from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
 from daemon.publish.errors import PermanentPublishError
-from daemon.publish.http import HttpClient
-from daemon.publish.items import ItemIndex
-from daemon.publish.options import PlexOptions
+from daemon.publish.options import Kind, ServerOptions, Sources, server_options
+from daemon.publish.server import ServerTarget
 from detector.result import Intro
 
 log = logging.getLogger(__name__)
@@ -27,34 +25,32 @@ EPISODE_TYPE = 4  # Plex's metadata type number for episodes
 _MS_TOLERANCE = 1
 
 
-class PlexPublisher:
+@dataclass(frozen=True)
+class PlexOptions:
+    server: ServerOptions
+    client_id: str = "intro-daemon"  # X-Plex-Client-Identifier
+    # The spec types `type` as an integer without listing the codes; 0 follows the order of its response enum
+    # (intro, commercial, bookmark, resume, credit). Unverified against a real server, hence configurable.
+    marker_type: int = 0
+
+
+def _parse(table: Table, sources: Sources) -> PlexOptions:
+    return PlexOptions(
+        server_options(table, sources, secret_key="token"),
+        client_id=table.string("client_id", PlexOptions.client_id),
+        marker_type=table.integer("marker_type", PlexOptions.marker_type, minimum=0),
+    )
+
+
+class PlexPublisher(ServerTarget[PlexOptions]):
     kind = "plex"
 
-    def __init__(
-        self,
-        name: str,
-        options: PlexOptions,
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.name = name
-        self.options = options
-        token = options.server.secret.reveal()
-        self.http = HttpClient(
-            options.server.url,
-            label=f"plex target '{name}'",
-            headers={
-                "X-Plex-Token": token,
-                "X-Plex-Client-Identifier": options.client_id,
-                "X-Plex-Product": "intro-daemon",
-            },
-            secrets=[token],
-            timeout_s=options.server.timeout_s,
-            verify=options.server.verify_tls,
-            session=session,
-        )
-        self.items = ItemIndex(self._list_episodes, clock=clock)
+    def _headers(self) -> dict[str, str]:
+        return {
+            "X-Plex-Token": self.options.server.secret.reveal(),
+            "X-Plex-Client-Identifier": self.options.client_id,
+            "X-Plex-Product": "intro-daemon",
+        }
 
     def probe(self) -> None:
         sections = self._show_sections()  # checks the token: 401 is an AuthError
@@ -65,8 +61,7 @@ class PlexPublisher:
         )
 
     def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
-        server_path = self.options.server.path_map.to_server(episode.path)
-        return self.items.run(self.http.label, episode.path, server_path, lambda key: self._push(key, intro))
+        return self.run(episode, lambda key: self._push(key, intro))
 
     def _push(self, rating_key: str, intro: Intro | None) -> PushResult:
         intros = self._intro_markers(rating_key)
@@ -138,3 +133,8 @@ def _same(marker: dict[str, Any], params: dict[str, int]) -> bool:
         abs(int(marker.get("startTimeOffset", -1)) - params["startTimeOffset"]) <= _MS_TOLERANCE
         and abs(int(marker.get("endTimeOffset", -1)) - params["endTimeOffset"]) <= _MS_TOLERANCE
     )
+
+
+KIND = Kind(
+    parse=_parse, build=lambda name, options, wiring: PlexPublisher(name, options, session=wiring.new_session())
+)

@@ -10,23 +10,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from daemon.publish.errors import ItemNotFoundError, PublishError, TransientPublishError
+from daemon.retry import RetryPolicy
 
 PENDING, DONE, FAILED = "pending", "done", "failed"  # the values of db.models.PushState
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    base_s: float = 60.0  # first retry of a transient error
-    cap_s: float = 3600.0  # the longest wait between two tries
-    not_found_tries: int = 4  # attempts before an unknown item counts as failed
-    not_found_base_s: float = 600.0  # 10 min, then 20, 40
+class PushPolicy:
+    """Transient errors (server down, 5xx, 429) are retried forever; an unknown item a few times, slowly."""
+
+    transient: RetryPolicy = field(default_factory=lambda: RetryPolicy(None, backoff_s=60.0, cap_s=3600.0))
+    not_found: RetryPolicy = field(default_factory=lambda: RetryPolicy(4, backoff_s=600.0, cap_s=3600.0))
 
 
-DEFAULT_POLICY = RetryPolicy()
+DEFAULT_POLICY = PushPolicy()
 
 
 @dataclass(frozen=True)
@@ -37,30 +38,21 @@ class Next:
     next_attempt_at: datetime | None  # None: nothing scheduled
 
 
-def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
-    """Wait after the `attempts`-th failure: base, 2 base, 4 base, ..., at most `cap_s`."""
-    return min(cap_s, base_s * 2 ** max(0, attempts - 1))
-
-
 def after_success(attempts: int) -> Next:
     return Next(DONE, attempts + 1, None, None)
 
 
-def after_error(error: Exception, attempts: int, now: datetime, policy: RetryPolicy = DEFAULT_POLICY) -> Next:
+def after_error(error: Exception, attempts: int, now: datetime, policy: PushPolicy = DEFAULT_POLICY) -> Next:
     tries = attempts + 1
     message = str(error) or type(error).__name__
     if isinstance(error, TransientPublishError):
-        wait = backoff_s(tries, policy.base_s, policy.cap_s)
+        wait = policy.transient.delay_s(tries)
         if error.retry_after_s is not None:
-            wait = min(policy.cap_s, max(wait, error.retry_after_s))
+            wait = min(policy.transient.cap_s, max(wait, error.retry_after_s))
         return Next(PENDING, tries, message, now + timedelta(seconds=wait))
-    if isinstance(error, ItemNotFoundError) and tries < policy.not_found_tries:
-        wait = backoff_s(tries, policy.not_found_base_s, max(policy.cap_s, policy.not_found_base_s))
+    if isinstance(error, ItemNotFoundError) and not policy.not_found.gives_up(tries):
+        wait = policy.not_found.delay_s(tries)
         return Next(PENDING, tries, message, now + timedelta(seconds=wait))
     if not isinstance(error, PublishError):
         message = f"unexpected {type(error).__name__}: {message}"  # a bug or an answer we cannot read
     return Next(FAILED, tries, message, None)
-
-
-# `push --retry-failed`, `push PATH`, or a new detection: pending now, the count starting over.
-RESET = Next(PENDING, 0, None, None)

@@ -1,5 +1,5 @@
 """A threaded HTTP server on 127.0.0.1 that records requests and can misbehave on cue (status codes, delays, being
-down), the routes being supplied by a subclass."""
+down), the routes being supplied by a subclass: its handler methods marked with `@handles(method, pattern)`."""
 
 from __future__ import annotations
 
@@ -35,6 +35,19 @@ class Reply:
 
 
 Handler = Callable[[Request, re.Match[str]], Reply]
+NO_ROUTE = Reply(404, "no such route")
+_ROUTES = "_fake_routes"  # the attribute `handles` sets on a handler method
+
+
+def handles(method: str, pattern: str) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
+    """Marks a method of a `FakeServer` subclass as the handler of `method` requests to paths matching `pattern`
+    (anchored at the end, case-insensitive)."""
+
+    def mark(handler: Callable[..., Reply]) -> Callable[..., Reply]:
+        setattr(handler, _ROUTES, [*getattr(handler, _ROUTES, []), (method, pattern)])
+        return handler
+
+    return mark
 
 
 class FakeServer:
@@ -47,6 +60,10 @@ class FakeServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        for klass in reversed(type(self).__mro__):
+            for name, member in vars(klass).items():
+                for method, pattern in getattr(member, _ROUTES, []):
+                    self.route(method, pattern, getattr(self, name))
 
     # -- routes -----------------------------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -100,7 +117,7 @@ class FakeServer:
             match = pattern.match(request.path)
             if match and method == request.method:
                 return handler(request, match)
-        return Reply(404, "no such route")
+        return NO_ROUTE
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

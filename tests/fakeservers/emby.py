@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from tests.fakeservers.base import FakeServer, Reply, Request
+from tests.fakeservers.base import NO_ROUTE, FakeServer, Reply, Request, handles
 
 _TYPES = {"chapter": "Chapter", "intro_start": "IntroStart", "intro_end": "IntroEnd", "credits_start": "CreditsStart"}
 _TIME = re.compile(r"^(\d+):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$")  # what .NET TimeSpan.TryParse accepts, roughly
@@ -23,12 +23,6 @@ class FakeEmby(FakeServer):
         self.items = dict(items)  # server path -> numeric InternalId (as text)
         self.plugin = plugin
         self.chapters: dict[str, list[dict[str, Any]]] = {}
-        self.route("GET", r"/emby/System/Info", lambda r, m: Reply(body={"Version": "4.9.1.90"}))
-        self.route("GET", r"/emby/Items", self._items)
-        if plugin:
-            self.route("GET", r"/emby/chapter_api/get_items", lambda r, m: Reply(body=[{"Id": 3, "Name": "TV"}]))
-            self.route("GET", r"/emby/chapter_api/get_chapters", self._get_chapters)
-            self.route("GET", r"/emby/chapter_api/update_chapters", self._update_chapters)
 
     def authorised(self, request: Request) -> bool:
         return self.api_key in (request.headers.get("X-Emby-Token"), request.arg("api_key"))
@@ -42,27 +36,44 @@ class FakeEmby(FakeServer):
             return None
         return starts[0]["StartPositionTicks"] / 1e7, ends[0]["StartPositionTicks"] / 1e7
 
+    @handles("GET", r"/emby/System/Info")
+    def _info(self, request: Request, match: re.Match[str]) -> Reply:
+        return Reply(body={"Version": "4.9.1.90"})
+
+    @handles("GET", r"/emby/Items")
     def _items(self, request: Request, match: re.Match[str]) -> Reply:
         assert request.arg("IncludeItemTypes") == "Episode" and request.arg("Fields") == "Path"
         start, limit = int(request.arg("StartIndex", "0") or 0), int(request.arg("Limit", "100") or 100)
         everything = [{"Id": i, "Path": p, "Type": "Episode"} for p, i in self.items.items()]
         return Reply(body={"Items": everything[start : start + limit], "TotalRecordCount": len(everything)})
 
-    def _item(self, request: Request) -> str | None:
+    def _chapter_item(self, request: Request) -> str | Reply:
+        """The item `?id=` names, or the reply the server gives instead: no route without the plugin, and for an
+        unknown id the plugin's own failure."""
         item_id = request.arg("id")
-        return item_id if item_id in self.items.values() else None
-
-    def _get_chapters(self, request: Request, match: re.Match[str]) -> Reply:
-        item_id = self._item(request)
-        if item_id is None:
+        if not self.plugin:
+            return NO_ROUTE
+        if item_id is None or item_id not in self.items.values():
             return Reply(500, "Object reference not set to an instance of an object.")  # what the plugin does
+        return item_id
+
+    @handles("GET", r"/emby/chapter_api/get_items")
+    def _plugin_items(self, request: Request, match: re.Match[str]) -> Reply:
+        return Reply(body=[{"Id": 3, "Name": "TV"}]) if self.plugin else NO_ROUTE
+
+    @handles("GET", r"/emby/chapter_api/get_chapters")
+    def _get_chapters(self, request: Request, match: re.Match[str]) -> Reply:
+        item_id = self._chapter_item(request)
+        if isinstance(item_id, Reply):
+            return item_id
         listed = [{**c, "Index": i} for i, c in enumerate(self.chapters.get(item_id, []))]
         return Reply(body={"item_info": {"Id": int(item_id), "ItemType": "Episode"}, "chapters": listed})
 
+    @handles("GET", r"/emby/chapter_api/update_chapters")
     def _update_chapters(self, request: Request, match: re.Match[str]) -> Reply:
-        item_id = self._item(request)
-        if item_id is None:
-            return Reply(500, "Object reference not set to an instance of an object.")
+        item_id = self._chapter_item(request)
+        if isinstance(item_id, Reply):
+            return item_id
         chapters = self.chapters.setdefault(item_id, [])
         actions: list[str] = []
         if request.arg("action") == "remove":

@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Any
 
-from tests.fakeservers.base import FakeServer, Reply, Request
+from tests.fakeservers.base import FakeServer, Reply, Request, handles
 
 SEGMENT_TYPES = ("Commercial", "Preview", "Recap", "Outro", "Intro")
 _TOKEN = re.compile(r'^MediaBrowser\s.*\bToken="([^"]*)"')
@@ -27,22 +27,6 @@ class FakeJellyfin(FakeServer):
         self.segments: dict[str, list[dict[str, Any]]] = {}  # item id -> MediaSegmentDto list
         self.timestamps: dict[str, dict[str, Any]] = {}  # item id -> Intro Skipper TimeStamps
         self.task_id = "a1b2c3"
-        self.route("GET", r"/System/Info", lambda r, m: Reply(body={"Version": "10.11.5", "Id": "srv"}))
-        self.route("GET", r"/api-docs/openapi\.json", self._openapi)
-        self.route("GET", r"/Items", self._items)
-        self.route("GET", r"/MediaSegments/([^/]+)", self._get_segments)
-        self.route("PUT", r"/MediaSegmentsApi/([^/]+)", self._put_segments)
-        self.route("GET", r"/Episode/([^/]+)/Timestamps", self._get_timestamps)
-        self.route("POST", r"/Episode/([^/]+)/Timestamps", self._post_timestamps)
-        self.route("POST", r"/Items/([^/]+)/Refresh", self._refresh)
-        self.route(
-            "GET",
-            r"/ScheduledTasks",
-            lambda r, m: Reply(
-                body=[{"Id": "x9", "Key": "RefreshLibrary"}, {"Id": self.task_id, "Key": "TaskExtractMediaSegments"}]
-            ),
-        )
-        self.route("POST", r"/ScheduledTasks/Running/([^/]+)", lambda r, m: Reply(204))
 
     def authorised(self, request: Request) -> bool:
         match = _TOKEN.match(request.headers.get("Authorization", ""))
@@ -60,6 +44,21 @@ class FakeJellyfin(FakeServer):
     def _known(self, item_id: str) -> bool:
         return item_id in self.items.values()
 
+    @handles("GET", r"/System/Info")
+    def _info(self, request: Request, match: re.Match[str]) -> Reply:
+        return Reply(body={"Version": "10.11.5", "Id": "srv"})
+
+    @handles("GET", r"/ScheduledTasks")
+    def _tasks(self, request: Request, match: re.Match[str]) -> Reply:
+        return Reply(
+            body=[{"Id": "x9", "Key": "RefreshLibrary"}, {"Id": self.task_id, "Key": "TaskExtractMediaSegments"}]
+        )
+
+    @handles("POST", r"/ScheduledTasks/Running/([^/]+)")
+    def _run_task(self, request: Request, match: re.Match[str]) -> Reply:
+        return Reply(204)
+
+    @handles("GET", r"/api-docs/openapi\.json")
     def _openapi(self, request: Request, match: re.Match[str]) -> Reply:
         paths: dict[str, Any] = {"/Items": {"get": {}}, "/MediaSegments/{itemId}": {"get": {}}}
         if self.plugin == "segments":
@@ -70,6 +69,7 @@ class FakeJellyfin(FakeServer):
             paths["/Episode/{Id}/Timestamps"] = {"get": {}, "post": {}}
         return Reply(body={"openapi": "3.0.1", "paths": paths})
 
+    @handles("GET", r"/Items")
     def _items(self, request: Request, match: re.Match[str]) -> Reply:
         assert request.arg("includeItemTypes") == "Episode" and request.arg("fields") == "Path"
         start, limit = int(request.arg("startIndex", "0") or 0), int(request.arg("limit", "100") or 100)
@@ -80,6 +80,7 @@ class FakeJellyfin(FakeServer):
             body={"Items": everything[start : start + limit], "TotalRecordCount": len(everything), "StartIndex": start}
         )
 
+    @handles("GET", r"/MediaSegments/([^/]+)")
     def _get_segments(self, request: Request, match: re.Match[str]) -> Reply:
         item_id = match.group(1)
         if not self._known(item_id):
@@ -87,6 +88,7 @@ class FakeJellyfin(FakeServer):
         items = [dict(s) for s in self.segments.get(item_id, [])]
         return Reply(body={"Items": items, "TotalRecordCount": len(items), "StartIndex": 0})
 
+    @handles("PUT", r"/MediaSegmentsApi/([^/]+)")
     def _put_segments(self, request: Request, match: re.Match[str]) -> Reply:
         item_id = match.group(1)
         if self.plugin != "segments":
@@ -110,12 +112,14 @@ class FakeJellyfin(FakeServer):
         self.segments[item_id] = stored  # atomically replaces the whole set
         return Reply(200)
 
+    @handles("GET", r"/Episode/([^/]+)/Timestamps")
     def _get_timestamps(self, request: Request, match: re.Match[str]) -> Reply:
         item_id = match.group(1)
         if self.plugin not in ("segments", "timestamps") or not self._known(item_id):
             return Reply(404)
         return Reply(body=self.timestamps.get(item_id, {}))
 
+    @handles("POST", r"/Episode/([^/]+)/Timestamps")
     def _post_timestamps(self, request: Request, match: re.Match[str]) -> Reply:
         item_id = match.group(1)
         if self.plugin not in ("segments", "timestamps") or not self._known(item_id):
@@ -127,5 +131,6 @@ class FakeJellyfin(FakeServer):
                 stored[mode] = {"Start": segment["Start"], "End": segment["End"]}
         return Reply(204)
 
+    @handles("POST", r"/Items/([^/]+)/Refresh")
     def _refresh(self, request: Request, match: re.Match[str]) -> Reply:
         return Reply(204) if self._known(match.group(1)) else Reply(404)

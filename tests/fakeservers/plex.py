@@ -10,7 +10,7 @@ import re
 from itertools import count
 from typing import Any
 
-from tests.fakeservers.base import FakeServer, Reply, Request
+from tests.fakeservers.base import FakeServer, Reply, Request, handles
 
 MARKER_TYPES = {0: "intro", 1: "commercial", 2: "bookmark", 3: "resume", 4: "credit"}  # our guess, as in options
 
@@ -23,12 +23,6 @@ class FakePlex(FakeServer):
         self.sections = sections
         self.markers: dict[str, list[dict[str, Any]]] = {}
         self._ids = count(100)
-        self.route("GET", r"/library/sections", self._sections)
-        self.route("GET", r"/library/sections/([^/]+)/all", self._all)
-        self.route("GET", r"/library/metadata/(\d+)", self._metadata)
-        self.route("POST", r"/library/metadata/(\d+)/marker", self._create)
-        self.route("PUT", r"/library/metadata/(\d+)/marker/(\d+)", self._edit)
-        self.route("DELETE", r"/library/metadata/(\d+)/marker/(\d+)", self._delete)
 
     def authorised(self, request: Request) -> bool:
         return self.token in (request.headers.get("X-Plex-Token"), request.arg("X-Plex-Token"))
@@ -47,6 +41,7 @@ class FakePlex(FakeServer):
     def _known(self, rating_key: str) -> bool:
         return any(rating_key in files.values() for _, files in self.sections.values())
 
+    @handles("GET", r"/library/sections")
     def _sections(self, request: Request, match: re.Match[str]) -> Reply:
         directories = [
             {"key": key, "type": "show", "title": f"TV {key}", "Location": [{"id": int(key), "path": location}]}
@@ -55,6 +50,7 @@ class FakePlex(FakeServer):
         directories.append({"key": "99", "type": "movie", "title": "Films", "Location": [{"id": 99, "path": "/films"}]})
         return Reply(body={"MediaContainer": {"size": len(directories), "Directory": directories}})
 
+    @handles("GET", r"/library/sections/([^/]+)/all")
     def _all(self, request: Request, match: re.Match[str]) -> Reply:
         if request.headers.get("X-Plex-Client-Identifier") is None:
             return Reply(400, "X-Plex-Client-Identifier missing")
@@ -71,6 +67,7 @@ class FakePlex(FakeServer):
             body={"MediaContainer": {"size": len(page), "totalSize": len(episodes), "offset": start, "Metadata": page}}
         )
 
+    @handles("GET", r"/library/metadata/(\d+)")
     def _metadata(self, request: Request, match: re.Match[str]) -> Reply:
         key = match.group(1)
         if not self._known(key):
@@ -90,6 +87,7 @@ class FakePlex(FakeServer):
             return Reply(400, "endTimeOffset prior to startTimeOffset")
         return kind, start, end
 
+    @handles("POST", r"/library/metadata/(\d+)/marker")
     def _create(self, request: Request, match: re.Match[str]) -> Reply:
         key = match.group(1)
         if not self._known(key):
@@ -105,6 +103,7 @@ class FakePlex(FakeServer):
     def _find(self, key: str, marker_id: str) -> dict[str, Any] | None:
         return next((m for m in self.markers.get(key, []) if str(m["id"]) == marker_id), None)
 
+    @handles("PUT", r"/library/metadata/(\d+)/marker/(\d+)")
     def _edit(self, request: Request, match: re.Match[str]) -> Reply:
         marker = self._find(match.group(1), match.group(2))
         if marker is None:
@@ -115,6 +114,7 @@ class FakePlex(FakeServer):
         marker["type"], marker["startTimeOffset"], marker["endTimeOffset"] = args
         return Reply(200)
 
+    @handles("DELETE", r"/library/metadata/(\d+)/marker/(\d+)")
     def _delete(self, request: Request, match: re.Match[str]) -> Reply:
         key, marker_id = match.groups()
         marker = self._find(key, marker_id)

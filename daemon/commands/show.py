@@ -1,0 +1,92 @@
+"""`intro-daemon show PATH`: what is stored for one episode (state, latest result, its scores, pushes), read-only.
+
+Never prints a secret: targets appear by their name from the pushes table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from daemon.commands.common import read_only
+from daemon.commands.output import clock, span_marker, sparkline
+from daemon.config import Config
+from db import episodes
+from db.models import DetectionRecord, Episode
+from db.scores import decode_scores
+
+SCORE_WIDTH = 100
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    show = sub.add_parser("show", parents=[parent], help="what is stored for one episode")
+    show.add_argument("path", type=Path, metavar="PATH")
+    show.set_defaults(func=main)
+
+
+def _show(args: argparse.Namespace, _config: Config, _engine: Engine, session: Session) -> int:
+    path = args.path.expanduser().resolve()
+    episode = episodes.get(session, str(path))
+    if episode is None:
+        print(f"intro-daemon: {path} is not in the database", file=sys.stderr)
+        return 1
+    print("\n".join(_show_lines(session, episode)))
+    return 0
+
+
+main = read_only(_show)
+
+
+def _show_lines(session: Session, episode: Episode) -> list[str]:
+    lines = [
+        episode.path,
+        f"  state      {episode.state} (attempts {episode.attempts}, updated {episode.updated_at:%Y-%m-%d %H:%M} UTC)",
+        f"  file       {episode.size / 1e6:.1f} MB, modified "
+        f"{datetime.fromtimestamp(episode.mtime_ns / 1e9, UTC):%Y-%m-%d %H:%M:%S} UTC",
+        f"  season     {episode.season_key}",
+    ]
+    if episode.last_error:
+        lines.append(f"  error      {episode.last_error}")
+    detection = episodes.latest_detection(session, episode.id)
+    if detection is None:
+        lines.append("  detection  none yet")
+        return lines
+    current = (detection.file_size, detection.file_mtime_ns) == (episode.size, episode.mtime_ns)
+    lines.append(
+        f"  detection  #{detection.id}, model {detection.model_version}, {detection.created_at:%Y-%m-%d %H:%M} UTC, "
+        f"took {detection.elapsed_s:.1f} s" + ("" if current else " (for an older version of the file)")
+    )
+    lines.append(f"  duration   {clock(detection.duration_s)}")
+    if detection.start_s is not None and detection.end_s is not None:
+        lines.append(
+            f"  intro      {clock(detection.start_s)} - {clock(detection.end_s)} "
+            f"({detection.end_s - detection.start_s:.0f} s), confidence {detection.confidence or 0:.2f}, "
+            f"from {detection.signals or 'unknown'}"
+        )
+    else:
+        lines.append(f"  intro      none found (signals: {detection.signals or 'unknown'})")
+    lines.extend(_score_lines(detection))
+    for push in sorted(episode.pushes, key=lambda p: p.target):
+        pushed = f", has detection #{push.detection_id}" if push.detection_id else ""
+        error = f": {push.last_error}" if push.last_error else ""
+        lines.append(f"  push       {push.target}: {push.state} (attempts {push.attempts}{pushed}){error}")
+    return lines
+
+
+def _score_lines(detection: DetectionRecord) -> list[str]:
+    scores = decode_scores(detection.scores).tolist()
+    if not scores:
+        return ["  scores     none stored"]
+    per_char = -(-len(scores) // SCORE_WIDTH)
+    lines = [
+        f"  scores     per second, 0:00 - {clock(len(scores))}, one character = {per_char} s, height = probability",
+        "  |" + sparkline(scores, SCORE_WIDTH),
+    ]
+    if detection.start_s is not None and detection.end_s is not None:
+        lines.append("  |" + span_marker(len(scores), detection.start_s, detection.end_s, SCORE_WIDTH) + " intro")
+    return lines

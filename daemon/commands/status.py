@@ -1,0 +1,120 @@
+"""`intro-daemon status`: counts, the queue, recent errors and a line per season, read-only.
+
+Never prints a secret: targets appear by their name from the pushes table, the database URL without its password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from daemon.commands.common import read_only
+from daemon.commands.output import clock
+from daemon.config import Config
+from daemon.queue import DETECT_JOB_PREFIX, JOBS_TABLE, RECONCILE_JOB_ID
+from db import summary
+from db.models import EpisodeState
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    status = sub.add_parser("status", parents=[parent], help="counts, queue, recent errors, seasons")
+    status.add_argument("--errors", type=int, default=10, metavar="N", help="how many recent errors to list")
+    status.set_defaults(func=main)
+
+
+def _status(args: argparse.Namespace, config: Config, engine: Engine, session: Session) -> int:
+    print("\n".join(_status_lines(session, engine, config, args.errors)))
+    return 0
+
+
+main = read_only(_status)
+
+
+def _status_lines(session: Session, engine: Engine, config: Config, n_errors: int) -> list[str]:
+    url = make_url(config.state.database_url).render_as_string(hide_password=True)
+    counts = summary.episode_counts(session)
+    total = sum(counts.values())
+    by_state = ", ".join(f"{counts[s]} {s.value}" for s in EpisodeState if counts[s])
+    lines = [f"database   {url}", f"episodes   {total}" + (f": {by_state}" if total else "")]
+    lines.append(f"queue      {_queue_text(engine, counts[EpisodeState.PENDING])}")
+    lines.extend(_target_lines(session))
+    lines.extend(_error_lines(session, n_errors))
+    lines.extend(_season_lines(session))
+    return lines
+
+
+def _queue_text(engine: Engine, pending: int) -> str:
+    """Pending episodes are the queue (waiting for a worker); the job store adds retries set for later."""
+    text = f"{pending} episode(s) waiting for detection"
+    jobs = summary.scheduled_jobs(engine, JOBS_TABLE)
+    if jobs is None:
+        return text + " (the daemon has not run yet)"
+    now = datetime.now(UTC).timestamp()
+    later = [(job, at) for job, at in jobs if job.startswith(DETECT_JOB_PREFIX) and (at or 0) > now]
+    if later:
+        text += f", {len(later)} of them retried later (next {_when(later[0][1])})"
+    reconcile = [at for job, at in jobs if job == RECONCILE_JOB_ID]
+    if reconcile:
+        text += f"; reconcile scan {_when(reconcile[0])}"
+    return text
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "paused"
+    at = datetime.fromtimestamp(timestamp, UTC)
+    if at <= datetime.now(UTC):
+        return "due now"
+    return f"at {at:%Y-%m-%d %H:%M} UTC"
+
+
+def _target_lines(session: Session) -> list[str]:
+    return [
+        f"target     {name}: {', '.join(f'{n} {state}' for state, n in states)}"
+        for name, states in summary.push_counts(session).items()
+    ]
+
+
+def _error_lines(session: Session, n: int) -> list[str]:
+    failed = summary.recent_episode_errors(session, n)
+    push_failed = summary.recent_push_errors(session, n)
+    if not failed and not push_failed:
+        return []
+    lines = ["recent errors"]
+    lines += [f"  {e.updated_at:%Y-%m-%d %H:%M} {e.state:<8} {e.path}: {e.last_error}" for e in failed]
+    lines += [f"  {p.updated_at:%Y-%m-%d %H:%M} push {p.target}: {p.episode.path}: {p.last_error}" for p in push_failed]
+    return lines
+
+
+def _season_lines(session: Session) -> list[str]:
+    detections = summary.latest_detections(session)
+    seasons = summary.episodes_by_season(session)
+    if not seasons:
+        return []
+    lines = ["seasons"]
+    for key, members in seasons.items():
+        states = Counter(e.state for e in members)
+        intros = [
+            (d.start_s, d.end_s)
+            for e in members
+            if e.state == EpisodeState.DONE
+            and (d := detections.get(e.id)) is not None
+            and d.start_s is not None
+            and d.end_s is not None
+        ]
+        text = f"  {key}: {len(members)} episodes, {states[EpisodeState.DONE]} done"
+        for state in (EpisodeState.PENDING, EpisodeState.PROCESSING, EpisodeState.FAILED, EpisodeState.MISSING):
+            if states[state]:
+                text += f", {states[state]} {state.value}"
+        if intros:
+            length = statistics.median(end - start for start, end in intros)
+            start = statistics.median(start for start, _ in intros)
+            text += f"; {len(intros)} intros, typically {clock(length)} long at {clock(start)}"
+        lines.append(text)
+    return lines

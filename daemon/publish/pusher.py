@@ -1,0 +1,205 @@
+"""Pushing markers: the due pushes of each target, one attempt each, and what comes next. The one push service,
+used by the running daemon (on its own thread, after each detection and every `PUSH_INTERVAL_S` for retries that
+come due) and by `intro-daemon push`.
+
+Rows live in `db.models.Push` (one per episode and target); `db.episodes.store_detection` sets them pending when
+a detection is stored. HTTP never happens inside a transaction: the daemon's SQLite transactions take the write
+lock up front, so each step is a short session (read what is due; push; write back the outcome).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from daemon.config import Config
+from daemon.publish import state
+from daemon.publish.base import EpisodeRef, Publisher, PushResult
+from daemon.publish.errors import PublishError, TransientPublishError
+from db import pushes
+from db.models import DetectionRecord, utcnow
+from detector.result import Intro
+
+log = logging.getLogger(__name__)
+
+PUSH_INTERVAL_S = 60.0  # retries are due at their own times; this is how late at most they are noticed
+
+
+@dataclass(frozen=True)
+class PushJob:
+    push_id: int
+    episode_id: int
+    target: str
+    path: Path
+    detection_id: int
+    intro: Intro | None
+    duration_s: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PushReport:
+    job: PushJob
+    state: str  # what the row is now: pending, done, failed
+    result: PushResult | None = None
+    error: str | None = None
+
+
+def intro_of(record: DetectionRecord) -> Intro | None:
+    if record.start_s is None or record.end_s is None:
+        return None
+    return Intro(record.start_s, record.end_s, record.confidence or 0.0)
+
+
+class Pusher(Protocol):
+    """What the running daemon needs of a push service (tests pass a fake)."""
+
+    @property
+    def targets(self) -> list[str]:
+        """The targets that get a push row per detection."""
+        ...
+
+    def probe(self) -> None: ...
+
+    def run_due(self) -> Sequence[object]: ...
+
+
+# Builds the pusher for a config (None: no targets), given the daemon's sessions and what to call after a
+# publisher rewrote a media file. Raises ConfigError for bad target options.
+PusherFactory = Callable[[Config, sessionmaker[Session], Callable[[Path], None]], Pusher | None]
+
+
+class PushService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        publishers: Sequence[Publisher],
+        *,
+        policy: state.PushPolicy = state.DEFAULT_POLICY,
+        clock: Callable[[], datetime] = utcnow,
+        on_file_changed: Callable[[Path], None] | None = None,
+    ) -> None:
+        """`on_file_changed(path)`: told after a publisher rewrote the media file (Matroska chapters), so the
+        daemon can take the new size and mtime as its own doing rather than as a new file to detect again."""
+        self._sessions = sessions
+        self._on_file_changed = on_file_changed
+        self._publishers = {p.name: p for p in publishers}
+        self._policy = policy
+        self._clock = clock
+        self._last_said: dict[str, str] = {}  # per target, so a message repeated run after run is logged once
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self._publishers)
+
+    def probe(self) -> None:
+        """At start: one line per target that is not ready. Never fatal: pushes wait for the server."""
+        for publisher in self._publishers.values():
+            try:
+                publisher.probe()
+            except PublishError as error:
+                self._say(publisher.name, str(error))
+            except Exception:
+                log.exception("probing target %r failed unexpectedly", publisher.name)
+
+    def run_due(self, *, targets: Sequence[str] | None = None) -> list[PushReport]:
+        """Push everything due now. A target that fails transiently is left alone for the rest of this run: its
+        other pushes would only hit the same dead server, and they stay due for the next run."""
+        reports = []
+        down: set[str] = set()
+        for job in self.due(targets=targets):
+            if job.target in down:
+                continue
+            report = self.push_one(job)
+            reports.append(report)
+            if report.state == state.PENDING and report.error is not None:
+                down.add(job.target)
+        return reports
+
+    def due(self, *, targets: Sequence[str] | None = None) -> list[PushJob]:
+        with self._sessions() as session:
+            return [
+                PushJob(
+                    push_id=d.push.id,
+                    episode_id=d.episode.id,
+                    target=d.push.target,
+                    path=Path(d.episode.path),
+                    detection_id=d.detection.id,
+                    intro=intro_of(d.detection),
+                    duration_s=d.detection.duration_s,
+                    attempts=d.push.attempts,
+                )
+                for d in pushes.due(session, self._names(targets), self._clock())
+            ]
+
+    def push_one(self, job: PushJob) -> PushReport:
+        publisher = self._publishers[job.target]
+        episode = EpisodeRef(job.path, job.duration_s)
+        try:
+            result = publisher.push(episode, job.intro)
+        except Exception as error:
+            outcome = state.after_error(error, job.attempts, self._clock(), self._policy)
+            if not isinstance(error, PublishError):
+                log.exception("push of %s to %r failed unexpectedly", job.path, job.target)
+            elif outcome.state == state.FAILED or isinstance(error, TransientPublishError):
+                self._say(job.target, str(error))
+            self._record(job, outcome)
+            return PushReport(job, outcome.state, error=outcome.last_error)
+        self._last_said.pop(job.target, None)
+        log.info("%s: %s %s (%s)", job.target, result.action.value, job.path.name, result.detail)
+        self._record(job, state.after_success(job.attempts))
+        if result.file_changed and self._on_file_changed is not None:
+            self._on_file_changed(job.path)
+        return PushReport(job, state.DONE, result=result)
+
+    def _record(self, job: PushJob, outcome: state.Next) -> None:
+        with self._sessions.begin() as session:
+            pushes.record_attempt(
+                session,
+                job.push_id,
+                job.detection_id,
+                state=outcome.state,
+                attempts=outcome.attempts,
+                last_error=outcome.last_error,
+                next_attempt_at=outcome.next_attempt_at,
+                now=self._clock(),
+            )
+
+    def queue(
+        self,
+        *,
+        paths: Sequence[Path] | None = None,
+        targets: Sequence[str] | None = None,
+        failed_only: bool = False,
+    ) -> int:
+        """Make pushes due now for the episodes at or under `paths` (None: every episode with a detection), on
+        `targets` (None: all). `failed_only`: only rows that failed (`push --retry-failed`). Returns the count."""
+        texts = None if paths is None else [str(p) for p in paths]
+        with self._sessions.begin() as session:
+            return pushes.queue_again(session, self._names(targets), paths=texts, failed_only=failed_only)
+
+    def _names(self, targets: Sequence[str] | None) -> list[str]:
+        return [t for t in (targets or self.targets) if t in self._publishers]
+
+    def _say(self, target: str, message: str) -> None:
+        if self._last_said.get(target) != message:
+            log.warning("%s", message)
+            self._last_said[target] = message
+
+
+def make_pusher(
+    config: Config, sessions: sessionmaker[Session], on_file_changed: Callable[[Path], None]
+) -> PushService | None:
+    """The daemon's `PusherFactory`: a push service over the config's publishers, None without targets."""
+    from daemon.publish.config import build_publishers
+
+    publishers = build_publishers(config)
+    if not publishers:
+        return None
+    return PushService(sessions, publishers, on_file_changed=on_file_changed)

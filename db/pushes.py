@@ -1,0 +1,98 @@
+"""Push rows (`db.models.Push`, one per episode and target): which are due, an attempt's outcome, queueing again.
+
+Each function is one short transaction's worth of SQL on a caller's session; HTTP never happens inside one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from db.episodes import at_or_under, latest_detection, reset_push
+from db.models import DetectionRecord, Episode, EpisodeState, Push, PushState
+
+
+@dataclass(frozen=True)
+class Due:
+    push: Push
+    episode: Episode
+    detection: DetectionRecord  # the latest: what the target should have
+
+
+def due(session: Session, targets: Sequence[str], now: datetime) -> list[Due]:
+    """Pending pushes to `targets` whose time has come, of episodes that are not missing and have a result;
+    the ones never tried first, then by time due."""
+    rows = session.execute(
+        select(Push, Episode)
+        .join(Episode, Push.episode_id == Episode.id)
+        .where(
+            Push.state == PushState.PENDING,
+            Push.target.in_(targets),
+            Episode.state != EpisodeState.MISSING,
+            or_(Push.next_attempt_at.is_(None), Push.next_attempt_at <= now),
+        )
+        .order_by(Push.next_attempt_at.is_not(None), Push.next_attempt_at, Push.id)
+    ).all()
+    found = []
+    for push, episode in rows:
+        record = latest_detection(session, episode.id)
+        if record is not None:  # queued by hand before any detection: nothing to push yet
+            found.append(Due(push, episode, record))
+    return found
+
+
+def record_attempt(
+    session: Session,
+    push_id: int,
+    detection_id: int,
+    *,
+    state: str,
+    attempts: int,
+    last_error: str | None,
+    next_attempt_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Write an attempt's outcome for the push of detection `detection_id`; nothing when a newer detection
+    arrived meanwhile (its pending row must stay as it is)."""
+    push = session.get(Push, push_id)
+    if push is None:
+        return
+    latest = latest_detection(session, push.episode_id)
+    if latest is None or latest.id != detection_id:
+        return
+    push.state = state
+    push.attempts = attempts
+    push.last_error = last_error
+    push.next_attempt_at = next_attempt_at
+    if state == PushState.DONE:
+        push.detection_id = detection_id
+        push.pushed_at = now
+
+
+def queue_again(
+    session: Session, targets: Sequence[str], *, paths: Sequence[str] | None = None, failed_only: bool = False
+) -> int:
+    """Make pushes to `targets` due now for the episodes at or under `paths` (None: every episode) that have a
+    result and are not missing. `failed_only`: only rows that failed. Returns how many."""
+    query = select(Episode).where(Episode.state != EpisodeState.MISSING)
+    if paths is not None:
+        query = query.where(or_(*(at_or_under(p) for p in paths)))
+    queued = 0
+    for episode in session.scalars(query):
+        if latest_detection(session, episode.id) is None:
+            continue
+        existing = {p.target: p for p in episode.pushes}
+        for name in targets:
+            push = existing.get(name)
+            if failed_only and (push is None or push.state != PushState.FAILED):
+                continue
+            if push is None:
+                push = Push(episode_id=episode.id, target=name)
+                session.add(push)
+            reset_push(push)
+            queued += 1
+    return queued

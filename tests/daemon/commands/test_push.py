@@ -1,0 +1,69 @@
+"""`intro-daemon push`: config, database and publishers wired together, with a Kodi target (files only)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from daemon.commands import common, push
+from db.migrate import upgrade
+from db.session import make_engine, make_sessions
+from detector.result import Intro
+from tests.fakeservers.db import store_result
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="intro-daemon")
+    push.register(parser.add_subparsers(dest="command", required=True), common.options(library=False))
+    args = parser.parse_args(["push", *argv])
+    return int(args.func(args))
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+    folder = tmp_path / "tv" / "Show"
+    folder.mkdir(parents=True)
+    videos = [folder / "e1.mkv", folder / "e2.mkv"]
+    for video in videos:
+        video.write_bytes(b"x")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[state]\ndir = "{tmp_path / "state"}"\n[[targets]]\nname = "kodi"\nkind = "kodi"\n')
+    engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'intro-daemon.db'}")
+    upgrade(engine)
+    sessions = make_sessions(engine)
+    for video in videos:
+        store_result(sessions, video, Intro(5.0, 35.0, 0.9), ["kodi"])
+    return config, videos[0], videos[1]
+
+
+def test_push_due_then_again_then_retry_failed(
+    setup: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, e1, e2 = setup
+    e2.with_suffix(".edl").write_text("FILE PROCESSING COMPLETE\n")  # someone else's EDL
+    assert run("--config", str(config)) == 1
+    out = capsys.readouterr().out
+    assert "1 done, 0 to retry later, 1 failed" in out and "not written by intro-daemon" in out
+    assert e1.with_suffix(".edl").read_text().startswith("## intro-daemon")
+
+    assert run("--config", str(config), str(e1)) == 0
+    assert "1 push(es) queued" in capsys.readouterr().out
+
+    e2.with_suffix(".edl").unlink()
+    assert run("--config", str(config), "--retry-failed") == 0
+    assert "1 failed push(es) queued again" in capsys.readouterr().out
+    assert e2.with_suffix(".edl").exists()
+
+
+def test_unknown_target_and_bad_config_exit_2(
+    setup: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _, _ = setup
+    assert run("--config", str(config), "--target", "nope") == 2
+    assert "--target nope: no such target (configured: kodi)" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[targets]]\nname = "k"\nkind = "kodi"\naction = 9\n')
+    assert run("--config", str(bad)) == 2
+    assert "targets.k.action" in capsys.readouterr().err

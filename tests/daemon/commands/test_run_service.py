@@ -1,0 +1,161 @@
+"""`intro-daemon run` as a real subprocess with the real detector on generated episodes: slow copies, SIGKILL in
+the middle of a detection, bad files, SIGHUP and SIGTERM. Reads the daemon's SQLite database as it goes."""
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_slowly
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_S = 90.0
+
+
+class Service:
+    def __init__(self, tmp_path: Path, weights: Path | None) -> None:
+        self.lib = tmp_path / "lib"
+        self.season = self.lib / "Show" / "Season 1"
+        self.season.mkdir(parents=True)
+        self.db = tmp_path / "state" / "intro-daemon.db"
+        self.config = tmp_path / "config.toml"
+        self.config.write_text(
+            f'[library]\nfolders = ["{self.lib}"]\nsettle_s = 1.0\n'
+            f'[state]\ndir = "{tmp_path / "state"}"\n'
+            "[worker]\ntorch_threads = 1\nnice = 0\n" + (f'weights = "{weights}"\n' if weights else "")
+        )
+        self.log = tmp_path / "daemon.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        script = Path(sys.executable).with_name("intro-daemon")
+        argv = [str(script)] if script.exists() else [sys.executable, "-m", "daemon.cli"]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([*argv, "run", "--config", str(self.config)], stdout=log, stderr=log)
+        self.wait(lambda: "watching" in self.log_text(), "the daemon to start")
+
+    def signal(self, sig: int) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        if sig == signal.SIGHUP:
+            return 0
+        rc = self.proc.wait(15)
+        self.proc = None
+        return rc
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def rows(self, sql: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
+        if not self.db.exists():
+            return []
+        with sqlite3.connect(self.db, timeout=30) as c:
+            try:
+                return c.execute(sql, args).fetchall()
+            except sqlite3.OperationalError:  # tables not created yet
+                return []
+
+    def states(self) -> dict[str, str]:
+        return {Path(p).name: s for p, s in self.rows("SELECT path, state FROM episodes")}
+
+    def wait(self, condition: Callable[[], bool], what: str, timeout: float = TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.proc is not None and self.proc.poll() is not None:
+                pytest.fail(f"daemon exited ({self.proc.returncode}) waiting for {what}:\n{self.log_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}: {self.states()}\n{self.log_text()}")
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def service(tmp_path: Path, detector_weights: Path | None) -> Iterator[Service]:
+    s = Service(tmp_path, detector_weights)
+    yield s
+    if s.proc is not None:
+        s.proc.kill()
+        s.proc.wait()
+
+
+def drop_in(src: Path, dest: Path) -> None:
+    """How download clients finish: write under a partial name, then rename."""
+    part = dest.with_name(dest.name + ".part")
+    shutil.copy(src, part)
+    part.rename(dest)
+
+
+def test_slow_copy_then_sigkill_during_a_detection(service: Service, season_media: list[Path]) -> None:
+    service.start()
+    first = service.season / "S01E01.mkv"
+    write_slowly(first, season_media[0].read_bytes(), chunks=10, seconds=3.0)
+    service.wait(lambda: service.states().get("S01E01.mkv") == "done", "the first episode")
+    (size,) = service.rows("SELECT file_size FROM detections")[0]
+    assert size == season_media[0].stat().st_size  # detected once, on the complete file
+    assert len(service.rows("SELECT id FROM detections")) == 1
+    service.wait(lambda: "S01E01.mkv: done" in service.log_text(), "its log line")  # written after the commit
+
+    names = [f"S01E{n:02d}.mkv" for n in range(2, 10)]
+    for n, name in enumerate(names):
+        drop_in(season_media[n % len(season_media)], service.season / name)
+    service.wait(lambda: "processing" in service.states().values(), "a detection to start")
+    assert service.signal(signal.SIGKILL) == -signal.SIGKILL
+    left = service.states()
+    assert "processing" in left.values()  # killed mid-detection: the claim is still in the database
+
+    service.start()
+    service.wait(lambda: set(service.states().values()) == {"done"} and len(service.states()) == 9, "all done")
+    assert "interrupted last time, queued again" in service.log_text()
+    per_episode = service.rows("SELECT episode_id, COUNT(*) FROM detections GROUP BY episode_id")
+    assert len(per_episode) == 9 and {n for _, n in per_episode} == {1}  # nothing duplicated
+    assert service.rows("SELECT COUNT(*) FROM episodes WHERE claimed_by IS NOT NULL") == [(0,)]
+
+    started = time.monotonic()
+    assert service.signal(signal.SIGTERM) == 0
+    assert time.monotonic() - started < 10
+
+
+def test_bad_files_end_in_clear_states_while_the_others_go_on(service: Service, season_media: list[Path]) -> None:
+    service.start()
+    for n in range(8):  # keep the worker busy so the files below wait in the queue
+        drop_in(season_media[n % len(season_media)], service.season / f"good{n}.mkv")
+    service.wait(lambda: "processing" in service.states().values(), "the first detection")
+    (service.season / "corrupt.mkv").write_bytes(os.urandom(200_000))
+    (service.season / "empty.mkv").write_bytes(b"")
+    half = season_media[0].read_bytes()
+    (service.season / "truncated.mkv").write_bytes(half[: len(half) // 2])
+    drop_in(season_media[1], service.season / "doomed.mkv")
+    service.wait(lambda: service.states().get("doomed.mkv") == "pending", "doomed.mkv to be queued")
+    (service.season / "doomed.mkv").unlink()
+    drop_in(season_media[2], service.season / "after.mkv")
+
+    def settled() -> bool:
+        states = service.states()
+        return len(states) == 13 and not {"pending", "processing"} & set(states.values())
+
+    service.wait(settled, "every file to end")
+    states = service.states()
+    assert states.pop("doomed.mkv") == "missing"
+    errors = dict(service.rows("SELECT path, last_error FROM episodes WHERE state = 'failed'"))
+    errors = {Path(p).name: e for p, e in errors.items()}
+    assert set(errors) == {"corrupt.mkv", "empty.mkv", "truncated.mkv"}
+    assert errors["empty.mkv"] == "empty file (0 bytes)"
+    assert errors["corrupt.mkv"].startswith("unusable media: ") and errors["truncated.mkv"].startswith(
+        "unusable media: "
+    )
+    assert {states[f"good{n}.mkv"] for n in range(8)} == {"done"} and states["after.mkv"] == "done"
+
+    service.config.write_text(service.config.read_text().replace("settle_s = 1.0", "settle_s = 1.5"))
+    service.signal(signal.SIGHUP)
+    service.wait(lambda: "configuration reloaded" in service.log_text(), "the reload")
+    service.config.write_text(service.config.read_text() + "\nbogus = 1\n")
+    service.signal(signal.SIGHUP)
+    service.wait(lambda: "configuration not reloaded: worker.bogus: unknown key" in service.log_text(), "the refusal")
+    assert service.signal(signal.SIGTERM) == 0

@@ -1,0 +1,88 @@
+"""Settling: a file is released once, after its size and mtime held still for the settle time."""
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from daemon.library.filter import FileStat, stat_file
+from daemon.library.settle import Settler, SettleThread
+from tests.conftest import write_slowly
+
+SETTLE_S = 10.0
+
+
+class FakeDisk:
+    def __init__(self) -> None:
+        self.files: dict[Path, FileStat] = {}
+
+    def write(self, path: Path, size: int) -> None:
+        mtime = self.files[path].mtime_ns + 1 if path in self.files else 1
+        self.files[path] = FileStat(size, mtime)
+
+    def stat(self, path: Path) -> FileStat | None:
+        return self.files.get(path)
+
+
+def test_settle_waits_for_quiet_then_releases_once() -> None:
+    disk, path = FakeDisk(), Path("/tv/e.mkv")
+    settler = Settler(SETTLE_S, disk.stat)
+    for t in range(5):  # a copy: an event every second
+        disk.write(path, 100 * (t + 1))
+        settler.note(path, now=float(t))
+    assert settler.due(now=12.0) == []  # 8 s after the last event
+    assert settler.next_deadline() == 14.0
+    assert settler.due(now=14.0) == [(path, FileStat(500, 5))]
+    assert settler.due(now=100.0) == [] and len(settler) == 0
+
+
+def test_settle_rewaits_when_the_file_changed_without_an_event() -> None:
+    disk, path = FakeDisk(), Path("/tv/e.mkv")
+    settler = Settler(SETTLE_S, disk.stat)
+    disk.write(path, 1)
+    settler.note(path, now=0.0)
+    disk.write(path, 2)  # e.g. a network share: no event
+    assert settler.due(now=10.0) == []
+    assert settler.due(now=19.9) == []
+    assert settler.due(now=20.0) == [(path, FileStat(2, 2))]
+
+
+def test_settle_drops_vanished_and_forgotten_files() -> None:
+    disk = FakeDisk()
+    a, b = Path("/tv/a.mkv"), Path("/tv/b.mkv")
+    settler = Settler(SETTLE_S, disk.stat)
+    disk.write(a, 1)
+    disk.write(b, 1)
+    settler.note(a, 0.0)
+    settler.note(b, 0.0)
+    settler.note(Path("/tv/never.mkv"), 0.0)  # gone before its event was handled
+    del disk.files[a]
+    settler.forget(b)
+    assert settler.due(now=10.0) == [] and len(settler) == 0
+
+
+def test_settle_thread_releases_a_slow_copy_once_complete(tmp_path: Path) -> None:
+    released: list[tuple[Path, FileStat]] = []
+    done = threading.Event()
+
+    def on_settled(path: Path, stat: FileStat) -> None:
+        released.append((path, stat))
+        done.set()
+
+    thread = SettleThread(Settler(0.5), on_settled)
+    thread.start()
+    dest = tmp_path / "e.mkv"
+    note: Callable[[Path], None] = thread.note
+    started = time.monotonic()
+    writer = threading.Thread(target=write_slowly, args=(dest, os.urandom(64 * 1024), 8, 1.6))
+    writer.start()
+    while writer.is_alive():  # what the watcher would do on each write event
+        if dest.exists():
+            note(dest)
+        time.sleep(0.05)
+    note(dest)
+    assert done.wait(5.0)
+    thread.stop()
+    assert time.monotonic() - started >= 1.6 + 0.5
+    assert released == [(dest, stat_file(dest))]

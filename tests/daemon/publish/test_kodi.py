@@ -1,0 +1,71 @@
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from daemon.publish import kodi
+from daemon.publish.base import EpisodeRef, PushAction
+from daemon.publish.errors import ForeignFileError
+from daemon.publish.kodi import KodiOptions, KodiPublisher
+from detector.result import Intro
+
+
+@pytest.fixture
+def episode(tmp_path: Path) -> EpisodeRef:
+    video = tmp_path / "Show S01E01.mkv"
+    video.write_bytes(b"\x1a\x45\xdf\xa3")
+    video.chmod(0o644)
+    return EpisodeRef(video, 1500.0)
+
+
+def read_back(episode: EpisodeRef) -> list[kodi.EdlEntry]:
+    return kodi.parse((episode.path.parent / "Show S01E01.edl").read_text())
+
+
+def test_writes_our_edl_next_to_the_video_to_the_millisecond(episode: EpisodeRef) -> None:
+    result = KodiPublisher("kodi", KodiOptions()).push(episode, Intro(12.3456, 74.5004, 0.9))
+    assert result.action is PushAction.CREATED
+    edl = episode.path.with_suffix(".edl")
+    text = edl.read_text()
+    assert text.startswith("## intro-daemon")
+    [entry] = read_back(episode)
+    assert entry == kodi.EdlEntry(12.346, 74.5, 3)  # seconds to 3 decimals; action 3 by default
+    assert stat.S_IMODE(edl.stat().st_mode) == 0o644  # readable like the video, not 0600 like a temp file
+    assert sorted(p.name for p in episode.path.parent.iterdir()) == ["Show S01E01.edl", "Show S01E01.mkv"]
+
+
+def test_action_is_configurable(episode: EpisodeRef) -> None:
+    KodiPublisher("kodi", KodiOptions(action=2)).push(episode, Intro(0.0, 30.0, 0.9))
+    assert read_back(episode) == [kodi.EdlEntry(0.0, 30.0, 2)]
+
+
+def test_repush_is_unchanged_and_a_new_detection_replaces(episode: EpisodeRef) -> None:
+    publisher = KodiPublisher("kodi", KodiOptions())
+    publisher.push(episode, Intro(10.0, 40.0, 0.9))
+    edl = episode.path.with_suffix(".edl")
+    os.utime(edl, ns=(1, 1))
+    assert publisher.push(episode, Intro(10.0, 40.0, 0.9)).action is PushAction.UNCHANGED
+    assert edl.stat().st_mtime_ns == 1  # not rewritten
+    assert publisher.push(episode, Intro(11.5, 41.25, 0.9)).action is PushAction.REPLACED
+    assert read_back(episode) == [kodi.EdlEntry(11.5, 41.25, 3)]  # replaced, not appended
+
+
+def test_no_intro_removes_our_edl(episode: EpisodeRef) -> None:
+    publisher = KodiPublisher("kodi", KodiOptions())
+    assert publisher.push(episode, None).action is PushAction.UNCHANGED
+    publisher.push(episode, Intro(10.0, 40.0, 0.9))
+    assert publisher.push(episode, None).action is PushAction.REMOVED
+    assert not episode.path.with_suffix(".edl").exists()
+
+
+def test_an_edl_we_did_not_write_is_never_touched(episode: EpisodeRef) -> None:
+    edl = episode.path.with_suffix(".edl")
+    foreign = "FILE PROCESSING COMPLETE\n120.0\t300.0\t0\n"
+    edl.write_text(foreign)
+    publisher = KodiPublisher("kodi", KodiOptions())
+    with pytest.raises(ForeignFileError, match="not written by intro-daemon"):
+        publisher.push(episode, Intro(10.0, 40.0, 0.9))
+    with pytest.raises(ForeignFileError):
+        publisher.push(episode, None)
+    assert edl.read_text() == foreign
