@@ -163,8 +163,8 @@ def run_detect(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from corpus.truth import load_truth
     from detector.evaluation import episode_lines, report_lines, run_corpus
+    from detector.labels import load_truth
 
     detector = _load_detector(args)
     started = time.monotonic()

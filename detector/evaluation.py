@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.truth import EpisodeTruth
 from detector.cli import detect_all
 from detector.inference import Detector
+from detector.labels import EpisodeTruth
 from detector.metrics import Outcome, Report, evaluate, verdict
 from detector.result import Detection
 

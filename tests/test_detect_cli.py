@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from corpus.procedural import make_season
-from corpus.truth import EpisodeTruth
 from detector.inference import Checkpoint
+from detector.labels import EpisodeTruth
 from detector.weights import MODELS
 
 

@@ -20,7 +20,7 @@ from bench.intro_skipper import (
     refine_end_on_silence,
     silence_spans,
 )
-from corpus.truth import EpisodeTruth, IntroSpan, load_truth, write_truth
+from detector.labels import EpisodeTruth, IntroSpan, load_truth, write_truth
 
 
 def points_for(seconds: float) -> int:
