@@ -8,15 +8,17 @@ import sys
 from collections.abc import Sequence
 
 from daemon import commands as daemon_commands
+from daemon.commands import detect, evaluate, train
 from daemon.publish import cli as publish_cli
-from detector import cli as detector_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="intro-daemon", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    detector_cli.register(sub)
+    detect.register(sub)
+    evaluate.register(sub)
+    train.register(sub)
     daemon_commands.register(sub)
     publish_cli.register(sub)
     return parser

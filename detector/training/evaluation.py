@@ -1,4 +1,4 @@
-"""Run a detector over a labelled corpus and collect what `detector.metrics` needs. The I/O side of `eval`."""
+"""Run a detector over a labelled corpus and collect what `detector.training.metrics` needs. The I/O side of `eval`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.cli import detect_all
-from detector.inference import Detector
+from detector.inference import Detector, detect_all
 from detector.labels import EpisodeTruth
-from detector.metrics import Outcome, Report, evaluate, verdict
 from detector.result import Detection
+from detector.training.metrics import Outcome, Report, evaluate, verdict
 
 log = logging.getLogger(__name__)
 
