@@ -1,4 +1,5 @@
-"""Run a detector over a labelled corpus and collect what `detector.training.metrics` needs. The I/O side of `eval`."""
+"""Run a detector over a labelled corpus and collect what detector.training.metrics needs: the I/O side of
+`intro-daemon eval`."""
 
 from __future__ import annotations
 
