@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.intro_skipper import detect_season
-from corpus.truth import EpisodeTruth, load_truth
-from detector.evaluation import Labelled, by_tag, run_corpus, seasons_of
 from detector.inference import Detector
-from detector.metrics import Outcome, Report, evaluate
+from detector.labels import EpisodeTruth, load_truth
+from detector.training.evaluation import Labelled, by_tag, run_corpus, seasons_of
+from detector.training.metrics import Outcome, Report, evaluate
 from detector.weights import MODELS
 
 TAGS = ("cold_open", "recap", "two_openings", "short_intro", "long_intro", "no_intro")

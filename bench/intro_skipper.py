@@ -30,6 +30,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+# The label format's span (start_s, end_s, duration_s) serves the algorithm's matches and silences too.
+from detector.labels import IntroSpan as Span
+
 log = logging.getLogger(__name__)
 
 # Chromaprint's default algorithm (TEST2): 4096-sample frames at 11025 Hz, hop 1/3 frame.
@@ -60,16 +63,6 @@ class IntroSkipperParams:
 
 
 DEFAULTS = IntroSkipperParams()
-
-
-@dataclass(frozen=True)
-class Span:
-    start_s: float
-    end_s: float
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
 
 
 # ---------------------------------------------------------------------------------------------------------------

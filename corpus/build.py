@@ -20,7 +20,7 @@ from corpus.procedural import plan_corpus, procedural_catalog, render_plans
 from corpus.profile import PROCEDURAL, REAL, IntroClass, Profile
 from corpus.real import scan_catalog
 from corpus.render import render_episode
-from corpus.truth import EpisodeTruth
+from detector.labels import EpisodeTruth
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import numpy as np
 from corpus.catalog import NOISE_PREFIX, NOISE_TRACK_S, Catalog, Line, Split, Track, stable_hash
 from corpus.profile import IntroClass, Profile
 from corpus.timeline import AudioEvent, Framing, Shot, TextOverlay, Timeline
-from corpus.truth import IntroSpan
 from corpus.words import credit_name, sentence, show_names
+from detector.labels import IntroSpan
 
 Rng = np.random.Generator
 SEASON = "Season 01"

@@ -11,7 +11,7 @@ from corpus.material import SYNTH_PREFIX, Material
 from corpus.plan import EpisodePlan, compose_season, compose_shows, with_container
 from corpus.profile import PROCEDURAL, Profile
 from corpus.render import render_episode
-from corpus.truth import TRUTH_FILE, EpisodeTruth, write_truth
+from detector.labels import TRUTH_FILE, EpisodeTruth, write_truth
 
 GROUPS = 8  # "composers"
 TRACKS_PER_GROUP = 6

@@ -1,4 +1,4 @@
-"""`intro-daemon` entry point. Each area registers its own subcommands; logging is configured only here."""
+"""`intro-daemon` entry point: the commands come from `daemon.commands`; logging is configured only here."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from daemon import commands as daemon_commands
-from detector import cli as detector_cli
+from daemon import commands
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="intro-daemon", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="intro-daemon", description="Finds the intros of TV episodes and gives media servers skip markers."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    detector_cli.register(sub)
-    daemon_commands.register(sub)
+    commands.register(sub)
     return parser
 
 

@@ -1,4 +1,10 @@
-"""Intro detection: decode -> features -> network scores -> intervals.
+"""Intro detection: decode -> features -> model -> intervals (seed) / season rule -> cuts.
+
+The stages, in that order: decode, audio and features (the network's input); fingerprint and repetition (what recurs
+across the episodes of a season); model and checkpoint (the network and its weights on disk); intervals (DBSCAN over
+the scores) and season_rule with boundaries (the intro that the siblings share); cuts (its ends on shot cuts).
+inference runs them (`Detector`). labels is the truth.json format; training/ fits and evaluates models, apart from
+the detection path.
 
 Public API: `Detector` (load once, call `detect`), `Detection`, `Intro`, `DecodeError`.
 """

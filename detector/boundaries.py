@@ -5,11 +5,7 @@ second: the codes contrast each 0.1 s against a ~3 s local mean, so codes start 
 sound ends and still agree ~1.5 s after it. Along one sibling's alignment the bit error climbs from ~0 (same sound)
 to ~0.5 (unrelated) across an end; the middle of that climb is a second estimate of where the sound stops being
 shared (median over the supporting siblings). It errs differently: long fades pull it inwards. The end used is the
-mean of the two, minus its median error on the training corpus (IntervalParams.start_offset_s / end_offset_s).
-
-Measured with the shipped season model (support threshold 0.3 then), found intros with both ends within +-1 s
-(per-second / code-level / mean):
-training corpus 90 / 98 / 98 %, data/val 94 / 100 / 97 %, data/val-xl 94 / 100 / 98 %, data/test 93 / 86 / 100 %.
+mean of the two, minus its median error on the training corpus (the season rule's start_offset_s / end_offset_s).
 """
 
 from __future__ import annotations
@@ -19,13 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.ndimage
 
-from detector.consensus import held_as_story
 from detector.fingerprint import Fingerprints
-from detector.intervals import IntervalParams, repeated_candidates
-from detector.repetition import RepetitionFeatures, content_changes
+from detector.repetition import RepetitionFeatures
 from detector.result import Intro
 
-SAME_ERROR = 0.1  # smoothed bit error of the same sound in two encodes (measured: 0-0.1)
+SAME_ERROR = 0.1  # smoothed bit error of the same sound in two encodes (0-0.1)
 OTHER_ERROR = 0.4  # ... and of unrelated sound (0.5 +- 0.05); the edge lies between the last SAME and first OTHER
 SMOOTH_CODES = 5  # 0.5 s of smoothing over the per-code bit error
 MAX_CLIMB_CODES = 40  # a climb longer than 4 s is not an edge
@@ -37,15 +31,16 @@ def sharpen(
     target: Fingerprints,
     siblings: Sequence[Fingerprints],
     repetition: RepetitionFeatures,
-    params: IntervalParams,
+    start_offset_s: float = 0.0,
+    end_offset_s: float = 0.0,
 ) -> Intro:
     """The repeated run's ends, each the mean of the per-second end and the code-level end (or the per-second end
-    alone where the codes give none), with the training corpus's corrections applied."""
+    alone where the codes give none), with the training corpus's corrections (start_offset_s, end_offset_s) added."""
     edges = code_edges(target, siblings, repetition, intro.start_s, intro.end_s)
     if edges is None or max(abs(edges[0] - intro.start_s), abs(edges[1] - intro.end_s)) > MAX_SHIFT_S:
         edges = (intro.start_s, intro.end_s)
-    start_s = max(0.0, (intro.start_s + edges[0]) / 2 + params.start_offset_s)
-    end_s = max(start_s + 1.0, (intro.end_s + edges[1]) / 2 + params.end_offset_s)
+    start_s = max(0.0, (intro.start_s + edges[0]) / 2 + start_offset_s)
+    end_s = max(start_s + 1.0, (intro.end_s + edges[1]) / 2 + end_offset_s)
     return Intro(start_s=round(start_s, 2), end_s=round(end_s, 2), confidence=intro.confidence)
 
 
@@ -95,20 +90,3 @@ def _edge(error: np.ndarray, inside: int, direction: int) -> float:
     while 0 <= same < len(error) and error[same] > SAME_ERROR and abs(same - other) < MAX_CLIMB_CODES:
         same -= direction
     return (same + other) / 2
-
-
-def locate_repeated_intro(
-    scores: np.ndarray,
-    target: Fingerprints,
-    siblings: Sequence[Fingerprints],
-    repetition: RepetitionFeatures,
-    params: IntervalParams,
-) -> Intro | None:
-    """The season rule: the best repeated run (detector.intervals) that the siblings sharing it do not hold as
-    story (detector.consensus), its ends sharpened when params.refine."""
-    own_intros: dict[int, Intro | None] = {}
-    for candidate in repeated_candidates(scores, repetition.audio_support, params, content_changes(repetition))[:3]:
-        if held_as_story(candidate, target, siblings, repetition, params, own_intros):
-            continue
-        return sharpen(candidate, target, siblings, repetition, params) if params.refine else candidate
-    return None

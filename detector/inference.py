@@ -2,96 +2,47 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from detector import cuts
-from detector.boundaries import locate_repeated_intro
+from detector.checkpoint import Checkpoint
 from detector.decode import FrameMode, decode_pictures
 from detector.errors import DecodeError
 from detector.features import extract
 from detector.fingerprint import Fingerprints, fingerprint
 from detector.intervals import IntervalParams, find_intro
-from detector.model import IntroNet, ModelDims
 from detector.repetition import repetition_scores
 from detector.result import Detection, Intro
 from detector.season import FingerprintStore, MemoryStore, file_identity
+from detector.season_rule import SeasonRuleParams, locate_repeated_intro
 from detector.weights import DEFAULT_MODEL, MODELS
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = 1
 # Bumped when what happens after the network changes the results (stored results name it, so the daemon redoes
 # older ones): 2 = ends snapped to shot cuts, 3 = the one-sibling fallback.
 POSTPROCESSING = "post3"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
-# model decides, as if it had none. One sibling is weak evidence (it may be a pilot without the intro, or have the
-# other opening): on data/test + data/fresh + data/val the season rule missed 20 of 93 intros this way, and the
-# lone model's +-1 s was 63 % against 61 % (README, "Two-episode seasons").
+# model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
+# other opening.
 ONE_SIBLING_FALLBACK = True
 # Siblings analysed ahead of their turn (kept for when they are the target): a first scan of a season decodes each
 # file once. An entry is the embedding, ~4 KB per analysed second (5 MB for a 44-minute episode).
 ANALYSES_KEPT = 32
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    version: str
-    dims: ModelDims
-    intervals: IntervalParams
-    frame_mode: FrameMode
-    state_dict: dict[str, torch.Tensor]
-    card: dict[str, Any]
-
-    def save(self, path: Path) -> None:
-        # Half precision halves the file; the network is evaluated in float32 after loading.
-        state = {k: (v.half() if v.is_floating_point() else v) for k, v in self.state_dict.items()}
-        torch.save(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "version": self.version,
-                "dims": self.dims.to_dict(),
-                "intervals": self.intervals.to_dict(),
-                "frame_mode": self.frame_mode.value,
-                "state_dict": state,
-                # Plain JSON types only: weights_only loading refuses anything else (a stray numpy scalar).
-                "card": json.loads(json.dumps(self.card, default=float)),
-            },
-            path,
-        )
-
-    def without_cut_snapping(self) -> Checkpoint:
-        return replace(self, intervals=replace(self.intervals, snap_to_cuts=False))
-
-    @classmethod
-    def load(cls, path: Path) -> Checkpoint:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-        if raw.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path}: unsupported checkpoint format {raw.get('format')!r}")
-        state = {k: (v.float() if v.is_floating_point() else v) for k, v in raw["state_dict"].items()}
-        return cls(
-            version=raw["version"],
-            dims=ModelDims(**raw["dims"]),
-            intervals=IntervalParams(**raw["intervals"]),
-            frame_mode=FrameMode(raw["frame_mode"]),
-            state_dict=state,
-            card=raw.get("card", {}),
-        )
-
-
 def inference_frame_mode(trained_on: FrameMode) -> FrameMode:
     """The pictures a model gets by default: those it was trained on, except that a model trained on exact
-    pictures (ALL) gets REFERENCE ones, which scored the same on the held-out corpora at half the decoding cost
-    (README). KEYFRAMES stays a choice: it costs the seed model accuracy."""
+    pictures (ALL) gets REFERENCE ones, which score the same at half the decoding cost. KEYFRAMES stays a choice:
+    it costs the seed model accuracy."""
     return FrameMode.REFERENCE if trained_on is FrameMode.ALL else trained_on
 
 
@@ -106,12 +57,6 @@ class Analysis:
     lone_embedding: torch.Tensor | None = None
 
 
-def _network(checkpoint: Checkpoint) -> IntroNet:
-    model = IntroNet(checkpoint.dims)
-    model.load_state_dict(checkpoint.state_dict)
-    return model.eval()
-
-
 class Detector:
     """`Detector.load()` once, then `detect(path, siblings)` per episode."""
 
@@ -121,14 +66,18 @@ class Detector:
         frame_mode: FrameMode | None = None,
         store: FingerprintStore | None = None,
         lone: Checkpoint | None = None,
+        snap_to_cuts: bool = True,
     ) -> None:
+        """snap_to_cuts: both ends, with or without siblings, move to the shot cut next to them (detector.cuts);
+        False: the seed design's DBSCAN ends (or the sound's) as they are."""
         self.checkpoint = checkpoint
+        self.snap_to_cuts = snap_to_cuts
         # The season model leans on repetition and is weak without siblings; a seed model serves lone episodes.
         self.lone_checkpoint = lone if checkpoint.dims.n_extra else None
-        self.lone_model = _network(self.lone_checkpoint) if self.lone_checkpoint else None
+        self.lone_model = self.lone_checkpoint.network() if self.lone_checkpoint else None
         self.store: FingerprintStore = store or MemoryStore()
         self.frame_mode = frame_mode or inference_frame_mode(checkpoint.frame_mode)
-        self.model = _network(checkpoint)
+        self.model = checkpoint.network()
         self._kept: OrderedDict[str, Analysis] = OrderedDict()  # siblings analysed ahead of their turn, oldest first
 
     @classmethod
@@ -149,10 +98,7 @@ class Detector:
         lone = None
         if checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
             lone = Checkpoint.load(MODELS["seed"])
-        if not snap_to_cuts:
-            checkpoint = checkpoint.without_cut_snapping()
-            lone = lone.without_cut_snapping() if lone else None
-        return cls(checkpoint, frame_mode, store, lone)
+        return cls(checkpoint, frame_mode, store, lone, snap_to_cuts=snap_to_cuts)
 
     @property
     def uses_siblings(self) -> bool:
@@ -167,6 +113,10 @@ class Detector:
     @property
     def intervals(self) -> IntervalParams:
         return self.checkpoint.intervals
+
+    @property
+    def season_rule(self) -> SeasonRuleParams:
+        return self.checkpoint.season_rule
 
     @torch.inference_mode()
     def analyse(self, path: str | Path, siblings: int | None = None) -> Analysis:
@@ -212,14 +162,14 @@ class Detector:
         logits = self.model.classify(analysis.embedding.unsqueeze(0), extra)[0]
         scores = torch.sigmoid(logits).numpy().astype(np.float32)
         if analysis.fingerprints is not None and repetition is not None and repetition.n_siblings:
-            intro = locate_repeated_intro(scores, analysis.fingerprints, siblings, repetition, self.intervals)
-            if self.intervals.refine:
+            intro = locate_repeated_intro(scores, analysis.fingerprints, siblings, repetition, self.season_rule)
+            if self.season_rule.refine:
                 signals += ("edges",)
             if intro is None and repetition.n_siblings == 1 and analysis.lone_embedding is not None:
                 return self._alone(analysis, analysis.lone_embedding, ("network", "sibling-unmatched"))
         else:
             intro = find_intro(scores, self.intervals)
-        intro, at_cuts = self._at_cuts(analysis.path, intro, self.intervals)
+        intro, at_cuts = self._at_cuts(analysis.path, intro)
         return self._detection(analysis, scores, intro, signals + at_cuts)
 
     def _alone(self, analysis: Analysis, embedding: torch.Tensor, signals: tuple[str, ...]) -> Detection:
@@ -227,14 +177,13 @@ class Detector:
         assert self.lone_model is not None and self.lone_checkpoint is not None
         logits = self.lone_model.classify(embedding.unsqueeze(0))[0]
         scores = torch.sigmoid(logits).numpy().astype(np.float32)
-        params = self.lone_checkpoint.intervals
-        intro, at_cuts = self._at_cuts(analysis.path, find_intro(scores, params), params)
+        intro, at_cuts = self._at_cuts(analysis.path, find_intro(scores, self.lone_checkpoint.intervals))
         return self._detection(analysis, scores, intro, signals + at_cuts)
 
-    def _at_cuts(self, path: Path, intro: Intro | None, params: IntervalParams) -> tuple[Intro | None, tuple[str, ...]]:
+    def _at_cuts(self, path: Path, intro: Intro | None) -> tuple[Intro | None, tuple[str, ...]]:
         """The intro's ends at the shot cuts next to them (detector.cuts), and ("cuts",) when one moved.
         Decodes ~3 s of pictures around each end; a file that fails there keeps the ends it has."""
-        if intro is None or not params.snap_to_cuts:
+        if intro is None or not self.snap_to_cuts:
             return intro, ()
         try:
             spans = decode_pictures(path, [cuts.window(intro.start_s), cuts.window(intro.end_s)])
@@ -294,3 +243,19 @@ class Detector:
         for path, analysis in analyses.items():
             siblings = [a.fingerprints for p, a in analyses.items() if p != path and a.fingerprints is not None]
             yield path, self.finish(analysis, siblings)
+
+
+def detect_all(detector: Detector, targets: list[Path], others: list[Path]) -> Iterator[tuple[Path, Detection | str]]:
+    """Detections in order, or the error message of a file that failed; a failure never stops the rest.
+
+    targets: episodes of one season to detect; others: their siblings that are not to be detected. A season without
+    others is detected as a whole (each file decoded once)."""
+    try:
+        if others or len(targets) == 1:
+            results: Iterable[tuple[Path, Detection | DecodeError]] = ((t, detector.detect(t, others)) for t in targets)
+        else:
+            results = detector.detect_season(targets)
+        for path, result in results:
+            yield path, result.cause if isinstance(result, DecodeError) else result
+    except DecodeError as exc:
+        yield exc.path, exc.cause

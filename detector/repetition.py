@@ -32,38 +32,20 @@ class MatchParams:
 
     bits: int  # bits per code
     window_s: float  # bit error is averaged over this window before thresholding
-    max_bit_error: float  # a window matches when its mean bit error is at most this (unrelated content: ~0.5)
     min_run_s: float  # shorter matched runs are dropped
     max_gap_s: float  # shorter unmatched gaps inside a run are closed
-    max_offsets: int  # candidate offsets verified per sibling
     min_votes: int  # index hits (summed over 3 neighbouring offsets) for an offset to be a candidate
     max_key_occurrences: int  # index keys more frequent than this in a sibling are ignored (stationary sound)
+    max_bit_error: float = 0.3  # a window matches when its mean bit error is at most this (unrelated content: ~0.5)
+    max_offsets: int = 16  # candidate offsets verified per sibling
 
 
 # Chosen on real music against AAC re-encodes (see detector/fingerprint.py): matched windows ~0.1-0.2, unrelated
-# 0.5 +- 0.05. Not yet tuned on episodes.
-AUDIO_MATCH = MatchParams(
-    bits=32,
-    window_s=1.0,
-    max_bit_error=0.3,
-    min_run_s=2.0,
-    max_gap_s=1.0,
-    max_offsets=16,
-    min_votes=6,
-    max_key_occurrences=32,
-)
+# 0.5 +- 0.05.
+AUDIO_MATCH = MatchParams(bits=32, window_s=1.0, min_run_s=2.0, max_gap_s=1.0, min_votes=6, max_key_occurrences=32)
 # One picture per second: a sibling's offset is rarely a whole number of seconds, so seconds that straddle a cut
 # mismatch; a 3 s window rides over them.
-PICTURE_MATCH = MatchParams(
-    bits=64,
-    window_s=3.0,
-    max_bit_error=0.3,
-    min_run_s=3.0,
-    max_gap_s=2.0,
-    max_offsets=16,
-    min_votes=3,
-    max_key_occurrences=8,
-)
+PICTURE_MATCH = MatchParams(bits=64, window_s=3.0, min_run_s=3.0, max_gap_s=2.0, min_votes=3, max_key_occurrences=8)
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly

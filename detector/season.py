@@ -1,12 +1,11 @@
 """Season context: fingerprints of the sibling episodes, computed once per file and kept in a store.
 
 A new episode in a season decodes only itself; its siblings' fingerprints come from the store (the daemon keeps
-them in its database; the CLI in a folder). A sibling that cannot be decoded is left out, never fatal.
+them in its database; the CLI in memory). A sibling that cannot be decoded is left out, never fatal.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Protocol
 
@@ -34,26 +33,3 @@ class MemoryStore:
 
     def put(self, path: Path, fingerprints: Fingerprints) -> None:
         self._items[file_identity(path)] = fingerprints
-
-
-class DirectoryStore:
-    """One small file per episode identity under `root` (about 60 KB for the first half of a 44-minute episode)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _file(self, path: Path) -> Path:
-        return self.root / f"{hashlib.sha1(file_identity(path).encode()).hexdigest()}.fp"
-
-    def get(self, path: Path) -> Fingerprints | None:
-        try:
-            return Fingerprints.from_bytes(self._file(path).read_bytes())
-        except (OSError, ValueError):
-            return None
-
-    def put(self, path: Path, fingerprints: Fingerprints) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        target = self._file(path)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(fingerprints.to_bytes())
-        tmp.replace(target)

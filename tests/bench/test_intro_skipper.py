@@ -20,7 +20,7 @@ from bench.intro_skipper import (
     refine_end_on_silence,
     silence_spans,
 )
-from corpus.truth import EpisodeTruth, IntroSpan, load_truth, write_truth
+from detector.labels import EpisodeTruth, IntroSpan, load_truth, write_truth
 
 
 def points_for(seconds: float) -> int:
@@ -173,7 +173,7 @@ def test_compare_baseline_scores_seasons_with_the_detector_metrics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bench.compare as compare
-    from detector.metrics import evaluate
+    from detector.training.metrics import evaluate
 
     truth = [
         EpisodeTruth("Show/Season 01/E01.mkv", "Show", "01", 600, IntroSpan(10, 40)),

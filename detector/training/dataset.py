@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 
-from corpus.truth import EpisodeTruth, load_truth
 from detector.decode import FrameMode
 from detector.errors import DecodeError
 from detector.features import extract, second_labels
 from detector.fingerprint import Fingerprints, fingerprint
+from detector.labels import EpisodeTruth, load_truth
 
 log = logging.getLogger(__name__)
 

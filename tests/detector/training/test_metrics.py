@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 
-from detector.metrics import Outcome, evaluate
+from detector.training.metrics import Outcome, evaluate
 
 
 def test_perfect_predictions():
@@ -36,7 +36,7 @@ def test_q_counts_seconds():
 
 
 def test_verdict_names_the_tolerance_met_or_the_failure():
-    from detector.metrics import verdict
+    from detector.training.metrics import verdict
 
     empty = np.zeros(0)
     assert verdict(Outcome((10.0, 30.0), (10.5, 29.2), empty)) == "within +-1 s"

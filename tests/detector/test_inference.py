@@ -48,3 +48,10 @@ def test_one_sibling_that_shares_no_intro_leaves_the_episode_to_the_lone_model(
     assert "sibling-unmatched" not in detector.detect(target, [stranger, second_stranger]).signals
     monkeypatch.setattr(inference, "ONE_SIBLING_FALLBACK", False)
     assert "sibling-unmatched" not in detector.detect(target, [stranger]).signals
+
+
+def test_cut_snapping_is_on_by_default_and_can_be_left_out_for_both_models():
+    default, as_designed = Detector.load(threads=1), Detector.load(threads=1, snap_to_cuts=False)
+    assert default.snap_to_cuts and default.lone_checkpoint  # the lone-episode model's ends move with the same flag
+    assert not as_designed.snap_to_cuts and as_designed.lone_checkpoint
+    assert "/post" in default.model_version  # stored results say which post-processing made them

@@ -3,12 +3,17 @@ siblings' consensus, code-level ends."""
 
 import numpy as np
 
-from detector.boundaries import code_edges, locate_repeated_intro, sharpen
-from detector.consensus import held_as_story
+from detector.boundaries import code_edges, sharpen
 from detector.fingerprint import Fingerprints
-from detector.intervals import IntervalParams
 from detector.repetition import content_changes, repetition_scores
 from detector.result import Intro
+from detector.season_rule import (
+    SeasonRuleParams,
+    find_repeated_intro,
+    held_as_story,
+    locate_repeated_intro,
+    trim_to_core,
+)
 
 STEP_S = 0.1
 N_SECONDS = 200
@@ -50,20 +55,20 @@ def test_no_sibling_sharing_the_run_means_no_edges():
 
 def test_sharpen_applies_the_corrections_and_refuses_far_moves():
     target, siblings, repetition = season(30.3, 75.6, (0.0, 12.5))
-    params = IntervalParams(refine=True, start_offset_s=-0.2, end_offset_s=0.1)
-    sharp = sharpen(Intro(30.0, 76.0, 0.9), target, siblings, repetition, params)
+    corrections = (-0.2, 0.1)  # the season rule's start_offset_s, end_offset_s
+    sharp = sharpen(Intro(30.0, 76.0, 0.9), target, siblings, repetition, *corrections)
     # The mean of the per-second ends (30, 76) and the code-level ones (30.3, 75.6), then the corrections.
     assert abs(sharp.start_s - 29.95) <= 0.1 and abs(sharp.end_s - 75.9) <= 0.1
     far = Intro(20.0, 90.0, 0.9)  # per-second ends that far off are not this shared segment's: corrections only
-    assert sharpen(far, target, siblings, repetition, params) == Intro(19.8, 90.1, 0.9)
+    assert sharpen(far, target, siblings, repetition, *corrections) == Intro(19.8, 90.1, 0.9)
 
 
 def test_season_rule_end_to_end():
     target, siblings, repetition = season(30.3, 75.6, (0.0, 12.5, 40.0))
     scores = np.full(N_SECONDS, 0.2)
-    intro = locate_repeated_intro(scores, target, siblings, repetition, IntervalParams(refine=True))
+    intro = locate_repeated_intro(scores, target, siblings, repetition, SeasonRuleParams(refine=True))
     assert intro is not None and abs(intro.start_s - 30.3) <= 0.3 and abs(intro.end_s - 75.6) <= 0.3
-    coarse = locate_repeated_intro(scores, target, siblings, repetition, IntervalParams(refine=False))
+    coarse = locate_repeated_intro(scores, target, siblings, repetition, SeasonRuleParams(refine=False))
     assert coarse is not None and (coarse.start_s, coarse.end_s) == (30.0, 76.0)
 
 
@@ -76,7 +81,7 @@ def test_an_intro_running_into_a_reused_score_cue_splits_where_the_content_chang
     repetition = repetition_scores(target, siblings)
     changes = content_changes(repetition)
     assert any(abs(int(c) - 40) <= 1 for c in changes)
-    intro = locate_repeated_intro(np.full(N_SECONDS, 0.2), target, siblings, repetition, IntervalParams())
+    intro = locate_repeated_intro(np.full(N_SECONDS, 0.2), target, siblings, repetition, SeasonRuleParams())
     assert intro is not None and abs(intro.start_s - 10) <= 1 and abs(intro.end_s - 40) <= 1
 
 
@@ -89,9 +94,49 @@ def test_a_cue_that_the_siblings_hold_as_story_is_not_the_intro():
     siblings += [episode(rng, theme, 15.0)]
     repetition = repetition_scores(pilot, siblings)
     run = Intro(100.0, 120.0, 0.5)
-    assert held_as_story(run, pilot, siblings, repetition, IntervalParams())
-    assert locate_repeated_intro(np.full(N_SECONDS, 0.9), pilot, siblings, repetition, IntervalParams()) is None
+    assert held_as_story(run, pilot, siblings, repetition, SeasonRuleParams())
+    assert locate_repeated_intro(np.full(N_SECONDS, 0.9), pilot, siblings, repetition, SeasonRuleParams()) is None
     # The siblings' shared theme is their intro, so the theme in an episode of theirs is not held as story.
     target, others = siblings[0], [*siblings[1:], pilot]
     own = repetition_scores(target, others)
-    assert not held_as_story(Intro(0.0, 30.0, 0.5), target, others, own, IntervalParams())
+    assert not held_as_story(Intro(0.0, 30.0, 0.5), target, others, own, SeasonRuleParams())
+
+
+def support_for(start_s: float, end_s: float, n: int, level: float = 1.0) -> np.ndarray:
+    """Per-second share of each second inside [start_s, end_s), times level."""
+    k = np.arange(n)
+    return level * np.clip(np.minimum(k + 1, end_s) - np.maximum(k, start_s), 0, 1)
+
+
+def test_trim_cuts_what_only_one_sibling_of_the_core_repeats():
+    support = support_for(20, 60, 200, level=0.4)
+    support[60:64] = 0.2  # one of two siblings goes on sharing the next scene's first seconds
+    support[16:20] = 0.2
+    assert trim_to_core(support, 16, 64) == (20, 60)
+    assert trim_to_core(support_for(20, 60, 200), 20, 60) == (20, 60)
+
+
+def test_repeated_segment_is_the_intro_when_siblings_exist():
+    support = support_for(30.4, 75.2, 200, level=0.8)
+    support[120:126] = 0.9  # a repeated sting: too short to be an intro
+    intro = find_repeated_intro(np.full(200, 0.2), support)
+    assert intro is not None and (intro.start_s, intro.end_s) == (30.0, 75.0)  # 75 is a fifth shared: trimmed
+
+
+def test_network_chooses_between_repeated_segments():
+    support = support_for(10, 30, 200) + support_for(100, 121, 200)  # a recap clip and the intro
+    net = net_scores(200, (100, 121, 0.9))
+    intro = find_repeated_intro(net, support)
+    assert intro is not None and intro.start_s == 100.0
+
+
+def test_nothing_repeats_means_no_intro_even_if_the_network_says_so():
+    assert find_repeated_intro(net_scores(200, (10, 40, 0.99)), np.zeros(200)) is None
+
+
+def net_scores(n: int, *spans: tuple[int, int, float]) -> np.ndarray:
+    """Network probabilities: 0.05, and `v` over each span [a, b)."""
+    s = np.full(n, 0.05)
+    for a, b, v in spans:
+        s[a:b] = v
+    return s

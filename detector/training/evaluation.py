@@ -1,4 +1,5 @@
-"""Run a detector over a labelled corpus and collect what `detector.metrics` needs. The I/O side of `eval`."""
+"""Run a detector over a labelled corpus and collect what detector.training.metrics needs: the I/O side of
+`intro-daemon eval`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.truth import EpisodeTruth
-from detector.cli import detect_all
-from detector.inference import Detector
-from detector.metrics import Outcome, Report, evaluate, verdict
+from detector.inference import Detector, detect_all
+from detector.labels import EpisodeTruth
 from detector.result import Detection
+from detector.training.metrics import Outcome, Report, evaluate, verdict
 
 log = logging.getLogger(__name__)
 

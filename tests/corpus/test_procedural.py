@@ -11,7 +11,7 @@ import pytest
 from corpus.catalog import Catalog, Track, partition
 from corpus.procedural import make_season, plan_corpus, procedural_catalog
 from corpus.profile import PROCEDURAL
-from corpus.truth import EpisodeTruth, IntroSpan, load_truth, write_truth
+from detector.labels import EpisodeTruth, IntroSpan, load_truth, write_truth
 
 RATE = 16000  # decode everything to one rate, so that 44.1 and 48 kHz episodes compare sample by sample
 

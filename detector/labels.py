@@ -1,6 +1,7 @@
-"""The corpus truth file: which episode has its intro where (`truth.json` at a corpus root).
+"""The label format: which episode of a labelled corpus has its intro where (`truth.json` at the corpus root).
 
-The detector's evaluation reads it; paths are relative to the corpus root so that a corpus can be moved.
+Training and evaluation read it; the corpus generator (corpus/) writes it. Paths are relative to the corpus root,
+so that a corpus can be moved.
 """
 
 from __future__ import annotations

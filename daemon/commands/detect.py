@@ -1,0 +1,105 @@
+"""`intro-daemon detect PATH...`: the intro of each episode named (a folder is one season), as text or JSON lines.
+
+Also the model options that `eval` shares."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from detector.media import season_groups
+from detector.result import Detection
+
+if TYPE_CHECKING:
+    from detector.inference import Detector
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    detect = sub.add_parser("detect", help="find the intro of episodes (a folder is one season)")
+    detect.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    detect.add_argument("--json", action="store_true", help="one JSON object per line")
+    model_arguments(detect)
+    detect.set_defaults(func=run_detect)
+
+
+def model_arguments(parser: argparse.ArgumentParser) -> None:
+    from detector.weights import DEFAULT_MODEL, MODELS
+
+    parser.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default=DEFAULT_MODEL,
+        help=f"shipped model: seed = the seed design alone, season = fused with cross-episode repetition "
+        f"(default: {DEFAULT_MODEL})",
+    )
+    parser.add_argument("--weights", type=Path, default=None, help="a weights file instead of a shipped model")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument(
+        "--frame-mode",
+        choices=("all", "reference", "keyframes"),
+        default=None,
+        help="pictures: every second's exact frame; skip non-reference frames (half the decoding, same accuracy: "
+        "the default); or the last key frame (7x faster, less accurate)",
+    )
+    parser.add_argument(
+        "--no-cuts",
+        action="store_true",
+        help="leave the intro's ends where the network or the sound put them (the seed design's DBSCAN ends) instead "
+        "of moving them to the shot cut next to them",
+    )
+
+
+def load_detector(args: argparse.Namespace) -> Detector:
+    """The detector that model_arguments' options describe (imports torch: call it in the handler only)."""
+    from detector.decode import FrameMode
+    from detector.inference import Detector
+    from detector.weights import MODELS
+
+    frame_mode = FrameMode(args.frame_mode) if args.frame_mode else None
+    return Detector.load(
+        args.weights or MODELS[args.model], threads=args.threads, frame_mode=frame_mode, snap_to_cuts=not args.no_cuts
+    )
+
+
+def _json_line(path: Path, detection: Detection | None, error: str | None) -> str:
+    intro = None
+    if detection is not None and detection.intro is not None:
+        i = detection.intro
+        intro = {"start": round(i.start_s, 2), "end": round(i.end_s, 2), "confidence": round(i.confidence, 3)}
+    return json.dumps({"path": str(path), "intro": intro, "error": error})
+
+
+def _text_line(path: Path, detection: Detection | None, error: str | None) -> str:
+    if error is not None:
+        return f"{path}: error: {error}"
+    assert detection is not None
+    if detection.intro is None:
+        return f"{path}: no intro"
+    i = detection.intro
+    return (
+        f"{path}: intro {_clock(i.start_s)} - {_clock(i.end_s)} ({i.duration_s:.0f} s, confidence {i.confidence:.2f})"
+    )
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(seconds, 60)
+    return f"{int(m)}:{s:04.1f}"
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    from detector.inference import detect_all
+
+    detector = load_detector(args)
+    failed = 0
+    for targets, others in season_groups(args.paths):
+        for path, result in detect_all(detector, targets, others):
+            detection, error = (result, None) if isinstance(result, Detection) else (None, result)
+            failed += error is not None
+            line = _json_line(path, detection, error) if args.json else _text_line(path, detection, error)
+            print(line, flush=True)
+    if not args.json and failed:
+        print(f"{failed} file(s) failed", file=sys.stderr)
+    return 1 if failed else 0

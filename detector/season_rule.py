@@ -1,0 +1,171 @@
+"""The season rule: with siblings, the intro is a run of seconds whose sound recurs across the season.
+
+Stages: the runs of repeated seconds (split where the repeated content changes), best first by length, the network's
+probability and the siblings' support -> the season's consensus (a run that the siblings sharing it hold as story is
+not this episode's intro) -> the first run left, its ends sharpened to the audio codes (detector.boundaries) when
+the checkpoint asks for it. Cold opens do not repeat; a recap repeats only in the episodes it quotes.
+
+Consensus: repetition alone cannot tell an intro from a score cue that a few episodes reuse, or from a pilot's scene
+that later episodes quote: both recur. The siblings can: content that is the intro recurs as *their* intro too,
+while a cue lands in their story, away from the run the season shares most.
+
+Pure: scores, fingerprints and arrays in, an interval out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from detector.boundaries import sharpen
+from detector.fingerprint import Fingerprints
+from detector.repetition import RepetitionFeatures, content_changes, repetition_scores
+from detector.result import Intro
+
+
+@dataclass(frozen=True)
+class SeasonRuleParams:
+    """The season model's rule, stored with its weights. Fixed from the design, not fitted, except the end
+    corrections, which training measures.
+
+    support_threshold: one sibling in five (a second opening that only two episodes of a six-episode season share
+    still passes; the consensus and the network keep reused score cues out); min_repeated_s: the shortest intro we
+    target; length and network probability weighed equally per minute."""
+
+    refine: bool = False  # sub-second ends from the shared audio codes (detector.boundaries)
+    support_threshold: float = 0.19  # share of the siblings repeating a second for it to count as repeated
+    min_repeated_s: float = 8.0
+    network_weight: float = 1.0
+    support_weight: float = 0.0  # weight of the share of siblings repeating a run (used where no network scores)
+    # Corrections of the refined ends: minus their median error on the training corpus (set by training).
+    start_offset_s: float = 0.0
+    end_offset_s: float = 0.0
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def locate_repeated_intro(
+    scores: np.ndarray,
+    target: Fingerprints,
+    siblings: Sequence[Fingerprints],
+    repetition: RepetitionFeatures,
+    params: SeasonRuleParams,
+) -> Intro | None:
+    """The best repeated run that the siblings sharing it do not hold as story, its ends sharpened when
+    params.refine; None when no run qualifies: no marker is better than a wrong one."""
+    own_intros: dict[int, Intro | None] = {}
+    for candidate in repeated_candidates(scores, repetition.audio_support, params, content_changes(repetition))[:3]:
+        if held_as_story(candidate, target, siblings, repetition, params, own_intros):
+            continue
+        if params.refine:
+            return sharpen(candidate, target, siblings, repetition, params.start_offset_s, params.end_offset_s)
+        return candidate
+    return None
+
+
+CORE_SHARE = 0.5  # an end second repeated in at most this share of the siblings that repeat the run's core is cut
+
+
+def trim_to_core(support: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """Cut the ends of a repeated run [start, end) where fewer siblings repeat it than repeat its core.
+
+    One sibling often shares a few seconds more (the same score cue or room tone right after the theme); the
+    intro ends where most of the siblings that share it stop repeating.
+    """
+    level = float(np.percentile(support[start:end], 75))
+    while end - start > 1 and support[start] <= CORE_SHARE * level:
+        start += 1
+    while end - start > 1 and support[end - 1] <= CORE_SHARE * level:
+        end -= 1
+    return start, end
+
+
+def repeated_candidates(
+    scores: np.ndarray,
+    support: np.ndarray,
+    params: SeasonRuleParams = SeasonRuleParams(),
+    changes: Sequence[int] | np.ndarray = (),
+) -> list[Intro]:
+    """The runs of seconds whose sound recurs in the season, best first by length, the network's probability and
+    the support.
+    changes: seconds where the repeated content changes (repetition.content_changes); runs are split there.
+    """
+    repeated = np.asarray(support) >= params.support_threshold
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], repeated.astype(np.int8), [0]])))
+    cuts = np.asarray(changes, dtype=np.int64)
+    runs = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        inner = cuts[(cuts > a) & (cuts < b)]
+        bounds = [int(a), *(int(c) for c in inner), int(b)]
+        runs += [(x, y) for x, y in itertools.pairwise(bounds) if y - x >= params.min_repeated_s]
+
+    def merit(run: tuple[int, int]) -> float:
+        return (
+            (run[1] - run[0]) / 60.0
+            + params.network_weight * float(np.mean(scores[run[0] : run[1]]))
+            + params.support_weight * float(np.mean(support[run[0] : run[1]]))
+        )
+
+    candidates = []
+    for run in sorted(runs, key=merit, reverse=True):
+        start, end = trim_to_core(support, *run)
+        confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
+        candidates.append(Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4)))
+    return candidates
+
+
+def find_repeated_intro(
+    scores: np.ndarray,
+    support: np.ndarray,
+    params: SeasonRuleParams = SeasonRuleParams(),
+    changes: Sequence[int] | np.ndarray = (),
+) -> Intro | None:
+    """The best repeated candidate; None when nothing repeats for long enough."""
+    candidates = repeated_candidates(scores, support, params, changes)
+    return candidates[0] if candidates else None
+
+
+SIBLINGS_ASKED = 3  # the siblings that share the run most are asked; each costs one repetition pass
+MIN_OVERLAP = 0.5  # the run lands on a sibling's own intro when it covers at least this share of the run
+
+
+def held_as_story(
+    run: Intro,
+    target: Fingerprints,
+    siblings: Sequence[Fingerprints],
+    repetition: RepetitionFeatures,
+    params: SeasonRuleParams,
+    own_intros: dict[int, Intro | None] | None = None,
+) -> bool:
+    """True when most of the asked siblings that share `run` have their own intro somewhere else.
+
+    own_intros: siblings' own intros by index, filled as they are found; pass one dict for all the candidates of
+    an episode, so that a sibling asked twice costs one repetition pass."""
+    sharing = repetition.sharing(int(run.start_s), int(np.ceil(run.end_s)))[:SIBLINGS_ASKED]
+    if not sharing:
+        return False
+    known = {} if own_intros is None else own_intros
+    story = 0
+    for j, offset in sharing:
+        if j not in known:
+            known[j] = _own_intro(j, target, siblings, params)
+        intro = known[j]
+        lo, hi = run.start_s + offset, run.end_s + offset
+        overlap = 0.0 if intro is None else max(0.0, min(hi, intro.end_s) - max(lo, intro.start_s))
+        if intro is not None and overlap < MIN_OVERLAP * (run.end_s - run.start_s):
+            story += 1
+    return story >= len(sharing) / 2
+
+
+def _own_intro(
+    j: int, target: Fingerprints, siblings: Sequence[Fingerprints], params: SeasonRuleParams
+) -> Intro | None:
+    """Sibling j's intro from repetition alone (no network scores for it here): its longest well-shared run."""
+    others = [fp for i, fp in enumerate(siblings) if i != j] + [target]
+    own = repetition_scores(siblings[j], others)
+    by_support = replace(params, network_weight=0.0, support_weight=1.0)
+    return find_repeated_intro(np.zeros(own.n_seconds), own.audio_support, by_support, content_changes(own))
