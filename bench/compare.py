@@ -23,7 +23,7 @@ from bench.intro_skipper import detect_season
 from detector.inference import Detector
 from detector.labels import EpisodeTruth, load_truth
 from detector.training.evaluation import Labelled, by_tag, run_corpus, seasons_of
-from detector.training.metrics import Outcome, Report, evaluate
+from detector.training.metrics import Prediction, Report, evaluate
 from detector.weights import MODELS
 
 TAGS = ("cold_open", "recap", "two_openings", "short_intro", "long_intro", "no_intro")
@@ -37,7 +37,7 @@ def baseline(root: Path, truth: Sequence[EpisodeTruth]) -> list[Labelled]:
         for path in season:
             ep = by_path[path]
             truth_span = (ep.intro.start_s, ep.intro.end_s) if ep.intro else None
-            labelled.append(Labelled(ep.path, ep.tags, Outcome(truth_span, found[path], np.zeros(0, np.float32))))
+            labelled.append(Labelled(ep.path, ep.tags, Prediction(truth_span, found[path], np.zeros(0, np.float32))))
     return labelled
 
 

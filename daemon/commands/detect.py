@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from daemon.commands.output import clock
 from detector.media import season_groups
 from detector.result import Detection
 
@@ -79,14 +80,7 @@ def _text_line(path: Path, detection: Detection | None, error: str | None) -> st
     if detection.intro is None:
         return f"{path}: no intro"
     i = detection.intro
-    return (
-        f"{path}: intro {_clock(i.start_s)} - {_clock(i.end_s)} ({i.duration_s:.0f} s, confidence {i.confidence:.2f})"
-    )
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(seconds, 60)
-    return f"{int(m)}:{s:04.1f}"
+    return f"{path}: intro {clock(i.start_s, tenths=True)} - {clock(i.end_s, tenths=True)} ({i.duration_s:.0f} s, confidence {i.confidence:.2f})"
 
 
 def run_detect(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 from detector.inference import Detector, detect_all
 from detector.labels import EpisodeTruth
 from detector.result import Detection
-from detector.training.metrics import Outcome, Report, evaluate, verdict
+from detector.training.metrics import Prediction, Report, evaluate, verdict
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class Labelled:
     path: str  # as in truth.json
     tags: tuple[str, ...]
-    outcome: Outcome
+    outcome: Prediction
 
 
 def seasons_of(root: Path, truth: Sequence[EpisodeTruth]) -> list[list[Path]]:
@@ -52,7 +52,7 @@ def run_corpus(detector: Detector, root: Path, truth: Sequence[EpisodeTruth], lo
             intervals = (
                 detector.lone_checkpoint.intervals if lone_model and detector.lone_checkpoint else detector.intervals
             )
-            outcome = Outcome(
+            outcome = Prediction(
                 truth=(ep.intro.start_s, ep.intro.end_s) if ep.intro else None,
                 predicted=(i.start_s, i.end_s) if i else None,
                 scores=np.asarray(result.scores, dtype=np.float32),

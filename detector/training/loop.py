@@ -27,7 +27,7 @@ from detector.season_rule import SeasonRuleParams
 from detector.training.augmentation import augment, crop_span, repetition_input, splice
 from detector.training.dataset import Example, siblings_of
 from detector.training.metrics import evaluate
-from detector.training.tuning import edge_offsets, outcomes, predict, season_contexts, tune_figures, tune_intervals
+from detector.training.tuning import edge_offsets, predict, predictions, season_contexts, tune_figures, tune_intervals
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ def train(
             examples, predict(model, examples, seasons), season_contexts(examples, seasons), rule
         )
         rule = replace(rule, refine=True, start_offset_s=start_offset, end_offset_s=end_offset)
-        tuned = evaluate(outcomes(tune, predict(model, tune, seasons), params, season_contexts(tune, seasons), rule))
+        tuned = evaluate(predictions(tune, predict(model, tune, seasons), params, season_contexts(tune, seasons), rule))
     card = {
         "trained": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "train_config": asdict(cfg),

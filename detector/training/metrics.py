@@ -11,7 +11,7 @@ from detector.features import second_labels
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Prediction:
     """One episode: the truth, what was predicted, and the per-second classification behind it."""
 
     truth: tuple[float, float] | None  # (start_s, end_s)
@@ -55,7 +55,7 @@ class Report:
         ]
 
 
-def verdict(o: Outcome) -> str:
+def verdict(o: Prediction) -> str:
     """One episode in words: the tolerance its ends meet, or how it failed (what `eval --episodes` prints)."""
     if o.truth is None:
         return "no intro, none marked" if o.predicted is None else "FALSE intro"
@@ -67,7 +67,7 @@ def verdict(o: Outcome) -> str:
     return "OFF by more than 3 s"
 
 
-def _within(o: Outcome, tol_s: float) -> bool:
+def _within(o: Prediction, tol_s: float) -> bool:
     if o.truth is None or o.predicted is None:
         return False
     return abs(o.truth[0] - o.predicted[0]) <= tol_s and abs(o.truth[1] - o.predicted[1]) <= tol_s
@@ -77,12 +77,12 @@ def _overlap_s(a: tuple[float, float], b: tuple[float, float]) -> float:
     return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
-def evaluate(outcomes: Sequence[Outcome]) -> Report:
-    with_intro = [o for o in outcomes if o.truth is not None]
-    without = [o for o in outcomes if o.truth is None]
+def evaluate(predictions: Sequence[Prediction]) -> Report:
+    with_intro = [o for o in predictions if o.truth is not None]
+    without = [o for o in predictions if o.truth is None]
     found = [o for o in with_intro if o.predicted is not None]
     correct = total = correct_interval = 0
-    for o in outcomes:
+    for o in predictions:
         n = len(o.scores)
         if n == 0:
             continue
@@ -93,12 +93,12 @@ def evaluate(outcomes: Sequence[Outcome]) -> Report:
         total += n
     story = sum(
         (o.predicted[1] - o.predicted[0]) - (_overlap_s(o.predicted, o.truth) if o.truth else 0.0)
-        for o in outcomes
+        for o in predictions
         if o.predicted is not None
     )
     n_true = max(1, len(with_intro))
     return Report(
-        episodes=len(outcomes),
+        episodes=len(predictions),
         with_intro=len(with_intro),
         q_seconds=correct / total if total else float("nan"),
         q_interval=correct_interval / total if total else float("nan"),

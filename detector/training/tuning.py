@@ -18,7 +18,7 @@ from detector.repetition import RepetitionFeatures, repetition_scores
 from detector.season_rule import SeasonRuleParams, locate_repeated_intro
 from detector.training.augmentation import repetition_input
 from detector.training.dataset import Example
-from detector.training.metrics import Outcome, Report, evaluate
+from detector.training.metrics import Prediction, Report, evaluate
 
 
 @torch.inference_mode()
@@ -48,13 +48,13 @@ def season_contexts(examples: Sequence[Example], seasons: Mapping[Path, Sequence
     return contexts
 
 
-def outcomes(
+def predictions(
     examples: Sequence[Example],
     scores: Sequence[np.ndarray],
     params: IntervalParams,
     contexts: Sequence[SeasonContext] | None = None,
     rule: SeasonRuleParams | None = None,
-) -> list[Outcome]:
+) -> list[Prediction]:
     """contexts: the episodes' season context when they have siblings (the season rule, default parameters unless
     `rule`), else DBSCAN. params.threshold classifies the seconds in either case."""
     rule = rule or SeasonRuleParams()
@@ -62,7 +62,7 @@ def outcomes(
     for i, (ex, s) in enumerate(zip(examples, scores, strict=True)):
         intro = find_intro(s, params) if contexts is None else locate_repeated_intro(s, *contexts[i], rule)
         predicted = (intro.start_s, intro.end_s) if intro else None
-        result.append(Outcome(truth=ex.truth, predicted=predicted, scores=s, threshold=params.threshold))
+        result.append(Prediction(truth=ex.truth, predicted=predicted, scores=s, threshold=params.threshold))
     return result
 
 
@@ -94,7 +94,7 @@ def tune_intervals(examples: Sequence[Example], scores: Sequence[np.ndarray]) ->
         (0.3, 0.4, 0.5, 0.6, 0.7), (1.0, 2.0, 3.0, 5.0, 8.0), (2, 3, 5, 8)
     ):
         params = IntervalParams(threshold=threshold, eps_s=eps, min_samples=min_samples)
-        report = evaluate(outcomes(examples, scores, params))
+        report = evaluate(predictions(examples, scores, params))
         score = _objective(report)
         if best is None or score > best[0]:
             best = (score, params, report)
@@ -112,7 +112,7 @@ def edge_offsets(
     raw = replace(rule, refine=True, start_offset_s=0.0, end_offset_s=0.0)
     errors = [
         (o.predicted[0] - o.truth[0], o.predicted[1] - o.truth[1])
-        for o in outcomes(examples, scores, IntervalParams(), contexts, raw)
+        for o in predictions(examples, scores, IntervalParams(), contexts, raw)
         if o.predicted is not None
         and o.truth is not None
         and max(abs(o.predicted[0] - o.truth[0]), abs(o.predicted[1] - o.truth[1])) < 3.0
@@ -128,4 +128,4 @@ def tune_figures(
 ) -> tuple[float, float]:
     """The tuning shows' mean summed BCE per episode and their Q (default threshold), with every sibling."""
     scores = predict(model, tune, seasons)
-    return mean_loss(tune, scores), evaluate(outcomes(tune, scores, IntervalParams())).q_seconds
+    return mean_loss(tune, scores), evaluate(predictions(tune, scores, IntervalParams())).q_seconds

@@ -2,13 +2,13 @@ import math
 
 import numpy as np
 
-from detector.training.metrics import Outcome, evaluate
+from detector.training.metrics import Prediction, evaluate
 
 
 def test_perfect_predictions():
     s = np.zeros(60, np.float32)
     s[10:30] = 1.0
-    report = evaluate([Outcome((10.0, 30.0), (10.0, 30.0), s), Outcome(None, None, np.zeros(60, np.float32))])
+    report = evaluate([Prediction((10.0, 30.0), (10.0, 30.0), s), Prediction(None, None, np.zeros(60, np.float32))])
     assert report.q_seconds == 1.0 and report.q_interval == 1.0
     assert report.within_1s == 1.0 and report.missed == 0 and report.false_intros == 0
     assert report.mae_start_s == 0.0 and report.story_marked_s == 0.0
@@ -16,9 +16,9 @@ def test_perfect_predictions():
 
 def test_errors_are_counted_where_they_happen():
     outcomes = [
-        Outcome((10.0, 30.0), (12.0, 31.0), np.zeros(0)),  # within 3 s, not 1 s
-        Outcome((5.0, 20.0), None, np.zeros(0)),  # missed
-        Outcome(None, (40.0, 50.0), np.zeros(0)),  # false: 10 s of story
+        Prediction((10.0, 30.0), (12.0, 31.0), np.zeros(0)),  # within 3 s, not 1 s
+        Prediction((5.0, 20.0), None, np.zeros(0)),  # missed
+        Prediction(None, (40.0, 50.0), np.zeros(0)),  # false: 10 s of story
     ]
     r = evaluate(outcomes)
     assert r.within_1s == 0.0 and r.within_2s == 0.5 and r.within_3s == 0.5
@@ -31,7 +31,7 @@ def test_errors_are_counted_where_they_happen():
 def test_q_counts_seconds():
     s = np.zeros(10, np.float32)
     s[:4] = 0.9  # truth is [0, 5): one second missed
-    r = evaluate([Outcome((0.0, 5.0), (0.0, 4.0), s)])
+    r = evaluate([Prediction((0.0, 5.0), (0.0, 4.0), s)])
     assert r.q_seconds == 0.9
 
 
@@ -39,10 +39,10 @@ def test_verdict_names_the_tolerance_met_or_the_failure():
     from detector.training.metrics import verdict
 
     empty = np.zeros(0)
-    assert verdict(Outcome((10.0, 30.0), (10.5, 29.2), empty)) == "within +-1 s"
-    assert verdict(Outcome((10.0, 30.0), (11.5, 30.0), empty)) == "within +-2 s"
-    assert verdict(Outcome((10.0, 30.0), (10.0, 33.0), empty)) == "within +-3 s"
-    assert verdict(Outcome((10.0, 30.0), (20.0, 30.0), empty)) == "OFF by more than 3 s"
-    assert verdict(Outcome((10.0, 30.0), None, empty)) == "MISSED"
-    assert verdict(Outcome(None, (40.0, 50.0), empty)) == "FALSE intro"
-    assert verdict(Outcome(None, None, empty)) == "no intro, none marked"
+    assert verdict(Prediction((10.0, 30.0), (10.5, 29.2), empty)) == "within +-1 s"
+    assert verdict(Prediction((10.0, 30.0), (11.5, 30.0), empty)) == "within +-2 s"
+    assert verdict(Prediction((10.0, 30.0), (10.0, 33.0), empty)) == "within +-3 s"
+    assert verdict(Prediction((10.0, 30.0), (20.0, 30.0), empty)) == "OFF by more than 3 s"
+    assert verdict(Prediction((10.0, 30.0), None, empty)) == "MISSED"
+    assert verdict(Prediction(None, (40.0, 50.0), empty)) == "FALSE intro"
+    assert verdict(Prediction(None, None, empty)) == "no intro, none marked"
