@@ -19,8 +19,8 @@ from detector.errors import DecodeError
 from detector.features import extract
 from detector.fingerprint import Fingerprints, fingerprint
 from detector.intervals import IntervalParams, find_intro
-from detector.repetition import repetition_scores
-from detector.result import Detection, Intro
+from detector.repetition import season_context
+from detector.result import MAX_INTRO_S, Detection, Intro
 from detector.season import FingerprintStore, MemoryStore, file_identity
 from detector.season_rule import SeasonRuleParams, locate_repeated_intro
 from detector.weights import DEFAULT_MODEL, MODELS
@@ -28,8 +28,9 @@ from detector.weights import DEFAULT_MODEL, MODELS
 log = logging.getLogger(__name__)
 
 # Bumped when what happens after the network changes the results (stored results name it, so the daemon redoes
-# older ones): 2 = ends snapped to shot cuts, 3 = the one-sibling fallback.
-POSTPROCESSING = "post3"
+# older ones): 2 = ends snapped to shot cuts, 3 = the one-sibling fallback, 4 = copies of an episode left out of
+# its season context, and intros bounded in length.
+POSTPROCESSING = "post4"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
@@ -155,7 +156,13 @@ class Detector:
         signals: tuple[str, ...] = ("network",)
         extra, repetition = None, None
         if analysis.fingerprints is not None:
-            repetition = repetition_scores(analysis.fingerprints, siblings)
+            siblings, repetition, n_copies = season_context(analysis.fingerprints, siblings)
+            if n_copies:
+                log.info("%s: %d copies of it in the season left out of its context", analysis.path, n_copies)
+                signals += ("copies",)
+                if not siblings and analysis.lone_embedding is not None:
+                    return self._alone(analysis, analysis.lone_embedding, signals)
+            without_siblings = signals
             extra = torch.from_numpy(repetition.matrix()).unsqueeze(0)
             if repetition.n_siblings:
                 signals += ("repetition",)
@@ -166,7 +173,7 @@ class Detector:
             if self.season_rule.refine:
                 signals += ("edges",)
             if intro is None and repetition.n_siblings == 1 and analysis.lone_embedding is not None:
-                return self._alone(analysis, analysis.lone_embedding, ("network", "sibling-unmatched"))
+                return self._alone(analysis, analysis.lone_embedding, (*without_siblings, "sibling-unmatched"))
         else:
             intro = find_intro(scores, self.intervals)
         intro, at_cuts = self._at_cuts(analysis.path, intro)
@@ -197,6 +204,9 @@ class Detector:
     def _detection(
         self, analysis: Analysis, scores: np.ndarray, intro: Intro | None, signals: tuple[str, ...]
     ) -> Detection:
+        if intro is not None and intro.duration_s > MAX_INTRO_S:
+            log.info("%s: %.0f s found, longer than an intro can be: none marked", analysis.path, intro.duration_s)
+            intro, signals = None, (*signals, "too-long")
         return Detection(
             path=analysis.path,
             duration_s=analysis.duration_s,

@@ -108,6 +108,40 @@ class RepetitionFeatures:
         return either.mean(axis=0) >= min_fraction
 
 
+COPY_SHARE = 0.6  # a sibling repeating this share of the target's seconds at one offset is a copy of it
+COPY_SPREAD_S = 1.0  # "one offset": within this of the median offset (a re-encode drifts by a frame or two)
+
+
+def copies(repetition: RepetitionFeatures) -> list[int]:
+    """Siblings that are copies of the target (a stream copy, another quality, a re-release cut by a few seconds):
+    most of its seconds recur in them at one offset. An intro, a recap or a reused cue is a minority of the seconds,
+    and a clip show quotes several episodes at several offsets."""
+    found = []
+    for j in range(repetition.n_siblings):
+        matched = repetition.audio_match[j] >= 0.5
+        offsets = repetition.audio_offset_s[j][matched]
+        offsets = offsets[np.isfinite(offsets)]
+        if offsets.size == 0:
+            continue
+        aligned = np.abs(offsets - np.median(offsets)) <= COPY_SPREAD_S
+        if aligned.sum() >= COPY_SHARE * repetition.n_seconds:
+            found.append(j)
+    return found
+
+
+def season_context(
+    target: Fingerprints, siblings: Sequence[Fingerprints]
+) -> tuple[list[Fingerprints], RepetitionFeatures, int]:
+    """The siblings that are other episodes (copies of the target left out: a copy repeats everything, so every run
+    would look like the intro), the target's repetition features against them, and how many copies were left out."""
+    repetition = repetition_scores(target, siblings)
+    left_out = set(copies(repetition))
+    if not left_out:
+        return list(siblings), repetition, 0
+    others = [fp for j, fp in enumerate(siblings) if j not in left_out]
+    return others, repetition_scores(target, others), len(left_out)
+
+
 CHANGE_SHARE = 0.3  # a content change: at least this share of the siblings start, stop or jump to another offset
 CHANGE_WINDOW_S = 3  # matching is judged over this many seconds on each side, so that a hiccup is not a change
 MIN_SIBLINGS_FOR_CHANGES = 3  # with fewer, one sibling's hiccup would look like a change

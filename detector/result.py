@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# What can be an intro. Title sequences run from a few seconds to about two minutes (Intro Skipper rejects anything
+# over 120 s); 180 s leaves room for the longest. A longer "intro" is a skip over story: none is better.
+MAX_INTRO_S = 180.0
+# A run of sound repeated over most of the analysed span is another copy of the episode, or a season of reruns,
+# never a title sequence.
+MAX_INTRO_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class Intro:
@@ -25,5 +32,6 @@ class Detection:
     model_version: str
     # Per-second intro probability over the analysed part (the first half), index = second.
     scores: tuple[float, ...] = field(default=(), repr=False)
-    # Which evidence produced the result, e.g. ("network",) or ("network", "repetition").
+    # Which evidence produced the result, e.g. ("network",) or ("network", "repetition"); "copies": other copies of
+    # this episode in its season were left out of its season context.
     signals: tuple[str, ...] = ()

@@ -22,8 +22,8 @@ import numpy as np
 
 from detector.boundaries import sharpen
 from detector.fingerprint import Fingerprints
-from detector.repetition import RepetitionFeatures, content_changes, repetition_scores
-from detector.result import Intro
+from detector.repetition import RepetitionFeatures, content_changes, season_context
+from detector.result import MAX_INTRO_S, MAX_INTRO_SHARE, Intro
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ def repeated_candidates(
     params: SeasonRuleParams = SeasonRuleParams(),
     changes: Sequence[int] | np.ndarray = (),
 ) -> list[Intro]:
-    """The runs of seconds whose sound recurs in the season, best first by length, the network's probability and
-    the support.
+    """The runs of seconds whose sound recurs in the season that could be an intro (`could_be_intro`), best first
+    by length, the network's probability and the support.
     changes: seconds where the repeated content changes (repetition.content_changes); runs are split there.
     """
     repeated = np.asarray(support) >= params.support_threshold
@@ -113,9 +113,16 @@ def repeated_candidates(
     candidates = []
     for run in sorted(runs, key=merit, reverse=True):
         start, end = trim_to_core(support, *run)
+        if not could_be_intro(end - start, len(support)):
+            continue
         confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
         candidates.append(Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4)))
     return candidates
+
+
+def could_be_intro(length_s: float, span_s: float) -> bool:
+    """A repeated run this long can be a title sequence: at most MAX_INTRO_S, and not most of the analysed span."""
+    return length_s <= MAX_INTRO_S and length_s <= MAX_INTRO_SHARE * span_s
 
 
 def find_repeated_intro(
@@ -166,6 +173,6 @@ def _own_intro(
 ) -> Intro | None:
     """Sibling j's intro from repetition alone (no network scores for it here): its longest well-shared run."""
     others = [fp for i, fp in enumerate(siblings) if i != j] + [target]
-    own = repetition_scores(siblings[j], others)
+    _, own, _ = season_context(siblings[j], others)
     by_support = replace(params, network_weight=0.0, support_weight=1.0)
     return find_repeated_intro(np.zeros(own.n_seconds), own.audio_support, by_support, content_changes(own))

@@ -46,3 +46,38 @@ def write_clip(
                 out.mux(aus.encode(frame))
             out.mux(aus.encode(None))
     return path
+
+
+def remux(src: Path, dst: Path) -> Path:
+    """A stream copy of `src` into another container (what a download client or a "proper" release leaves)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("audio", "video")}
+        for packet in inp.demux():
+            if packet.stream.index in streams and packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    return dst
+
+
+def reencode(src: Path, dst: Path, *, height: int, crf: int, sample_rate: int, until_s: float | None = None) -> Path:
+    """`src` encoded again at another picture size, quality and sample rate (a second quality of an episode);
+    `until_s`: the end cut off from there (a release cut by a few seconds)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin, ain = inp.streams.video[0], inp.streams.audio[0]
+        vout = out.add_stream("libx264", rate=vin.average_rate, options={"preset": "ultrafast", "crf": str(crf)})
+        vout.height, vout.width = height, round(vin.width * height / vin.height / 2) * 2
+        vout.pix_fmt = "yuv420p"
+        aout = out.add_stream("aac", rate=sample_rate)
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sample_rate)
+        for frame in inp.decode(vin, ain):
+            if until_s is not None and frame.time is not None and frame.time > until_s:
+                continue
+            if isinstance(frame, av.VideoFrame):
+                scaled = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
+                out.mux(vout.encode(scaled))
+            else:
+                for resampled in resampler.resample(frame):
+                    out.mux(aout.encode(resampled))
+        out.mux(vout.encode(None))
+        out.mux(aout.encode(None))
+    return dst

@@ -70,7 +70,8 @@ def detector_weights() -> Path | None:
 
 class FakeDetector:
     """Stands in for `detector.Detector` in the daemon's unit tests: reads the file like a detector does, and
-    answers by its first bytes: b"CORRUPT" -> DecodeError, b"CRASH" -> RuntimeError, else an intro at 10-40 s.
+    answers by its first bytes: b"CORRUPT" -> DecodeError, b"CRASH" -> RuntimeError, else an intro at 10-40 s
+    (b"COPY": found with copies of the episode left out of its season context).
     `gate`, when set, holds each detection until it is opened (to test shutdown and claims)."""
 
     model_version = "fake-1"
@@ -93,7 +94,8 @@ class FakeDetector:
         if data.startswith(b"CRASH"):
             raise RuntimeError("out of memory")
         scores = tuple(0.9 if 10 <= s < 40 else 0.05 for s in range(60))
-        return Detection(path, 120.0, Intro(10.0, 40.0, 0.9), self.model_version, scores, ("network",))
+        signals = ("network", "copies", "repetition") if data.startswith(b"COPY") else ("network",)
+        return Detection(path, 120.0, Intro(10.0, 40.0, 0.9), self.model_version, scores, signals)
 
 
 @pytest.fixture

@@ -70,6 +70,12 @@ def _show_lines(session: Session, episode: Episode) -> list[str]:
         )
     else:
         lines.append(f"  intro      none found (signals: {detection.signals or 'unknown'})")
+    if "copies" in detection.signals.split(","):
+        lines.append(
+            "  copies     other copies of this episode are in its season; they were left out of its season context"
+        )
+    if "too-long" in detection.signals.split(","):
+        lines.append("  too long   what was found is longer than an intro can be, so no intro is marked")
     lines.extend(_score_lines(detection))
     for push in sorted(episode.pushes, key=lambda p: p.target):
         pushed = f", has detection #{push.detection_id}" if push.detection_id else ""

@@ -112,9 +112,12 @@ def _season_lines(session: Session) -> list[str]:
         for state in (EpisodeState.PENDING, EpisodeState.PROCESSING, EpisodeState.FAILED, EpisodeState.MISSING):
             if states[state]:
                 text += f", {states[state]} {state.value}"
+        copied = sum(1 for e in members if (d := detections.get(e.id)) is not None and "copies" in d.signals.split(","))
         if intros:
             length = statistics.median(end - start for start, end in intros)
             start = statistics.median(start for start, _ in intros)
             text += f"; {len(intros)} intros, typically {clock(length)} long at {clock(start)}"
+        if copied:
+            text += f"; {copied} with copies of the same episode (left out of each other's season context)"
         lines.append(text)
     return lines

@@ -1,11 +1,15 @@
 """Detector.detect episode by episode over a season: each file is decoded once, whatever the order."""
 
+import shutil
 from pathlib import Path
 
+import av
 import pytest
 
 import detector.inference as inference
-from detector import Detector
+from detector import Detection, Detector
+from detector.result import MAX_INTRO_S, MAX_INTRO_SHARE
+from tests.clips import reencode, remux
 
 
 def test_a_first_scan_decodes_each_episode_once(season_media: list[Path], monkeypatch: pytest.MonkeyPatch):
@@ -55,3 +59,41 @@ def test_cut_snapping_is_on_by_default_and_can_be_left_out_for_both_models():
     assert default.snap_to_cuts and default.lone_checkpoint  # the lone-episode model's ends move with the same flag
     assert not as_designed.snap_to_cuts and as_designed.lone_checkpoint
     assert "/post" in default.model_version  # stored results say which post-processing made them
+
+
+def test_copies_of_an_episode_in_its_season_get_its_intro_and_change_nothing_else(
+    season_media: list[Path], tmp_path: Path
+):
+    folder = tmp_path / "Season 01"
+    folder.mkdir()
+    episodes = [Path(shutil.copy(p, folder / p.name)) for p in season_media]
+    original = episodes[1]
+    with av.open(str(original)) as container:
+        duration_s = (container.duration or 0) / 1e6
+    copies = [
+        remux(original, folder / f"{original.stem} copy.mkv"),
+        reencode(original, folder / f"{original.stem} 360p.mp4", height=72, crf=30, sample_rate=44100),
+        reencode(
+            original, folder / f"{original.stem} cut.mkv", height=96, crf=23, sample_rate=48000, until_s=duration_s - 4
+        ),
+    ]
+    detector = Detector.load(threads=1)
+    alone = dict(detector.detect_season(episodes))
+    beside = dict(detector.detect_season([*episodes, *copies]))
+    assert all(isinstance(d, Detection) for d in [*alone.values(), *beside.values()])
+
+    def ends(path: Path, results: dict) -> tuple[float, float]:  # type: ignore[type-arg]
+        intro = results[path].intro
+        assert intro is not None, f"{path.name}: no intro"
+        assert intro.duration_s <= min(MAX_INTRO_S, MAX_INTRO_SHARE * len(results[path].scores)), path.name
+        return intro.start_s, intro.end_s
+
+    expected = ends(original, alone)
+    for path in [original, *copies]:
+        got = ends(path, beside)
+        assert abs(got[0] - expected[0]) <= 1.0 and abs(got[1] - expected[1]) <= 1.0, (path.name, got, expected)
+        assert "copies" in beside[path].signals
+    for path in (episodes[0], episodes[2]):  # the others keep their intros, and no copy is theirs
+        got, before = ends(path, beside), ends(path, alone)
+        assert abs(got[0] - before[0]) <= 1.0 and abs(got[1] - before[1]) <= 1.0, (path.name, got, before)
+        assert "copies" not in beside[path].signals

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from detector.fingerprint import FP_STEP_S, Fingerprints
-from detector.repetition import RepetitionFeatures, repetition_scores
+from detector.repetition import RepetitionFeatures, copies, repetition_scores, season_context
 
 CODES_PER_S = round(1 / FP_STEP_S)
 INTRO_S = 40
@@ -152,3 +152,21 @@ def test_a_season_of_26_long_episodes_is_fast() -> None:
     elapsed_s = time.perf_counter() - started
     assert features.audio_support.max() > 0.9
     assert elapsed_s < 2.0  # ~0.15 s measured on 2 shared cores; generous for a busy CI machine
+
+
+def test_a_copy_of_the_target_is_told_from_the_other_episodes_of_its_season() -> None:
+    season = Season(seed=3)
+    target = season.episode(intro_at_s=95)
+    # Another encode of the same episode with its first 4 s cut: every code a little damaged, every offset -4 s.
+    cut = 4 * CODES_PER_S
+    copy = Fingerprints(
+        audio=flip_bits(target.audio[cut:], 0.1, 32, season.rng),
+        picture=flip_bits(target.picture[4:], 0.03, 64, season.rng),
+    )
+    other, without_intro = season.episode(intro_at_s=30), season.episode(intro_at_s=None)
+    siblings = [other, copy, without_intro]
+    assert copies(repetition_scores(target, siblings)) == [1]
+    kept, repetition, n_copies = season_context(target, siblings)
+    assert n_copies == 1 and kept == [other, without_intro] and repetition.n_siblings == 2
+    # Episodes that share the intro, and only that, are no copies of each other.
+    assert copies(repetition_scores(other, [target, without_intro])) == []

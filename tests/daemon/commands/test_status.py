@@ -6,7 +6,7 @@ import pytest
 
 from daemon.cli import main
 from tests.conftest import FakeDetector
-from tests.daemon.commands.libraries import status_config, write_config
+from tests.daemon.commands.libraries import library_of, loader, status_config, write_config
 
 
 def test_status_counts_errors_seasons_and_no_secrets(
@@ -22,6 +22,26 @@ def test_status_counts_errors_seasons_and_no_secrets(
     assert "target     home: 1 pending" in out
     assert f"failed   {lib}/Show/S1/e2.mkv: unusable media: no video stream" in out
     assert f"{lib}/Show/S1: 2 episodes, 1 done, 1 failed; 1 intros, typically 0:30 long at 0:10" in out
+
+
+def test_status_and_show_say_when_copies_of_an_episode_were_left_out(
+    tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from daemon.commands.rescan import rescan
+    from daemon.config import load_config
+
+    lib = library_of(
+        tmp_path / "lib", {"Show/S1/e1.mkv": b"COPY 1", "Show/S1/e1 proper.mkv": b"COPY 1", "Show/S1/e2.mkv": b"2"}
+    )
+    path = write_config(tmp_path, lib)
+    rescan(load_config(path), (lib,), force=False, detector_loader=loader(fake_detector), targets=[])
+    capsys.readouterr()
+    assert main(["status", "--config", str(path)]) == 0
+    assert "; 2 with copies of the same episode (left out of each other's season context)" in capsys.readouterr().out
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e1 proper.mkv")]) == 0
+    assert "copies     other copies of this episode are in its season" in capsys.readouterr().out
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e2.mkv")]) == 0
+    assert "copies" not in capsys.readouterr().out
 
 
 def test_status_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
