@@ -108,25 +108,33 @@ class RepetitionFeatures:
         return either.mean(axis=0) >= min_fraction
 
 
-COPY_SHARE = 0.6  # a sibling repeating this share of the target's seconds at one offset is a copy of it
+COPY_SHARE = 0.6  # a sibling repeating this share of the target's seconds at one offset may be a copy of it ...
+COPY_OWN_SHARE = 0.25  # ... and is one when this share of them is the target's own: repeated by no other episode
 COPY_SPREAD_S = 1.0  # "one offset": within this of the median offset (a re-encode drifts by a frame or two)
+COPY_REFERENCE_S = 8.0  # an episode sharing at least this much (the shortest intro) shows what the season shares
 
 
 def copies(repetition: RepetitionFeatures) -> list[int]:
-    """Siblings that are copies of the target (a stream copy, another quality, a re-release cut by a few seconds):
-    most of its seconds recur in them at one offset. An intro, a recap or a reused cue is a minority of the seconds,
-    and a clip show quotes several episodes at several offsets."""
-    found = []
+    """Siblings that are copies of the target (a stream copy, another quality, a re-release cut by a few seconds).
+
+    A copy repeats most of the target's seconds at one offset, and among them the target's own story, which the
+    season's other episodes do not repeat. The second test keeps a sibling whose intro fills most of a short first
+    half from passing for a copy. Without another episode that shares something with the target (its intro, a
+    recap) to compare with, nothing is called a copy: a wrong copy would cost a season its context.
+    """
+    aligned = []
     for j in range(repetition.n_siblings):
-        matched = repetition.audio_match[j] >= 0.5
-        offsets = repetition.audio_offset_s[j][matched]
-        offsets = offsets[np.isfinite(offsets)]
-        if offsets.size == 0:
-            continue
-        aligned = np.abs(offsets - np.median(offsets)) <= COPY_SPREAD_S
-        if aligned.sum() >= COPY_SHARE * repetition.n_seconds:
-            found.append(j)
-    return found
+        matched = (repetition.audio_match[j] >= 0.5) & np.isfinite(repetition.audio_offset_s[j])
+        offset = np.median(repetition.audio_offset_s[j][matched]) if matched.any() else 0.0
+        aligned.append(matched & (np.abs(repetition.audio_offset_s[j] - offset) <= COPY_SPREAD_S))
+    n = repetition.n_seconds
+    candidates = [j for j, mask in enumerate(aligned) if mask.sum() >= COPY_SHARE * n]
+    matched_s = (repetition.audio_match >= 0.5).sum(axis=1)
+    others = [j for j in range(repetition.n_siblings) if j not in candidates and matched_s[j] >= COPY_REFERENCE_S]
+    if not candidates or not others:
+        return []
+    shared = (repetition.audio_match[others] >= 0.5).any(axis=0)
+    return [j for j in candidates if (aligned[j] & ~shared).sum() >= COPY_OWN_SHARE * n]
 
 
 def season_context(

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # What can be an intro. Title sequences run from a few seconds to about two minutes (Intro Skipper rejects anything
-# over 120 s); 180 s leaves room for the longest. A longer "intro" is a skip over story: none is better.
+# over 120 s); 180 s leaves room for the longest. A longer "intro" is a skip over story: none is better. On an episode
+# of 12 minutes or more this also means a repeated run over most of the analysed half is never an intro; a share of
+# the span is not used as a bound, since short episodes (and the corpus's) can hold an intro filling their first half.
 MAX_INTRO_S = 180.0
-# A run of sound repeated over most of the analysed span is another copy of the episode, or a season of reruns,
-# never a title sequence.
-MAX_INTRO_SHARE = 0.5
 
 
 @dataclass(frozen=True)

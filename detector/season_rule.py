@@ -23,7 +23,7 @@ import numpy as np
 from detector.boundaries import sharpen
 from detector.fingerprint import Fingerprints
 from detector.repetition import RepetitionFeatures, content_changes, season_context
-from detector.result import MAX_INTRO_S, MAX_INTRO_SHARE, Intro
+from detector.result import MAX_INTRO_S, Intro
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ def repeated_candidates(
     params: SeasonRuleParams = SeasonRuleParams(),
     changes: Sequence[int] | np.ndarray = (),
 ) -> list[Intro]:
-    """The runs of seconds whose sound recurs in the season that could be an intro (`could_be_intro`), best first
-    by length, the network's probability and the support.
+    """The runs of seconds whose sound recurs in the season, at most MAX_INTRO_S long, best first by length, the
+    network's probability and the support.
     changes: seconds where the repeated content changes (repetition.content_changes); runs are split there.
     """
     repeated = np.asarray(support) >= params.support_threshold
@@ -113,16 +113,11 @@ def repeated_candidates(
     candidates = []
     for run in sorted(runs, key=merit, reverse=True):
         start, end = trim_to_core(support, *run)
-        if not could_be_intro(end - start, len(support)):
+        if end - start > MAX_INTRO_S:
             continue
         confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
         candidates.append(Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4)))
     return candidates
-
-
-def could_be_intro(length_s: float, span_s: float) -> bool:
-    """A repeated run this long can be a title sequence: at most MAX_INTRO_S, and not most of the analysed span."""
-    return length_s <= MAX_INTRO_S and length_s <= MAX_INTRO_SHARE * span_s
 
 
 def find_repeated_intro(

@@ -8,7 +8,7 @@ import pytest
 
 import detector.inference as inference
 from detector import Detection, Detector
-from detector.result import MAX_INTRO_S, MAX_INTRO_SHARE
+from detector.result import MAX_INTRO_S
 from tests.clips import reencode, remux
 
 
@@ -85,7 +85,7 @@ def test_copies_of_an_episode_in_its_season_get_its_intro_and_change_nothing_els
     def ends(path: Path, results: dict) -> tuple[float, float]:  # type: ignore[type-arg]
         intro = results[path].intro
         assert intro is not None, f"{path.name}: no intro"
-        assert intro.duration_s <= min(MAX_INTRO_S, MAX_INTRO_SHARE * len(results[path].scores)), path.name
+        assert intro.duration_s <= MAX_INTRO_S, path.name
         return intro.start_s, intro.end_s
 
     expected = ends(original, alone)

@@ -170,3 +170,14 @@ def test_a_copy_of_the_target_is_told_from_the_other_episodes_of_its_season() ->
     assert n_copies == 1 and kept == [other, without_intro] and repetition.n_siblings == 2
     # Episodes that share the intro, and only that, are no copies of each other.
     assert copies(repetition_scores(other, [target, without_intro])) == []
+
+
+def test_an_intro_filling_most_of_a_short_first_half_is_no_copy() -> None:
+    season = Season(seed=4)
+    # First halves of 45 s, 40 of them the intro: every sibling repeats 89 % of the target at one offset.
+    target, *siblings = (season.episode(intro_at_s=2, length_s=45) for _ in range(3))
+    pilot = season.episode(intro_at_s=None, length_s=45)  # shares nothing: no reference for what the season shares
+    assert copies(repetition_scores(target, [*siblings, pilot])) == []
+    # A real copy beside them is still no copy that can be told: all of it is what the season shares.
+    copy = Fingerprints(audio=flip_bits(target.audio, 0.1, 32, season.rng), picture=target.picture)
+    assert copies(repetition_scores(target, [*siblings, copy])) == []
