@@ -1,4 +1,6 @@
-"""`intro-daemon` entry point: the commands come from `daemon.commands`; logging is configured only here."""
+"""`intro-daemon` entry point: the commands come from `daemon.commands`; logging is configured only here.
+
+The commands are imported after `run` has blocked the service's signals (see daemon/systemd.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from daemon import commands
+from daemon import systemd
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from daemon import commands
+
     parser = argparse.ArgumentParser(
         prog="intro-daemon", description="Finds the intros of TV episodes and gives media servers skip markers."
     )
@@ -21,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if _command(sys.argv[1:] if argv is None else argv) == "run":
+        systemd.block_service_signals()  # before the imports below start threads (daemon.systemd says why)
     parser = build_parser()
     # A command that parses its own options (train) gets the ones this parser does not know.
     args, rest = parser.parse_known_args(argv)
@@ -33,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     return int(args.func(args) or 0)
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command named on the command line, before parsing it (the global options all start with "-")."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """`intro-daemon run`: the service in the foreground (systemd Type=simple; no forking, logs to stderr).
 
-Signals are taken synchronously: they are blocked before any thread starts (so every thread inherits the mask)
-and the main thread waits in `sigwait`. SIGTERM/SIGINT stop, SIGHUP reloads the config.
+Signals are taken synchronously: they are blocked before any thread starts (daemon/cli.py does it first thing, so
+every thread inherits the mask) and the main thread waits in `sigwait`. SIGTERM/SIGINT stop, SIGHUP reloads the
+config. Under systemd (Type=notify) the service says READY=1 once it watches, and RELOADING=1 / STOPPING=1.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import signal
 import sys
 
+from daemon import systemd
 from daemon.commands.common import load, prepare, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoadError, load_detector
@@ -21,9 +23,6 @@ from daemon.service import Daemon
 from db.session import make_engine, make_sessions
 
 log = logging.getLogger(__name__)
-
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
-SIGNALS = STOP_SIGNALS | {signal.SIGHUP}
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -36,20 +35,24 @@ def main(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     quiet_library_logs()
-    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    systemd.block_service_signals()  # already blocked by daemon.cli; here too for callers of main() itself
     try:
         # The fingerprint store has its own engine: it is used from inside detections, the daemon's from outside.
         store = DatabaseStore(make_sessions(make_engine(config.state.database_url)))
         daemon = Daemon(config, load_detector(config.worker, store), pusher_factory=make_pusher)
     except (DetectorLoadError, ConfigError) as e:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+        systemd.unblock_service_signals()
         print(f"intro-daemon: {e}", file=sys.stderr)
         return 2
     _lower_priority(config.worker.nice)
     daemon.start()
-    while (sig := signal.sigwait(SIGNALS)) not in STOP_SIGNALS:
+    systemd.notify("READY=1")
+    while (sig := signal.sigwait(systemd.SERVICE_SIGNALS)) not in systemd.STOP_SIGNALS:
+        systemd.notify("RELOADING=1")
         _reload(daemon, args)
+        systemd.notify("READY=1")
     log.info("%s: stopping", signal.Signals(sig).name)
+    systemd.notify("STOPPING=1")
     daemon.stop()
     # Threads still busy are not waited for: a detection past the grace time (its claim was given back) or a push
     # waiting on a slow server (pushes are idempotent; it stays due). systemd gives a stop 15 s, then SIGKILLs.

@@ -159,3 +159,54 @@ def test_bad_files_end_in_clear_states_while_the_others_go_on(service: Service, 
     service.signal(signal.SIGHUP)
     service.wait(lambda: "configuration not reloaded: worker.bogus: unknown key" in service.log_text(), "the refusal")
     assert service.signal(signal.SIGTERM) == 0
+
+
+def blocked_signals(pid: int) -> dict[int, int]:
+    """Each thread of `pid` (by thread id) and the mask of the signals it blocks, from /proc."""
+    masks = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        (line,) = (line for line in status.splitlines() if line.startswith("SigBlk:"))
+        masks[int(task.name)] = int(line.split()[1], 16)
+    return masks
+
+
+def test_a_burst_of_reloads_during_detections_and_pushes_leaves_it_running(
+    service: Service, season_media: list[Path]
+) -> None:
+    service.config.write_text(service.config.read_text() + '[[targets]]\nname = "edl"\nkind = "kodi"\n')
+    service.start()
+    assert service.proc is not None
+    service_signals = (1 << (signal.SIGHUP - 1)) | (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    for n in range(6):
+        drop_in(season_media[n % len(season_media)], service.season / f"S01E{n + 1:02d}.mkv")
+    service.wait(lambda: "processing" in service.states().values(), "a detection to start")
+    masks = blocked_signals(service.proc.pid)
+    del masks[service.proc.pid]  # the main thread, in sigwait, which unblocks what it waits for while it waits
+    assert masks  # the worker, the scheduler, the observer, OpenBLAS's threads
+    # A thread that does not block them would take a SIGHUP at its default action, which ends the process.
+    assert {tid: mask & service_signals for tid, mask in masks.items()} == dict.fromkeys(masks, service_signals)
+
+    for n in range(50):
+        service.signal(signal.SIGHUP)
+        time.sleep(0.002 * (n % 5))  # some back to back, some while the previous reload runs
+    service.wait(lambda: service.log_text().count("configuration reloaded") >= 1, "the reloads")
+    service.wait(lambda: service.rows("SELECT COUNT(*) FROM pushes WHERE state = 'done'")[0][0] >= 2, "two pushes")
+    assert service.proc.poll() is None
+
+    started = time.monotonic()
+    assert service.signal(signal.SIGTERM) == 0
+    assert time.monotonic() - started < 10
+    assert service.rows("SELECT COUNT(*) FROM episodes WHERE claimed_by IS NOT NULL") == [(0,)]
+    assert set(service.states().values()) <= {"pending", "done"}  # a detection cut short is queued again
+    done = {Path(p).name for (p,) in service.rows("SELECT path FROM episodes WHERE state = 'done'")}
+    pushed = {
+        Path(p).name
+        for (p,) in service.rows(
+            "SELECT e.path FROM pushes p JOIN episodes e ON e.id = p.episode_id WHERE p.state = 'done'"
+        )
+    }
+    assert pushed <= done and {name[:-4] + ".edl" for name in pushed} <= {p.name for p in service.season.iterdir()}
