@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -35,11 +35,12 @@ class Service:
         self.log = tmp_path / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, prefix: Sequence[str] = ()) -> None:
+        """Start `intro-daemon run`, under `prefix` (a command that runs its arguments) when given."""
         script = Path(sys.executable).with_name("intro-daemon")
         argv = [str(script)] if script.exists() else [sys.executable, "-m", "daemon.cli"]
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([*argv, "run", "--config", str(self.config)], stdout=log, stderr=log)
+            self.proc = subprocess.Popen([*prefix, *argv, "run", "--config", str(self.config)], stdout=log, stderr=log)
         self.wait(lambda: "watching" in self.log_text(), "the daemon to start")
 
     def signal(self, sig: int) -> int:
@@ -210,3 +211,44 @@ def test_a_burst_of_reloads_during_detections_and_pushes_leaves_it_running(
         )
     }
     assert pushed <= done and {name[:-4] + ".edl" for name in pushed} <= {p.name for p in service.season.iterdir()}
+
+
+def inotify_limit(watches: int) -> list[str]:
+    """A prefix that runs a command in a user namespace of its own whose inotify watch limit is `watches`: the
+    kernel's real limit, for this process only."""
+    script = f'echo {watches} > /proc/sys/user/max_inotify_watches && exec "$@"'
+    prefix = ["unshare", "--user", "--map-root-user", "sh", "-c", script, "sh"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no user namespace with its own inotify limit here: {probe.stderr.decode().strip()}")
+    return prefix
+
+
+def test_at_inotify_s_watch_limit_the_rest_is_polled(service: Service) -> None:
+    shows = [service.lib / f"Show {c}" / "Season 1" for c in "ABCDEF"]
+    for season in shows:
+        season.mkdir(parents=True)
+    shutil.rmtree(service.lib / "Show")
+    service.config.write_text(
+        service.config.read_text().replace("settle_s = 1.0", "settle_s = 0.5\npoll_interval_s = 0.5")
+    )
+    # 13 folders, 8 watches: the library folder alone, shows A-C whole, D alone; D's season, E and F are polled.
+    service.start(inotify_limit(8))
+    new = [
+        shows[0] / "a.mkv",  # under inotify
+        shows[5] / "f.mkv",  # polled from the start
+        service.lib / "Show G" / "Season 1" / "g.mkv",  # a new show: the library folder's watch sees it, polled
+        service.lib / "Show A" / "Season 2" / "a2.mkv",  # a new season where no watch is left: polled from then on
+    ]
+    for path in new:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"not a video")
+    names = {p.name for p in new}
+    service.wait(lambda: names <= set(service.states()), "every new file to be queued")
+    time.sleep(1.0)
+    later = service.lib / "Show A" / "Season 2" / "later.mkv"  # written after its folder got a poller
+    later.write_bytes(b"not a video")
+    service.wait(lambda: "later.mkv" in service.states(), "a file in the late-polled folder")
+    assert service.log_text().count("inotify's watch limit is reached") == 1
+    assert "Unable to watch" not in service.log_text()
+    assert service.signal(signal.SIGTERM) == 0
