@@ -62,6 +62,26 @@ def test_settle_drops_vanished_and_forgotten_files() -> None:
     assert settler.due(now=10.0) == [] and len(settler) == 0
 
 
+def test_settle_releases_many_files_by_their_own_deadlines_once_each() -> None:
+    disk = FakeDisk()
+    settler = Settler(SETTLE_S, disk.stat)
+    paths = [Path(f"/tv/{n}.mkv") for n in range(1000)]
+    for n, path in enumerate(paths):
+        disk.write(path, 1)
+        settler.note(path, now=float(n % 7))  # a scan's burst, arriving out of deadline order
+    settler.forget(paths[0])
+    settler.note(paths[0], now=30.0)  # forgotten, then seen again: waits from the new note only
+    disk.write(paths[1], 2)  # changed without an event: waits once more
+    released = settler.due(now=12.0)
+    assert sorted(p for p, _ in released) == sorted(p for n, p in enumerate(paths[2:], 2) if n % 7 <= 2)
+    assert settler.next_deadline() == 13.0
+    released += settler.due(now=22.0)
+    assert len(released) == 999 and (paths[1], FileStat(2, 2)) in released  # all but the forgotten one
+    assert settler.due(now=39.9) == [] and settler.next_deadline() == 40.0
+    assert settler.due(now=40.0) == [(paths[0], FileStat(1, 1))] and settler.due(now=50.0) == []
+    assert settler.due(now=100.0) == [] and len(settler) == 0
+
+
 def test_settle_thread_releases_a_slow_copy_once_complete(tmp_path: Path) -> None:
     released: list[tuple[Path, FileStat]] = []
     done = threading.Event()
