@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import av
@@ -81,3 +82,71 @@ def reencode(src: Path, dst: Path, *, height: int, crf: int, sample_rate: int, u
         out.mux(vout.encode(None))
         out.mux(aout.encode(None))
     return dst
+
+
+def write_tracks(
+    path: Path,
+    seconds: float,
+    tracks: list[tuple[str, bool]],
+    *,
+    start_s: float = 0.0,
+    fps: int = 5,
+    size: tuple[int, int] = (96, 64),
+    sample_rate: int = 16000,
+) -> Path:
+    """Video and several audio tracks, each (language, has_sound): silent ones are digital zeros (a muted dub).
+    The first track is flagged default, as muxers do. `start_s`: every timestamp starts there (a recording)."""
+    width, height = size
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "g": str(fps)})
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        audio = []
+        for language, _ in tracks:
+            stream = out.add_stream("aac", rate=sample_rate, layout="mono")
+            stream.metadata["language"] = language
+            audio.append(stream)
+        offset = int(start_s * fps)
+        for i in range(int(seconds * fps)):
+            level = (20 * (i // fps)) % 256
+            frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), level, np.uint8), format="rgb24")
+            frame.pts = offset + i
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+        n = int(seconds * sample_rate)
+        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / sample_rate)).astype(np.float32)
+        for stream, (_, sound) in zip(audio, tracks, strict=True):
+            signal = tone if sound else np.zeros_like(tone)
+            for start in range(0, n, 1024):
+                chunk = signal[start : start + 1024].reshape(1, -1)
+                frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+                frame.sample_rate, frame.pts = sample_rate, int(start_s * sample_rate) + start
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+    return path
+
+
+def attach_cover(path: Path, tmp: Path) -> Path:
+    """Attach a JPEG cover to a Matroska file with the real mkvpropedit, as library managers do; FFmpeg then shows
+    it as a one-frame video stream flagged attached_pic."""
+    cover = tmp / "cover.jpg"
+    with av.open(str(cover), "w", format="image2") as out:
+        stream = out.add_stream("mjpeg", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuvj420p"
+        picture = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 200, np.uint8), format="rgb24")
+        out.mux(stream.encode(picture.reformat(format="yuvj420p")))
+        out.mux(stream.encode(None))
+    subprocess.run(
+        [
+            "mkvpropedit",
+            str(path),
+            "--attachment-name",
+            "cover.jpg",
+            "--attachment-mime-type",
+            "image/jpeg",
+            "--add-attachment",
+            str(cover),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return path
