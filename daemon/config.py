@@ -80,6 +80,8 @@ class WorkerConfig:
     retry_backoff_s: float = 300.0  # doubles with every attempt
     shutdown_grace_s: float = 8.0  # SIGTERM waits this long for a running detection, then re-queues it
     weights: Path | None = None  # None: the weights shipped with the detector
+    # Audio tracks in these languages (as the files tag them, e.g. "eng", "jpn") are preferred, in this order.
+    audio_languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ def _worker(t: Table) -> WorkerConfig:
         retry_backoff_s=t.number("retry_backoff_s", d.retry_backoff_s, minimum=0.0),
         shutdown_grace_s=t.number("shutdown_grace_s", d.shutdown_grace_s, minimum=0.0, maximum=9.0),
         weights=t.path("weights", None),
+        audio_languages=tuple(lang.lower() for lang in t.str_list("audio_languages", d.audio_languages)),
     )
     t.finish()
     return cfg

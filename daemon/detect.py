@@ -42,7 +42,9 @@ def load_detector(config: WorkerConfig, store: FingerprintStore | None = None) -
     from detector import Detector
 
     try:
-        detector = Detector.load(config.weights, threads=config.torch_threads, store=store)
+        detector = Detector.load(
+            config.weights, threads=config.torch_threads, store=store, languages=config.audio_languages
+        )
     except (OSError, ValueError) as e:
         which = config.weights or "the shipped weights"
         raise DetectorLoadError(f"cannot load the detector ({which}): {e}") from e

@@ -1,5 +1,6 @@
 """Decoding with PyAV (bundled FFmpeg): the audio of the analysed span as mono SAMPLE_RATE floats, and one small
-RGB picture per second. One pass over the file demuxes both streams and stops at the end of the span.
+RGB picture per second. One pass over the file demuxes both streams and stops at the end of the span. Which
+streams, and where time 0 is, `detector.streams` decides; every time here is seconds from that origin.
 
 Decoding is most of the cost of a detection, so video packets are decoded with frame threading, and only the
 frames that are shown at a whole second are scaled (at decode time, by swscale) and kept.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from detector import streams
 from detector.audio import SAMPLE_RATE
 from detector.errors import DecodeError
 
@@ -67,18 +70,33 @@ class DecodedMedia:
 
 
 def _open(path: Path) -> av.container.InputContainer:
-    if not path.exists():
-        raise DecodeError(path, "file not found")
-    if path.is_dir():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise DecodeError(path, f"a link to a file that is not there ({os.readlink(path)})") from None
+        raise DecodeError(path, "file not found") from None
+    except OSError as exc:
+        raise DecodeError(path, f"cannot read: {exc.strerror}") from exc
+    if stat.S_ISDIR(st.st_mode):
         raise DecodeError(path, "is a folder, not a media file")
-    if os.path.getsize(path) == 0:
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the reader, or never end
+        raise DecodeError(path, f"not a regular file ({_file_kind(st.st_mode)}), so not a media file")
+    if st.st_size == 0:
         raise DecodeError(path, "empty file (0 bytes); still being copied?")
     try:
         return av.open(str(path), mode="r")
     except av.error.InvalidDataError as exc:
         raise DecodeError(path, "not a readable media file: invalid data (corrupt, or still being copied?)") from exc
+    except PermissionError as exc:
+        raise DecodeError(path, "no permission to read it (give the daemon's user read access)") from exc
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise DecodeError(path, f"cannot open: {exc}") from exc
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket", stat.S_ISCHR: "a character device"}
+    return next((name for test, name in kinds.items() if test(mode)), "a device")
 
 
 def _duration_s(container: av.container.InputContainer) -> float | None:
@@ -106,23 +124,34 @@ def _info(path: Path, container: av.container.InputContainer) -> MediaInfo:
         path=path,
         duration_s=duration,
         has_audio=bool(container.streams.audio),
-        has_video=bool(container.streams.video),
+        has_video=streams.video_stream(container) is not None,  # cover art alone is no picture
     )
 
 
-def decode(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds: int | None = None) -> DecodedMedia:
-    """Decode the analysed span (the first half, or max_seconds if smaller) of one file."""
+def decode(
+    path: str | Path,
+    frame_mode: FrameMode = FrameMode.ALL,
+    max_seconds: int | None = None,
+    languages: Sequence[str] = (),
+) -> DecodedMedia:
+    """Decode the analysed span (the first half, or max_seconds if smaller) of one file; `languages`: the audio
+    languages to prefer (see detector.streams)."""
     path = Path(path)
     with _open(path) as container:
         info = _info(path, container)
-        if not info.has_audio:
+        audio_track = streams.audio_stream(container, path, languages)
+        picture = streams.video_stream(container)
+        if audio_track is None:
             raise DecodeError(path, "no audio stream (the detector needs the sound)")
-        if not info.has_video:
+        if picture is None:
             raise DecodeError(path, NO_VIDEO)
+        origin_s = streams.origin_s(container)
         n_seconds = info.analysed_s if max_seconds is None else min(info.analysed_s, max_seconds)
         try:
-            audio, frames, times, n_decoded = _decode_span(container, n_seconds, frame_mode)
-            _check_tail(path, container, info)
+            audio, frames, times, n_decoded = _decode_span(
+                container, audio_track, picture, origin_s, n_seconds, frame_mode
+            )
+            _check_tail(path, container, picture, origin_s, info)
         except av.error.FFmpegError as exc:
             raise DecodeError(path, f"decoding failed ({exc})") from exc
     audio_end_s = audio.size / SAMPLE_RATE
@@ -143,15 +172,16 @@ def decode(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds:
     )
 
 
-def _check_tail(path: Path, container: av.container.InputContainer, info: MediaInfo) -> None:
+def _check_tail(
+    path: Path, container: av.container.InputContainer, stream: av.VideoStream, origin_s: float, info: MediaInfo
+) -> None:
     """A half-copied file has a header promising more than the data holds: look for a packet near the end."""
-    stream = container.streams.video[0]
     target_s = max(0.0, info.duration_s - TRUNCATION_TOLERANCE_S - 1.0)
-    container.seek(int(target_s * av.time_base), any_frame=False, backward=True)
+    container.seek(int((origin_s + target_s) * av.time_base), any_frame=False, backward=True)
     last_s = None
     for packet in container.demux(stream):
         if packet.pts is not None and packet.time_base is not None:
-            last_s = float(packet.pts * packet.time_base)
+            last_s = float(packet.pts * packet.time_base) - origin_s
             if last_s >= target_s:
                 return
     if last_s is None or last_s < target_s:
@@ -160,10 +190,13 @@ def _check_tail(path: Path, container: av.container.InputContainer, info: MediaI
 
 
 def _decode_span(
-    container: av.container.InputContainer, n_seconds: int, frame_mode: FrameMode
+    container: av.container.InputContainer,
+    audio_stream: av.AudioStream,
+    video_stream: av.VideoStream,
+    origin_s: float,
+    n_seconds: int,
+    frame_mode: FrameMode,
 ) -> tuple[np.ndarray, list[np.ndarray], tuple[float, float], int]:
-    audio_stream = container.streams.audio[0]
-    video_stream = container.streams.video[0]
     video_stream.thread_type = "AUTO"  # frame + slice threads: the video decoder is the bottleneck
     if frame_mode is FrameMode.KEYFRAMES:
         video_stream.codec_context.skip_frame = "NONKEY"
@@ -173,7 +206,7 @@ def _decode_span(
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     chunks: list[np.ndarray] = []
     frames: list[np.ndarray] = []
-    picker = _FramePicker(n_seconds)
+    picker = _FramePicker(n_seconds, origin_s)
     audio_done = video_done = False
     audio_s = video_s = 0.0
     n_decoded = 0
@@ -182,7 +215,7 @@ def _decode_span(
         if packet.stream is audio_stream and not audio_done:
             for frame in _safe_decode(packet):
                 assert isinstance(frame, av.AudioFrame)
-                if frame.time is not None and frame.time >= n_seconds:
+                if frame.time is not None and frame.time - origin_s >= n_seconds:
                     audio_done = True
                     break
                 for out in resampler.resample(frame):
@@ -218,8 +251,9 @@ def _safe_decode(packet: av.Packet) -> list[av.frame.Frame]:
 class _FramePicker:
     """Keeps, for every whole second k, the last decoded frame whose time is <= k (the picture shown at k)."""
 
-    def __init__(self, n_seconds: int) -> None:
+    def __init__(self, n_seconds: int, origin_s: float = 0.0) -> None:
         self.n_seconds = n_seconds
+        self.origin_s = origin_s
         self.next_second = 0
         self.previous: av.VideoFrame | None = None
 
@@ -233,7 +267,7 @@ class _FramePicker:
         picked: list[np.ndarray] = []
         shown = self.previous if self.previous is not None else frame
         scaled: np.ndarray | None = None
-        while not self.done and self.next_second < frame.time - 1e-6:
+        while not self.done and self.next_second < frame.time - self.origin_s - 1e-6:
             if scaled is None:
                 scaled = _scale(shown)
             picked.append(scaled)
@@ -246,7 +280,8 @@ class _FramePicker:
             return []
         last = _scale(self.previous)
         # Seconds after the last frame's time but within its display duration still show it.
-        count = max(0, min(self.n_seconds, math.floor(self.previous.time or 0) + 1) - self.next_second)
+        shown_s = (self.previous.time or self.origin_s) - self.origin_s
+        count = max(0, min(self.n_seconds, math.floor(shown_s) + 1) - self.next_second)
         self.next_second += count
         return [last] * count
 
@@ -278,30 +313,32 @@ def decode_pictures(path: str | Path, spans: Sequence[tuple[float, float]]) -> l
     uint8). One open of the file; each span seeks to the key frame before it, so it costs at most one GOP more."""
     path = Path(path)
     with _open(path) as container:
-        if not container.streams.video:
+        stream = streams.video_stream(container)
+        if stream is None:
             raise DecodeError(path, NO_VIDEO)
-        stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        return [_pictures_between(path, container, stream, start_s, end_s) for start_s, end_s in spans]
+        origin_s = streams.origin_s(container)
+        return [_pictures_between(path, container, stream, origin_s, start_s, end_s) for start_s, end_s in spans]
 
 
 def _pictures_between(
     path: Path,
     container: av.container.InputContainer,
     stream: av.video.stream.VideoStream,
+    origin_s: float,
     start_s: float,
     end_s: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     times: list[float] = []
     pictures: list[np.ndarray] = []
     try:
-        container.seek(int(start_s * av.time_base), backward=True, any_frame=False)
+        container.seek(int((origin_s + start_s) * av.time_base), backward=True, any_frame=False)
         for frame in container.decode(stream):
-            if frame.time is None or frame.time < start_s:
+            if frame.time is None or frame.time - origin_s < start_s:
                 continue
-            if frame.time > end_s:
+            if frame.time - origin_s > end_s:
                 break
-            times.append(float(frame.time))
+            times.append(float(frame.time) - origin_s)
             pictures.append(frame.to_ndarray(width=CUT_PICTURE_WIDTH, height=CUT_PICTURE_HEIGHT, format="gray"))
     except av.error.FFmpegError as exc:
         raise DecodeError(path, f"decoding {start_s:.1f}-{end_s:.1f} s failed ({exc})") from exc

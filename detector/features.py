@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,13 @@ class EpisodeFeatures:
     audio: np.ndarray  # (n_seconds * SAMPLE_RATE,) float32: kept for fingerprinting
 
 
-def extract(path: str | Path, frame_mode: FrameMode = FrameMode.ALL, max_seconds: int | None = None) -> EpisodeFeatures:
-    media = decode(path, frame_mode, max_seconds)
+def extract(
+    path: str | Path,
+    frame_mode: FrameMode = FrameMode.ALL,
+    max_seconds: int | None = None,
+    languages: Sequence[str] = (),
+) -> EpisodeFeatures:
+    media = decode(path, frame_mode, max_seconds, languages)
     return EpisodeFeatures(
         n_seconds=media.n_seconds,
         duration_s=media.info.duration_s,

@@ -68,10 +68,13 @@ class Detector:
         store: FingerprintStore | None = None,
         lone: Checkpoint | None = None,
         snap_to_cuts: bool = True,
+        languages: Sequence[str] = (),
     ) -> None:
         """snap_to_cuts: both ends, with or without siblings, move to the shot cut next to them (detector.cuts);
-        False: the seed design's DBSCAN ends (or the sound's) as they are."""
+        False: the seed design's DBSCAN ends (or the sound's) as they are. languages: the audio languages to
+        prefer in a file with several tracks (detector.streams)."""
         self.checkpoint = checkpoint
+        self.languages = tuple(languages)
         self.snap_to_cuts = snap_to_cuts
         # The season model leans on repetition and is weak without siblings; a seed model serves lone episodes.
         self.lone_checkpoint = lone if checkpoint.dims.n_extra else None
@@ -91,6 +94,7 @@ class Detector:
         store: FingerprintStore | None = None,
         lone_fallback: bool = True,
         snap_to_cuts: bool = True,
+        languages: Sequence[str] = (),
     ) -> Detector:
         """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there).
         snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends)."""
@@ -99,7 +103,7 @@ class Detector:
         lone = None
         if checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
             lone = Checkpoint.load(MODELS["seed"])
-        return cls(checkpoint, frame_mode, store, lone, snap_to_cuts=snap_to_cuts)
+        return cls(checkpoint, frame_mode, store, lone, snap_to_cuts=snap_to_cuts, languages=languages)
 
     @property
     def uses_siblings(self) -> bool:
@@ -127,7 +131,7 @@ class Detector:
         siblings: how many the episode has, when known. With none, the lone-episode model embeds it (when there is
         one); with one, both models do (ONE_SIBLING_FALLBACK)."""
         path = Path(path)
-        features = extract(path, self.frame_mode)
+        features = extract(path, self.frame_mode, languages=self.languages)
         lone = siblings == 0 and self.lone_model is not None
         net = self.lone_model if lone and self.lone_model is not None else self.model
         mel, frames = features.mel.unsqueeze(0), features.frames.unsqueeze(0)

@@ -5,7 +5,7 @@
 - The sound: the audio tracks in a preferred language first (when the config names some), then the default-flagged
   one, then file order; the first of them that is not silent: a release whose default track is a muted dub must
   not be analysed as silence.
-- The origin: the earliest start time of the chosen streams, so that a recording whose timestamps start at 10 h
+- The origin: the earliest start time of the picture and sound, so that a recording whose timestamps start at 10 h
   is analysed from its first second.
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 
 LOUDNESS_PROBE_S = 20.0  # seconds of each track listened to, at each probe point
 LOUDNESS_PROBE_AT = (0.1, 0.3, 0.5)  # probe points, as shares of the duration: intros and silences move
+CLOCK_START_S = 1.0  # a start this far from 0 is where a recording's clock was, not priming
 SILENT_RMS = 1e-4  # below this a track is silence (-80 dBFS): digital zeros, or a muted dub
 
 _S = TypeVar("_S", bound=av.stream.Stream)
@@ -54,12 +55,19 @@ def language_of(stream: av.stream.Stream) -> str:
     return str(stream.metadata.get("language", "")).lower()
 
 
-def origin_s(streams: Sequence[av.stream.Stream], container: av.container.InputContainer) -> float:
-    """Where the file's time starts, in seconds: the chosen streams' earliest start (0 when none is known)."""
-    starts = [float(s.start_time * s.time_base) for s in streams if s.start_time is not None and s.time_base]
+def origin_s(container: av.container.InputContainer) -> float:
+    """Where the file's time starts, in seconds: the earliest start of the picture and the audio tracks (0 when
+    none is known). The same for every reader of the file, whichever track it takes."""
+    picture = video_stream(container)
+    tracks = [*container.streams.audio, *([picture] if picture is not None else [])]
+    starts = [float(s.start_time * s.time_base) for s in tracks if s.start_time is not None and s.time_base]
     if starts:
-        return min(starts)
-    return container.start_time / av.time_base if container.start_time is not None else 0.0
+        start_s = min(starts)
+    else:
+        start_s = container.start_time / av.time_base if container.start_time is not None else 0.0
+    # Within a second of 0 it is encoder priming or an edit list (AAC's 1024 samples, a B-frame delay), which
+    # players present from 0, as the analysis always did; further away it is a clock (a recording, a wrap).
+    return start_s if abs(start_s) >= CLOCK_START_S else 0.0
 
 
 def loudness(path: Path, indexes: Sequence[int]) -> dict[int, float]:
@@ -68,10 +76,10 @@ def loudness(path: Path, indexes: Sequence[int]) -> dict[int, float]:
     counts = dict.fromkeys(indexes, 0)
     with av.open(str(path)) as container:
         streams = [container.streams[i] for i in indexes]
+        start_s = origin_s(container)
         # Mono float at a low rate: every sample format and layout compares on one scale, and it is cheap.
         resamplers = {i: av.AudioResampler(format="flt", layout="mono", rate=8000) for i in indexes}
         duration_s = container.duration / av.time_base if container.duration else 0.0
-        start_s = origin_s(streams, container)
         for share in LOUDNESS_PROBE_AT:
             at_s = start_s + share * duration_s
             container.seek(int(at_s * av.time_base), backward=True, any_frame=False)

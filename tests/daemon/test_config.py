@@ -72,12 +72,14 @@ def test_file_values_and_relative_paths(tmp_path: Path) -> None:
             [worker]
             workers = 2
             torch_threads = 3
+            audio_languages = ["JPN", "eng"]
             """,
         ),
         env={},
     )
     assert config.library.folders == (tmp_path / "tv", Path.home() / "anime")
     assert config.library.extensions == frozenset({".mkv"})
+    assert config.worker.audio_languages == ("jpn", "eng")
     assert config.library.settle_s == 2.0 and config.library.polling
     assert config.state.database_url == f"sqlite:///{tmp_path}/state/intro-daemon.db"
     assert (config.worker.workers, config.worker.torch_threads) == (2, 3)

@@ -1,3 +1,5 @@
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -6,7 +8,7 @@ import pytest
 from detector.audio import SAMPLE_RATE
 from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, probe
 from detector.errors import DecodeError
-from tests.clips import write_clip
+from tests.clips import attach_cover, write_clip, write_tracks
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +100,50 @@ def test_half_copied_file_is_refused_and_named(tmp_path: Path, container: str, k
         decode(half)
     assert err.value.path == half
     assert str(half) in str(err.value)
+
+
+@pytest.mark.parametrize("start_s", [1.4, 36_000.0, 95_438.0], ids=["broadcast", "at-10-h", "wrapping"])
+def test_a_transport_stream_is_read_from_its_first_timestamp(tmp_path: Path, start_s: float):
+    """MPEG-TS recordings start where the broadcaster's clock was; at 95,443.7 s the 33-bit timestamps wrap."""
+    path = write_tracks(tmp_path / "rec.ts", 12, [("eng", True)], start_s=start_s)
+    media = decode(path)
+    assert media.n_seconds == 6
+    loudness = np.sqrt(np.mean(media.audio.reshape(6, SAMPLE_RATE) ** 2, axis=1))
+    assert (loudness > 0.15).all()  # the tone, every second: not silence padded in for a misplaced start
+    assert np.diff(media.frames[:, 0, 0, 0].astype(int)).min() >= 0  # the picture brightens second by second
+    assert int(media.frames[5, 0, 0, 0]) > 60
+
+
+def test_the_track_with_the_sound_is_decoded_when_the_default_is_silent(tmp_path: Path):
+    path = write_tracks(tmp_path / "dub.mkv", 8, [("eng", False), ("jpn", True)])
+    assert np.sqrt(np.mean(decode(path).audio ** 2)) > 0.15
+    assert np.sqrt(np.mean(decode(path, languages=["eng"]).audio ** 2)) > 0.15  # preferred, but silent
+
+
+@pytest.mark.skipif(shutil.which("mkvpropedit") is None, reason="needs mkvpropedit (Debian: mkvtoolnix)")
+def test_cover_art_is_not_taken_for_the_picture(tmp_path: Path):
+    path = attach_cover(write_clip(tmp_path / "e.mkv", 6.0), tmp_path)
+    assert (decode(path).frames[:, 0, 0, 0] == decode(write_clip(tmp_path / "plain.mkv", 6.0)).frames[:, 0, 0, 0]).all()
+
+
+def test_what_is_not_a_media_file_is_named(tmp_path: Path):
+    fifo = tmp_path / "pipe.mkv"
+    os.mkfifo(fifo)
+    with pytest.raises(DecodeError, match=r"not a regular file \(a named pipe\)"):
+        decode(fifo)  # would block forever if opened
+    link = tmp_path / "link.mkv"
+    link.symlink_to(tmp_path / "moved-away.mkv")
+    with pytest.raises(DecodeError, match="a link to a file that is not there"):
+        decode(link)
+    page = tmp_path / "page.mkv"
+    page.write_text("<!DOCTYPE html><html><body>Not found</body></html>\n" * 20)
+    with pytest.raises(DecodeError, match="not a readable media file"):
+        decode(page)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_file_says_so(tmp_path: Path):
+    path = write_clip(tmp_path / "private.mkv", 2.0)
+    path.chmod(0)
+    with pytest.raises(DecodeError, match="no permission to read it"):
+        decode(path)
