@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -150,3 +151,52 @@ def attach_cover(path: Path, tmp: Path) -> Path:
         capture_output=True,
     )
     return path
+
+
+def variant(
+    src: Path,
+    dst: Path,
+    *,
+    vcodec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    size: tuple[int, int] | None = None,
+    layout: str = "stereo",
+    sample_rate: int = 48000,
+    start_s: float = 0.0,
+    vfr: bool = False,
+) -> Path:
+    """`src` (video + one audio track) encoded again as what real libraries hold: another codec or bit depth,
+    picture size (portrait: width < height), channel layout (5.1, 7.1, mono) and rate, timestamps that start at
+    `start_s` (a recording; a .ts `dst` makes MPEG-TS), or a variable frame rate (`vfr`: frames dropped at an
+    irregular pattern, the others keeping their times). The container follows `dst`'s suffix."""
+    rng = np.random.default_rng(0)
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin, ain = inp.streams.video[0], inp.streams.audio[0]
+        options = {"preset": "ultrafast"}
+        if vcodec == "libx265":
+            options["x265-params"] = "log-level=error"
+        vout = out.add_stream(vcodec, rate=vin.average_rate, options=options)
+        vout.width, vout.height = size or (vin.width, vin.height)
+        vout.pix_fmt = pix_fmt
+        vout.time_base = vout.codec_context.time_base = Fraction(1, 1000)
+        aout = out.add_stream("aac", rate=sample_rate, layout=layout)
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=sample_rate)
+        samples = 0
+        for frame in inp.decode(vin, ain):
+            if isinstance(frame, av.VideoFrame):
+                if frame.time is None or (vfr and rng.random() < 0.4):
+                    continue
+                picture = frame.reformat(width=vout.width, height=vout.height, format=pix_fmt)
+                picture.pts, picture.time_base = round((frame.time + start_s) * 1000), Fraction(1, 1000)
+                out.mux(vout.encode(picture))
+            else:
+                for resampled in resampler.resample(frame):
+                    # Packed samples: PyAV cannot build an 8-channel planar frame from an array.
+                    packed = av.AudioFrame.from_ndarray(resampled.to_ndarray(), format="flt", layout=layout)
+                    packed.sample_rate = sample_rate
+                    packed.pts = round(start_s * sample_rate) + samples
+                    samples += packed.samples
+                    out.mux(aout.encode(packed))
+        out.mux(vout.encode(None))
+        out.mux(aout.encode(None))
+    return dst
