@@ -7,9 +7,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections.abc import Sequence
+from types import TracebackType
 
 from daemon import systemd
+from daemon.redact import redact
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,12 +36,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest and not getattr(args, "passes_on_arguments", False):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    _log_to_stderr(logging.DEBUG if args.verbose else logging.INFO)
     return int(args.func(args) or 0)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Blanks out every secret the process holds in the whole line, traceback included, whichever library logged
+    it (urllib3 logs URLs with their query strings; an exception's message may quote a server's answer)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def _log_to_stderr(level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+    if handler in logging.getLogger().handlers:  # not when the root logger had handlers already (tests)
+        # A crash's traceback goes through the same handler, not straight to stderr.
+        sys.excepthook = _log_crash
+        threading.excepthook = lambda crash: _log_crash(crash.exc_type, crash.exc_value, crash.exc_traceback)
+
+
+def _log_crash(kind: type[BaseException], error: BaseException | None, trace: TracebackType | None) -> None:
+    if issubclass(kind, SystemExit):
+        return  # a thread's normal way out
+    logging.getLogger("daemon.cli").critical("crashed", exc_info=(kind, error, trace))  # type: ignore[arg-type]
 
 
 def _command(argv: Sequence[str]) -> str | None:

@@ -26,6 +26,15 @@ def write_slowly(path: Path, data: bytes, chunks: int = 6, seconds: float = 1.2)
             time.sleep(seconds / chunks)
 
 
+@pytest.fixture(autouse=True)
+def _no_secrets_from_other_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no secret known to `daemon.redact`: a key made up by one test (often a word or a
+    letter) would otherwise be blanked out of every later test's messages."""
+    from daemon import redact
+
+    monkeypatch.setattr(redact, "_known_forms", ())
+
+
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     """A real SQLite file at the current schema."""

@@ -1,5 +1,7 @@
 """API keys and tokens: from the config file, an environment variable, or a systemd credential.
-A `Secret` never its value, so a config object can be logged or shown without leaking it."""
+A `Secret` never shows its value, so a config object can be logged or shown without leaking it, and it tells
+`daemon.redact` its value, so text that does carry it (a server's answer, an exception) is blanked out when logged
+or stored."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import logging
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+
+from daemon import redact
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +20,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        redact.remember(value)
 
     def reveal(self) -> str:
         return self._value

@@ -21,6 +21,7 @@ from daemon.publish.errors import (
     PermanentPublishError,
     TransientPublishError,
 )
+from daemon.redact import redact
 
 if TYPE_CHECKING:
     from daemon.publish.options import ServerOptions
@@ -115,12 +116,11 @@ class HttpClient:
         return self.json("GET", path, **kwargs)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     def _snippet(self, response: requests.Response) -> str:
-        return self.redact(response.text[:_BODY_SNIPPET_CHARS].strip())
+        # Blanked before it is cut: cut first, a key across the cut would be left in part.
+        return self.redact(response.text.strip())[:_BODY_SNIPPET_CHARS]
 
     def _raise_for_status(self, where: str, response: requests.Response) -> None:
         status = response.status_code
@@ -136,7 +136,8 @@ class HttpClient:
             raise NotFoundError(said)
         if 300 <= status < 400:
             raise PermanentPublishError(
-                f"{said} (redirected to {response.headers.get('Location', '?')}: set the target's url to it)"
+                f"{said} (redirected to {self.redact(response.headers.get('Location', '?'))}: "
+                "set the target's url to it)"
             )
         if status == 429 or status >= 500:
             raise TransientPublishError(said, retry_after_s=_retry_after_s(response))

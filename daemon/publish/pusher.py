@@ -9,6 +9,7 @@ lock up front, so each step is a short session (read what is due; push; write ba
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from daemon.config import Config
 from daemon.publish import state
 from daemon.publish.base import EpisodeRef, Publisher, PushResult
 from daemon.publish.errors import PublishError, TransientPublishError
+from daemon.redact import redact
 from db import pushes
 from db.models import DetectionRecord, utcnow
 from detector.result import Intro
@@ -145,6 +147,8 @@ class PushService:
             result = publisher.push(episode, job.intro)
         except Exception as error:
             outcome = state.after_error(error, job.attempts, self._clock(), self._policy)
+            # Stored, and shown by status, show and push: an exception's message may quote a server's answer.
+            outcome = dataclasses.replace(outcome, last_error=redact(outcome.last_error or ""))
             if not isinstance(error, PublishError):
                 log.exception("push of %s to %r failed unexpectedly", job.path, job.target)
             elif outcome.state == state.FAILED or isinstance(error, TransientPublishError):

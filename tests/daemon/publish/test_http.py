@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -17,7 +18,8 @@ from daemon.publish.errors import (
 from daemon.publish.http import HttpClient
 from tests.fakeservers.base import FakeServer, Reply
 
-SECRET = "tok-SECRET-987"
+SECRET = "tok-SECRET+987/x"
+ENCODED = quote(SECRET, safe="")
 
 
 @pytest.fixture
@@ -27,6 +29,9 @@ def fake() -> Iterator[FakeServer]:
     server.route("GET", "/html", lambda r, m: Reply(body="<html>proxy error page</html>"))
     server.route("GET", "/echo", lambda r, m: Reply(400, f"bad token {SECRET} given"))
     server.route("GET", "/moved", lambda r, m: Reply(302, "", {"Location": "https://elsewhere/"}))
+    server.route("GET", "/moved-to-a-key", lambda r, m: Reply(302, "", {"Location": f"https://login/?t={ENCODED}"}))
+    server.route("GET", "/echo-encoded", lambda r, m: Reply(401, f"bad token {ENCODED}"))
+    server.route("GET", "/echo-at-the-cut", lambda r, m: Reply(400, "x" * 190 + SECRET))
     server.route("GET", "/busy", lambda r, m: Reply(429, "slow down", {"Retry-After": "30"}))
     server.start()
     yield server
@@ -75,6 +80,14 @@ def test_a_secret_echoed_by_the_server_is_redacted(fake: FakeServer) -> None:
     with pytest.raises(PermanentPublishError) as raised:
         client(fake.url).get("/echo")
     assert SECRET not in str(raised.value) and "bad token *** given" in str(raised.value)
+
+
+@pytest.mark.parametrize("path", ["/moved-to-a-key", "/echo-encoded", "/echo-at-the-cut"])
+def test_a_secret_in_a_redirect_url_encoded_or_where_the_body_is_cut_is_redacted(fake: FakeServer, path: str) -> None:
+    with pytest.raises(PermanentPublishError) as raised:
+        client(fake.url).get(path)
+    message = str(raised.value)
+    assert SECRET[:8] not in message and ENCODED[:8] not in message and "***" in message
 
 
 def test_not_json_is_permanent(fake: FakeServer) -> None:

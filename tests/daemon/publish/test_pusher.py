@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.publish.base import EpisodeRef, PushAction, PushResult
+from daemon.publish.credentials import Secret
 from daemon.publish.errors import AuthError, PluginMissingError, TransientPublishError
 from daemon.publish.pusher import PushService
 from db import episodes
@@ -149,6 +151,18 @@ def test_an_unexpected_error_fails_with_a_traceback(
     [report] = service(sessions, clock, stub).run_due()
     assert report.state == "failed" and report.error == "unexpected KeyError: 'Items'"
     assert "Traceback" in caplog.text
+
+
+def test_a_stored_error_never_holds_a_key(sessions: sessionmaker[Session], clock: list[datetime]) -> None:
+    key = Secret("k3y/from+config").reveal()
+    stub = Stub("a")
+    stub.errors = [ValueError(f"invalid literal for int(): {key!r}"), AuthError(f"401 ?token={quote(key, safe='')}")]
+    store_result(sessions, Path("/tv/S/e1.mkv"), INTRO, ["a"])
+    store_result(sessions, Path("/tv/S/e2.mkv"), INTRO, ["a"])
+    reports = service(sessions, clock, stub).run_due()
+    stored = [r.last_error for r in rows(sessions)]
+    assert stored == ["unexpected ValueError: invalid literal for int(): '***'", "401 ?token=***"]
+    assert [r.error for r in reports] == stored  # what `push` prints
 
 
 def test_the_same_problem_is_logged_once(
