@@ -28,8 +28,9 @@ class Table:
         self._read.add(key)
         return self._data.get(key)
 
-    def _bad(self, key: str, allowed: str, value: Any) -> ConfigError:
-        return ConfigError(f"{self.dotted(key)}: must be {allowed}, got {value!r}")
+    def _bad(self, key: str, allowed: str, value: Any, *, secret: bool = False) -> ConfigError:
+        got = "a value not shown here (it may be a key)" if secret else repr(value)
+        return ConfigError(f"{self.dotted(key)}: must be {allowed}, got {got}")
 
     def table(self, key: str) -> Table:
         value = self._get(key)
@@ -47,13 +48,14 @@ class Table:
             raise self._bad(key, f"an array of tables ([[{self.dotted(key)}]])", value)
         return [Table(v, f"{self.dotted(key)}[{i}]", self._base) for i, v in enumerate(value)]
 
-    def _typed(self, key: str, default: Any, allowed: str, ok: Callable[[Any], bool]) -> Any:
-        """The value at `key` when `ok(value)`, `default` when there is none; else ConfigError saying `allowed`."""
+    def _typed(self, key: str, default: Any, allowed: str, ok: Callable[[Any], bool], *, secret: bool = False) -> Any:
+        """The value at `key` when `ok(value)`, `default` when there is none; else ConfigError saying `allowed`
+        (and what it got, unless the value is a `secret`)."""
         value = self._get(key)
         if value is None:
             return default
         if not ok(value):
-            raise self._bad(key, allowed, value)
+            raise self._bad(key, allowed, value, secret=secret)
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -67,8 +69,8 @@ class Table:
         allowed = "a number" + _range(minimum, maximum)
         return float(self._typed(key, default, allowed, lambda v: _is_number(v) and _within(v, minimum, maximum)))
 
-    def string(self, key: str, default: str) -> str:
-        return str(self._typed(key, default, "a string", lambda v: isinstance(v, str)))
+    def string(self, key: str, default: str, *, secret: bool = False) -> str:
+        return str(self._typed(key, default, "a string", lambda v: isinstance(v, str), secret=secret))
 
     def required_string(self, key: str) -> str:
         value = self.string(key, "")

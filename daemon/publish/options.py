@@ -67,7 +67,8 @@ def server_options(table: Table, sources: Sources, *, secret_key: str = "api_key
     url = table.required_string("url")
     if not url.startswith(("http://", "https://")) or "@" in url.split("//", 1)[1].split("/", 1)[0]:
         raise ConfigError(
-            f"{table.dotted('url')}: must be http:// or https://host[:port] without a user or password, got {url!r}"
+            f"{table.dotted('url')}: must be http:// or https://host[:port] without a user or password, "
+            f"got {_without_userinfo(url)!r}"
         )
     secret = _secret(table, secret_key, sources.environ)
     ca_file = table.path("ca_file", None)
@@ -82,9 +83,16 @@ def server_options(table: Table, sources: Sources, *, secret_key: str = "api_key
     )
 
 
+def _without_userinfo(url: str) -> str:
+    scheme, _, rest = url.partition("//")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}//{host.rpartition('@')[2]}{slash}{path}" if "@" in host else url
+
+
 def _secret(table: Table, key: str, environ: Mapping[str, str]) -> Secret:
-    """Exactly one of `<key>` (inline), `<key>_env` (an environment variable), `<key>_credential` (systemd)."""
-    inline = table.string(key, "")
+    """Exactly one of `<key>` (inline), `<key>_env` (an environment variable), `<key>_credential` (systemd).
+    No message shows the value."""
+    inline = table.string(key, "", secret=True)
     env_name = table.string(f"{key}_env", "")
     credential = table.string(f"{key}_credential", "")
     given = [k for k, v in ((key, inline), (f"{key}_env", env_name), (f"{key}_credential", credential)) if v]
@@ -94,16 +102,26 @@ def _secret(table: Table, key: str, environ: Mapping[str, str]) -> Secret:
             f"{key}_credential (a systemd credential's name); got {', '.join(given) or 'none'}"
         )
     if inline:
-        return Secret(inline)
+        return _checked(inline.strip(), table.dotted(key))
     if env_name:
         value = environ.get(env_name, "").strip()
         if not value:
             raise ConfigError(f"{table.dotted(key + '_env')}: environment variable {env_name} is not set")
-        return Secret(value)
+        return _checked(value, table.dotted(key + "_env"))
     value = read_credential(credential, environ) or ""
     if not value:
         raise ConfigError(
             f"{table.dotted(key + '_credential')}: no credential {credential!r} in $CREDENTIALS_DIRECTORY "
             "(systemd: LoadCredential=" + credential + ":/path/to/file)"
+        )
+    return _checked(value, table.dotted(key + "_credential"))
+
+
+def _checked(value: str, where: str) -> Secret:
+    """Refuse a key no HTTP header can carry: sending it would fail on every push with an error that quotes it."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ConfigError(
+            f"{where}: the key holds a line break, a space or another character no HTTP header can carry "
+            "(not shown here); copy it again"
         )
     return Secret(value)

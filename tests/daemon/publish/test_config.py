@@ -109,7 +109,7 @@ def test_secrets_never_show_in_reprs() -> None:
         ("jellyfin", {"url": "http://j", "api_key": "k", "colour": "red"}, r"targets\.t\.colour: unknown key"),
         ("jellyfin", {"api_key": "k"}, r"targets\.t\.url: required"),
         ("jellyfin", {"url": "ftp://j", "api_key": "k"}, r"targets\.t\.url: must be http"),
-        ("jellyfin", {"url": "http://u:pw@j", "api_key": "k"}, r"without a user or password"),
+        ("jellyfin", {"url": "http://u:pw@j/x", "api_key": "k"}, r"without a user or password, got 'http://j/x'"),
         ("jellyfin", {"url": "http://j"}, r"targets\.t\.api_key: give exactly one of .*got none"),
         ("emby", {"url": "http://e", "api_key": "k", "api_key_env": "E"}, r"got api_key, api_key_env"),
         ("jellyfin", {"url": "http://j", "api_key_env": "NOPE"}, r"targets\.t\.api_key_env: .*NOPE is not set"),
@@ -123,6 +123,29 @@ def test_secrets_never_show_in_reprs() -> None:
 def test_bad_options_name_the_key(kind: str, options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_options(target(kind, **options), environ={})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"api_key": "k3y-with\nline-break"},
+        {"api_key": 123456789},  # a key of digits, written without quotes
+        {"api_key_env": "KEY"},
+        {"api_key_credential": "jellyfin"},
+    ],
+)
+def test_a_key_that_cannot_be_sent_is_refused_without_showing_it(tmp_path: Path, options: dict[str, object]) -> None:
+    bad = "k3y-with\nline-break"
+    (tmp_path / "jellyfin").write_text(bad + "\n")
+    env = {"KEY": bad, "CREDENTIALS_DIRECTORY": str(tmp_path)}
+    with pytest.raises(ConfigError, match=r"targets\.t\.api_key") as raised:
+        parse_options(target("jellyfin", url="http://j", **options), environ=env)
+    assert "k3y" not in str(raised.value) and "line-break" not in str(raised.value) and "123" not in str(raised.value)
+
+
+def test_a_key_s_surrounding_whitespace_is_dropped_whichever_way_it_is_given() -> None:
+    options = parse_options(target("jellyfin", url="http://j", api_key=" k3y \n"), environ={})
+    assert isinstance(options, JellyfinOptions) and options.server.secret == Secret("k3y")
 
 
 def test_a_systemd_credential(tmp_path: Path) -> None:
