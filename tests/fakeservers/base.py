@@ -54,7 +54,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
-        self._faults: list[Reply] = []  # replies forced on the next requests, in order
+        self._faults: list[tuple[re.Pattern[str] | None, Reply]] = []  # replies forced on the next requests, in order
         self.delay_s = 0.0  # every request waits this long (a hung server)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -73,9 +73,19 @@ class FakeServer:
         return True
 
     # -- misbehaviour ------------------------------------------------------------------------------------------
-    def fail_next(self, status: int, count: int = 1, body: Any = "error") -> None:
+    def fail_next(
+        self,
+        status: int,
+        count: int = 1,
+        body: Any = "error",
+        *,
+        path: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next `count` requests (only those to paths matching `path`, when given) with this reply."""
+        pattern = re.compile(path + r"$", re.IGNORECASE) if path is not None else None
         with self._lock:
-            self._faults.extend(Reply(status, body) for _ in range(count))
+            self._faults.extend((pattern, Reply(status, body, dict(headers or {}))) for _ in range(count))
 
     # -- life --------------------------------------------------------------------------------------------------
     @property
@@ -106,7 +116,7 @@ class FakeServer:
     def _dispatch(self, request: Request) -> Reply:
         with self._lock:
             self.requests.append(request)
-            fault = self._faults.pop(0) if self._faults else None
+            fault = self._take_fault(request.path)
         if self.delay_s:
             time.sleep(self.delay_s)
         if fault is not None:
@@ -118,6 +128,13 @@ class FakeServer:
             if match and method == request.method:
                 return handler(request, match)
         return NO_ROUTE
+
+    def _take_fault(self, path: str) -> Reply | None:
+        for i, (pattern, reply) in enumerate(self._faults):
+            if pattern is None or pattern.match(path):
+                del self._faults[i]
+                return reply
+        return None
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

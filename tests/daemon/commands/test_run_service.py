@@ -35,12 +35,11 @@ class Service:
         self.log = tmp_path / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, prefix: Sequence[str] = ()) -> None:
-        """Start `intro-daemon run`, under `prefix` (a command that runs its arguments) when given."""
-        script = Path(sys.executable).with_name("intro-daemon")
-        argv = [str(script)] if script.exists() else [sys.executable, "-m", "daemon.cli"]
+    def start(self, prefix: Sequence[str] = (), options: Sequence[str] = ()) -> None:
+        """Start `intro-daemon [options] run`, under `prefix` (a command that runs its arguments) when given."""
+        argv = [*prefix, *intro_daemon(), *options, "run", "--config", str(self.config)]
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([*prefix, *argv, "run", "--config", str(self.config)], stdout=log, stderr=log)
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log)
         self.wait(lambda: "watching" in self.log_text(), "the daemon to start")
 
     def signal(self, sig: int) -> int:
@@ -75,6 +74,12 @@ class Service:
             if time.monotonic() > deadline:
                 pytest.fail(f"timed out waiting for {what}: {self.states()}\n{self.log_text()}")
             time.sleep(0.01)
+
+
+def intro_daemon() -> list[str]:
+    """The command line that runs `intro-daemon` from this environment."""
+    script = Path(sys.executable).with_name("intro-daemon")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "daemon.cli"]
 
 
 @pytest.fixture
