@@ -3,20 +3,25 @@
 A new episode of a season is compared with its siblings; their fingerprints come from here instead of decoding
 them again. Rows belong to episodes, so they follow a moved file and go when its episode is deleted; a file that
 changed (size or mtime) is fingerprinted anew. Siblings the database does not know yet (still settling) are kept
-in memory only.
+in memory only, and so are fingerprints the database cannot take (busy, full): it is a cache, and a detection
+should not wait or fail for it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.library.filter import stat_file
 from db import episodes
 from db.models import Fingerprint
 from detector.fingerprint import Fingerprints
+
+log = logging.getLogger(__name__)
 
 MEMORY_LIMIT = 256  # fingerprints of unknown files kept in memory (about 60 KB each)
 
@@ -35,12 +40,16 @@ class DatabaseStore:
             cached = self._memory.get((str(path), stat.size, stat.mtime_ns))
         if cached is not None:
             return cached
-        with self._sessions() as session:
-            episode = episodes.get(session, str(path))
-            row = session.get(Fingerprint, episode.id) if episode is not None else None
-            if row is None or (row.file_size, row.file_mtime_ns) != (stat.size, stat.mtime_ns):
-                return None
-            data = row.data
+        try:
+            with self._sessions() as session:
+                episode = episodes.get(session, str(path))
+                row = session.get(Fingerprint, episode.id) if episode is not None else None
+                if row is None or (row.file_size, row.file_mtime_ns) != (stat.size, stat.mtime_ns):
+                    return None
+                data = row.data
+        except DBAPIError as e:
+            log.debug("fingerprints of %s not read (%s): computed again", path, e.orig)
+            return None
         try:
             return Fingerprints.from_bytes(data)
         except ValueError:  # written by another fingerprint format: compute again
@@ -50,13 +59,16 @@ class DatabaseStore:
         stat = stat_file(path)
         if stat is None:
             return
-        with self._sessions.begin() as session:
-            episode = episodes.get(session, str(path))
-            if episode is not None:
-                row = session.get(Fingerprint, episode.id) or Fingerprint(episode_id=episode.id)
-                row.file_size, row.file_mtime_ns, row.data = stat.size, stat.mtime_ns, fingerprints.to_bytes()
-                session.add(row)
-                return
+        try:
+            with self._sessions.begin() as session:
+                episode = episodes.get(session, str(path))
+                if episode is not None:
+                    row = session.get(Fingerprint, episode.id) or Fingerprint(episode_id=episode.id)
+                    row.file_size, row.file_mtime_ns, row.data = stat.size, stat.mtime_ns, fingerprints.to_bytes()
+                    session.add(row)
+                    return
+        except DBAPIError as e:
+            log.debug("fingerprints of %s kept in memory only (%s)", path, e.orig)
         with self._lock:
             if len(self._memory) >= MEMORY_LIMIT:
                 self._memory.pop(next(iter(self._memory)))

@@ -17,8 +17,10 @@ import hashlib
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -27,10 +29,14 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from daemon import jobs
+from db.transactions import Database
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RECONCILE_JOB_ID = "reconcile"
 PUSH_JOB_ID = "push"
@@ -38,6 +44,7 @@ DETECT_JOB_PREFIX = "detect:"
 MAINTENANCE_EXECUTOR = "maintenance"
 PUSH_EXECUTOR = "push"  # its own thread: a slow media server delays neither detections nor the reconcile scan
 JOBS_TABLE = "apscheduler_jobs"
+STORE_RETRY_S = 5.0
 
 
 def job_id(path: Path | str) -> str:
@@ -52,7 +59,15 @@ class _Scheduler(BackgroundScheduler):
         # the stopped executors and then delete them from the store. Skip it; they run at the next start.
         if self.state == STATE_STOPPED:
             return None
-        return super()._process_jobs()
+        try:
+            return super()._process_jobs()
+        except DBAPIError as e:
+            # Its loop guards reading due jobs, not updating or removing a job after handing it over: an error
+            # there (database locked for longer than the busy timeout, disk full) would end the scheduler's
+            # thread, and nothing queued would ever run again. A job handed over but not removed runs once more,
+            # which a detection takes as up to date.
+            self._logger.warning("job store: %s; trying again in %.0f s", e.orig, STORE_RETRY_S)
+            return STORE_RETRY_S
 
 
 def make_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
@@ -73,8 +88,10 @@ def make_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
 
 
 class Queue:
-    def __init__(self, scheduler: BackgroundScheduler) -> None:
+    def __init__(self, scheduler: BackgroundScheduler, db: Database | None = None) -> None:
+        """`db`: the database the job store is in, to wait out a busy or full one (db/transactions.py)."""
         self._scheduler = scheduler
+        self._store = db.retry if db is not None else _once
         self._lock = threading.Lock()
         # job id -> jobs handed to the executor and not finished. A counter, not a set: the "executed" event of a
         # quick job can arrive before its "submitted" event.
@@ -88,19 +105,24 @@ class Queue:
                 del self._handed[event.job_id]
 
     def enqueue(self, path: Path, delay_s: float = 0.0) -> None:
-        self._scheduler.add_job(
-            jobs.detect_episode,
-            trigger="date",
-            run_date=datetime.now(UTC) + timedelta(seconds=delay_s),
-            args=[str(path)],
-            id=job_id(path),
-            name=path.name,
-            replace_existing=True,
+        self._store(
+            lambda: self._scheduler.add_job(
+                jobs.detect_episode,
+                trigger="date",
+                run_date=datetime.now(UTC) + timedelta(seconds=delay_s),
+                args=[str(path)],
+                id=job_id(path),
+                name=path.name,
+                replace_existing=True,
+            )
         )
 
     def remove(self, path: Path) -> None:
-        with contextlib.suppress(JobLookupError):
-            self._scheduler.remove_job(job_id(path))
+        def remove() -> None:
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job(job_id(path))
+
+        self._store(remove)
 
     def has(self, path: Path) -> bool:
         """Queued: waiting in the store, or handed to the executor and not finished."""
@@ -108,7 +130,7 @@ class Queue:
         with self._lock:
             if self._handed[key] > 0:
                 return True
-        return self._scheduler.get_job(key) is not None
+        return self._store(lambda: self._scheduler.get_job(key)) is not None
 
     def schedule_reconcile(self, interval_h: float, *, first_in_s: float = 0.0) -> None:
         self._scheduler.add_job(
@@ -142,3 +164,7 @@ class Queue:
     def unschedule_push(self) -> None:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(PUSH_JOB_ID)
+
+
+def _once(attempt: Callable[[], T]) -> T:
+    return attempt()

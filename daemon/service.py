@@ -7,18 +7,22 @@ start queues it again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from daemon import jobs
 from daemon.claims import is_dead, owner_id
 from daemon.config import Config, ConfigError
 from daemon.detect import LoadedDetector
 from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
-from daemon.library.reconcile import apply_moves_and_missing, compare, scan_disk
+from daemon.library.reconcile import Changes, apply_moves_and_missing, compare, scan_disk
 from daemon.library.settle import Settler, SettleThread
 from daemon.library.watch import Watcher
 from daemon.publish.pusher import PUSH_INTERVAL_S, Pusher, PusherFactory
@@ -28,7 +32,8 @@ from daemon.worker import Outcome, Worker
 from db import episodes
 from db.migrate import upgrade
 from db.models import EpisodeState
-from db.session import make_engine, make_sessions
+from db.session import make_engine, make_sessions, sqlite_file
+from db.transactions import Database, DatabaseLost, DatabaseStopped
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +46,17 @@ class Daemon:
         *,
         owner: str | None = None,
         pusher_factory: PusherFactory | None = None,
+        on_database_lost: Callable[[str], None] | None = None,
     ) -> None:
         """`pusher_factory` (see daemon/publish/pusher.py) builds what pushes markers; None: results are only stored.
-        Raises ConfigError for bad target options."""
+        `on_database_lost(message)`: the database file was deleted or damaged while running (the `run` command
+        stops the process). Raises ConfigError for bad target options."""
         self.config = config
         self.owner = owner or owner_id()
         self._engine = make_engine(config.state.database_url)
         self._sessions = make_sessions(self._engine)
+        self.db = Database(self._sessions, sqlite_file(config.state.database_url))
+        self._on_database_lost = on_database_lost
         self._library = LibraryFilter(config.library)
         self._pusher_factory = pusher_factory
         self._pusher: Pusher | None = None
@@ -55,7 +64,7 @@ class Daemon:
             self._pusher = pusher_factory(config, self._sessions, self.file_rewritten)
         self._probed = False
         self.worker = Worker(
-            self._sessions,
+            self.db,
             detector.detect,
             detector.model_version,
             self._library,
@@ -64,7 +73,7 @@ class Daemon:
             retry=RetryPolicy(config.worker.max_attempts, config.worker.retry_backoff_s),
         )
         self._scheduler = make_scheduler(self._engine, config.worker.workers)
-        self.queue = Queue(self._scheduler)
+        self.queue = Queue(self._scheduler, self.db)
         self._settle = SettleThread(Settler(config.library.settle_s), self._settled)
         self._watcher = Watcher(config.library, self._library, self)
         self._idle = threading.Condition()
@@ -72,12 +81,14 @@ class Daemon:
     # --- life cycle
 
     def start(self) -> None:
-        upgrade(self._engine)
-        with self._sessions.begin() as session:
-            # Our own id too: a pid reused from the killed run (e.g. pid 1 in a container) is not a live claim.
-            released = episodes.release_stale_claims(session, lambda o: o == self.owner or is_dead(o))
+        """Raises DatabaseLost when the database file is damaged."""
+        self.db.retry(lambda: upgrade(self._engine))
+        self.db.watch_file()
+        # Our own id too: a pid reused from the killed run (e.g. pid 1 in a container) is not a live claim.
+        released = self.db.write(lambda s: episodes.release_stale_claims(s, lambda o: o == self.owner or is_dead(o)))
         for path in released:
             log.info("%s: interrupted last time, queued again", path)
+        self.db.on_lost = self._on_database_lost  # from now on; at start a damaged file is the caller's to report
         jobs.bind(self)
         self._scheduler.start()
         self._settle.start()
@@ -97,14 +108,15 @@ class Daemon:
         """Stop everything. False when a detection was still running after `grace_s` (it was re-queued and its
         thread is left behind: the caller should exit the process)."""
         grace_s = self.config.worker.shutdown_grace_s if grace_s is None else grace_s
-        self.worker.stopping.set()
+        self.db.stopping.set()
         self._watcher.stop()
         self._settle.stop()
         self._scheduler.shutdown(wait=False)
         clean = self._wait_idle(grace_s)
         if not clean:
-            for episode_id in self.worker.release_claims():
-                log.info("episode #%d: stopped during its detection, queued again", episode_id)
+            with _unless_lost():  # then the next start releases the claims
+                for episode_id in self.worker.release_claims():
+                    log.info("episode #%d: stopped during its detection, queued again", episode_id)
         jobs.unbind(self)
         self._engine.dispose()
         log.info("stopped")
@@ -153,15 +165,18 @@ class Daemon:
     def run_detection(self, path: Path) -> None:
         try:
             result = self.worker.process(path)
+        except (DatabaseLost, DatabaseStopped):
+            return  # said where it happened; the daemon is stopping and the episode stays claimed or pending
         finally:
             with self._idle:
                 self._idle.notify_all()
-        if result.outcome == Outcome.DONE and self._pusher is not None:
-            self.queue.push_now()
-        elif result.outcome == Outcome.RETRY and result.retry_in_s is not None:
-            self.queue.enqueue(path, result.retry_in_s)
-        elif result.outcome == Outcome.CHANGED:
-            self._settle.note(path)
+        with _unless_lost():
+            if result.outcome == Outcome.DONE and self._pusher is not None:
+                self.queue.push_now()
+            elif result.outcome == Outcome.RETRY and result.retry_in_s is not None:
+                self.queue.enqueue(path, result.retry_in_s)
+            elif result.outcome == Outcome.CHANGED:
+                self._settle.note(path)
 
     def run_push(self) -> None:
         pusher = self._pusher
@@ -182,19 +197,26 @@ class Daemon:
         """A publisher wrote into the media file (chapters): its new size and mtime are ours, not a new file."""
         stat = stat_file(path)
         if stat is not None:
-            with self._sessions.begin() as session:
-                episodes.adopt_rewrite(session, str(path), stat.size, stat.mtime_ns)
+            with _unless_lost():
+                self.db.write(lambda s: episodes.adopt_rewrite(s, str(path), stat.size, stat.mtime_ns))
 
     def run_reconcile(self) -> None:
+        with _unless_lost():
+            self._reconcile()
+
+    def _reconcile(self) -> None:
         started = time.monotonic()
         on_disk = scan_disk(self._library)
         if self.worker.stopping.is_set():
             return
-        with self._sessions.begin() as session:
+
+        def sync(session: Session) -> tuple[list[str], Changes, list[Path]]:
             released = episodes.release_stale_claims(session, is_dead)
             changes = compare(session, self._library, on_disk, self._library.roots)
             apply_moves_and_missing(session, changes)
-            pending = [Path(p) for p in episodes.pending_paths(session)]
+            return released, changes, [Path(p) for p in episodes.pending_paths(session)]
+
+        released, changes, pending = self.db.write(sync)
         for src, _dest in changes.moved:
             self.queue.remove(src)
         for path in changes.missing:
@@ -224,26 +246,31 @@ class Daemon:
 
     def _settled(self, path: Path, stat: FileStat) -> None:
         seen = episodes.Seen(str(path), season_key(path), stat.size, stat.mtime_ns)
-        with self._sessions.begin() as session:
-            pending = episodes.note_seen(session, seen).state == EpisodeState.PENDING
-        if pending:
-            log.debug("%s: settled, queued", path)
-            self.queue.enqueue(path)
+        with _unless_lost():
+            if self.db.write(lambda s: episodes.note_seen(s, seen).state) == EpisodeState.PENDING:
+                log.debug("%s: settled, queued", path)
+                self.queue.enqueue(path)
 
     def deleted(self, path: Path) -> None:
         self._settle.forget(path)
-        with self._sessions.begin() as session:
-            known = episodes.mark_missing(session, str(path)) is not None
-        self.queue.remove(path)
-        if known:
-            log.info("%s: deleted, marked missing", path)
+        with _unless_lost():
+            known = self.db.write(lambda s: episodes.mark_missing(s, str(path)) is not None)
+            self.queue.remove(path)
+            if known:
+                log.info("%s: deleted, marked missing", path)
 
     def moved(self, src: Path, dest: Path) -> None:
         self._settle.forget(src)
-        with self._sessions.begin() as session:
+        with _unless_lost():
+            self._moved(src, dest)
+
+    def _moved(self, src: Path, dest: Path) -> None:
+        def rename(session: Session) -> tuple[bool, bool]:
             episode = episodes.rename(session, str(src), str(dest), season_key(dest))
-            pending = episode is not None and episode.state == EpisodeState.PENDING
-        if episode is None:  # not known yet (e.g. still settling): start over under the new name
+            return episode is not None, episode is not None and episode.state == EpisodeState.PENDING
+
+        known, pending = self.db.write(rename)
+        if not known:  # not known yet (e.g. still settling): start over under the new name
             self._settle.note(dest)
             return
         log.info("%s: moved to %s, results kept", src, dest)
@@ -252,20 +279,33 @@ class Daemon:
             self.queue.enqueue(dest)
 
     def folder_deleted(self, path: Path) -> None:
-        with self._sessions.begin() as session:
-            gone = episodes.mark_missing_under(session, str(path))
-        for p in gone:
-            self.queue.remove(Path(p))
-        if gone:
-            log.info("%s: folder deleted, %d episodes marked missing", path, len(gone))
+        with _unless_lost():
+            gone = self.db.write(lambda s: episodes.mark_missing_under(s, str(path)))
+            for p in gone:
+                self.queue.remove(Path(p))
+            if gone:
+                log.info("%s: folder deleted, %d episodes marked missing", path, len(gone))
 
     def folder_moved(self, src: Path, dest: Path) -> None:
-        with self._sessions.begin() as session:
+        with _unless_lost():
+            self._folder_moved(src, dest)
+
+    def _folder_moved(self, src: Path, dest: Path) -> None:
+        def rename(session: Session) -> tuple[list[tuple[str, str]], set[str]]:
             moved = episodes.rename_folder(session, str(src), str(dest))
             pending = {p for _, p in moved if (e := episodes.get(session, p)) and e.state == EpisodeState.PENDING}
+            return moved, pending
+
+        moved, pending = self.db.write(rename)
         for old, new in moved:
             self.queue.remove(Path(old))
             if new in pending:
                 self.queue.enqueue(Path(new))
         if moved:
             log.info("%s: folder moved to %s, %d episodes keep their results", src, dest, len(moved))
+
+
+def _unless_lost() -> contextlib.suppress:
+    """Around work on the database outside a job's own error handling (library events, follow-ups): when the
+    database is lost or the daemon stops while it waits, that was said once where it happened; nothing to add."""
+    return contextlib.suppress(DatabaseLost, DatabaseStopped)

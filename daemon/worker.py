@@ -2,7 +2,8 @@
 
 Used by the service's queue jobs and by `rescan` alike. The claim (pending -> processing, one UPDATE) is what makes
 it safe to run both at once: whoever loses the claim leaves the episode alone. No database session is held open
-during a detection.
+during a detection. Every transaction waits out a busy or full database (db/transactions.py), so a finished
+detection is stored once it can be; `DatabaseLost` and `DatabaseStopped` reach the caller.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from daemon.detect import DetectFn
 from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
@@ -23,6 +24,7 @@ from daemon.retry import RetryPolicy
 from db import episodes
 from db.models import DetectionRecord, EpisodeState
 from db.scores import encode_scores
+from db.transactions import Database, DatabaseLost, DatabaseStopped
 from detector import DecodeError, Detection
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class Result:
 class Worker:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        db: Database,
         detect: DetectFn,
         model_version: str,
         library: LibraryFilter,
@@ -63,14 +65,14 @@ class Worker:
         targets: Sequence[str] = (),
         retry: RetryPolicy | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._db = db
         self._detect = detect
         self.model_version = model_version
         self.library = library
         self.owner = owner  # "host:pid", written into the claim
         self.targets = tuple(targets)  # media-server target names: each new result is queued for each
         self._retry = retry or RetryPolicy()
-        self.stopping = threading.Event()
+        self.stopping = db.stopping  # set: claim nothing more, and stop waiting on a busy or full database
         self._lock = threading.Lock()
         self._claimed: set[int] = set()
 
@@ -99,20 +101,23 @@ class Worker:
         """At shutdown: give back what is still running, so the next start queues it again."""
         with self._lock:
             claimed = sorted(self._claimed)
-        with self._sessions.begin() as session:
+
+        def release(session: Session) -> None:
             for episode_id in claimed:
                 episodes.finish(session, episode_id, self.owner, EpisodeState.PENDING, count_attempt=False)
+
+        self._db.write(release)
         return claimed
 
     def _missing(self, path: Path) -> Result:
-        with self._sessions.begin() as session:
-            episodes.mark_missing(session, str(path))
+        self._db.write(lambda session: episodes.mark_missing(session, str(path)))
         log.info("%s: missing", path)
         return Result(path, Outcome.MISSING, "file is gone")
 
     def _claim(self, path: Path, stat: FileStat, claimable: Collection[str], force: bool) -> tuple[int | None, Outcome]:
         seen = episodes.Seen(str(path), season_key(path), stat.size, stat.mtime_ns)
-        with self._sessions.begin() as session:
+
+        def claim(session: Session) -> tuple[int | None, Outcome]:
             episode = episodes.note_seen(session, seen)
             if episode.state == EpisodeState.PROCESSING:
                 return None, Outcome.BUSY
@@ -121,6 +126,8 @@ class Worker:
             if not episodes.claim(session, episode.id, self.owner, claimable):
                 return None, Outcome.SKIPPED
             return episode.id, Outcome.DONE
+
+        return self._db.write(claim)
 
     def _run(self, path: Path, stat: FileStat, episode_id: int) -> Result:
         started = time.monotonic()
@@ -134,6 +141,8 @@ class Worker:
             return self._end(path, episode_id, started, EpisodeState.FAILED, f"unusable media: {e.cause}")
         except FileNotFoundError:
             return self._end(path, episode_id, started, EpisodeState.MISSING, "file is gone")
+        except (DatabaseLost, DatabaseStopped):
+            raise  # the database's trouble, not the episode's: said where it happened, no attempt counted
         except Exception as e:
             log.exception("%s: detection crashed", path)
             return self._crashed(path, episode_id, started, f"{type(e).__name__}: {e}")
@@ -141,8 +150,9 @@ class Worker:
         if stat_file(path) != stat:
             return self._end(path, episode_id, started, EpisodeState.PENDING, "changed while being analysed")
         record = _record(detection, stat, elapsed)
-        with self._sessions.begin() as session:
-            stored = episodes.store_detection(session, episode_id, self.owner, record, self.targets)
+        targets = self.targets
+        # Waits while the database is busy or full: the result is kept until it can be stored.
+        stored = self._db.write(lambda s: episodes.store_detection(s, episode_id, self.owner, record, targets))
         if stored is None:
             log.info("%s: result dropped, the claim was released meanwhile (%.1f s)", path, elapsed)
             return Result(path, Outcome.STOPPED, "claim released", elapsed)
@@ -151,13 +161,15 @@ class Worker:
         return Result(path, Outcome.DONE, summary, elapsed)
 
     def _crashed(self, path: Path, episode_id: int, started: float, error: str) -> Result:
-        with self._sessions.begin() as session:
+        def give_back(session: Session) -> tuple[int, bool]:
             episode = episodes.finish(session, episode_id, self.owner, EpisodeState.PENDING, error=error)
             if episode is not None and self._retry.gives_up(episode.attempts):
                 episode.state = EpisodeState.FAILED
                 episode.last_error = f"gave up after {episode.attempts} attempts: {error}"
             attempts = episode.attempts if episode is not None else 0
-            final = episode is None or episode.state == EpisodeState.FAILED
+            return attempts, episode is None or episode.state == EpisodeState.FAILED
+
+        attempts, final = self._db.write(give_back)
         elapsed = time.monotonic() - started
         if final:
             log.info("%s: failed, %s, in %.1f s", path, error, elapsed)
@@ -168,8 +180,8 @@ class Worker:
 
     def _end(self, path: Path, episode_id: int, started: float, state: EpisodeState, why: str) -> Result:
         count = state != EpisodeState.PENDING
-        with self._sessions.begin() as session:
-            episodes.finish(session, episode_id, self.owner, state, error=why if count else None, count_attempt=count)
+        error = why if count else None
+        self._db.write(lambda s: episodes.finish(s, episode_id, self.owner, state, error=error, count_attempt=count))
         elapsed = time.monotonic() - started
         outcome = {
             EpisodeState.FAILED: Outcome.FAILED,

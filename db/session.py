@@ -16,9 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 30_000
+WRITER_PRAGMAS = ["journal_mode=WAL", "synchronous=NORMAL"]  # NORMAL is crash-safe with WAL
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     """An engine for `url`, creating the SQLite file's folder if needed. `read_only` (status, show): plain
     deferred transactions, which also work for a user who may read the database but not write it."""
     parsed = make_url(url)
@@ -26,8 +27,9 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         return create_engine(url)
     if not read_only and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-    event.listen(engine, "connect", _connect_reader if read_only else _connect_writer)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    pragmas = [f"busy_timeout={busy_timeout_ms}", *(["query_only=ON"] if read_only else WRITER_PRAGMAS)]
+    event.listen(engine, "connect", lambda dbapi_connection, _record: _pragmas(dbapi_connection, pragmas))
     event.listen(engine, "begin", _begin_deferred if read_only else _begin_immediate)
     return engine
 
@@ -40,20 +42,12 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _connect_writer(dbapi_connection: Any, _record: Any) -> None:
-    _pragmas(dbapi_connection, "journal_mode=WAL", "synchronous=NORMAL")  # NORMAL is crash-safe with WAL
-
-
-def _connect_reader(dbapi_connection: Any, _record: Any) -> None:
-    _pragmas(dbapi_connection, "query_only=ON")
-
-
-def _pragmas(dbapi_connection: Any, *extra: str) -> None:
+def _pragmas(dbapi_connection: Any, pragmas: list[str]) -> None:
     # The driver's own implicit transactions are turned off; the "begin" listener starts ours (SQLAlchemy's
     # recipe for SQLite), so DDL is transactional too.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON", *extra):
+    for pragma in ("foreign_keys=ON", *pragmas):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 

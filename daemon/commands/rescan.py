@@ -29,7 +29,8 @@ from daemon.worker import RESCAN_STATES, Outcome, Result, Worker
 from db import episodes
 from db.migrate import upgrade
 from db.models import EpisodeState
-from db.session import make_engine, make_sessions
+from db.session import make_engine, make_sessions, sqlite_file
+from db.transactions import Database, DatabaseLost
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ def main(args: argparse.Namespace) -> int:
     except DetectorLoadError as e:
         print(f"intro-daemon: {e}", file=sys.stderr)
         return 2
+    except DatabaseLost as e:
+        print(f"intro-daemon: {e}", file=sys.stderr)
+        return 1
 
 
 def _tops(config: Config, paths: list[Path]) -> tuple[Path, ...]:
@@ -84,8 +88,10 @@ def rescan(
     library = _library(config, tops)
     engine = make_engine(config.state.database_url)
     sessions = make_sessions(engine)
+    db = Database(sessions, sqlite_file(config.state.database_url))
     try:
-        upgrade(engine)
+        db.retry(lambda: upgrade(engine))
+        db.watch_file()
         _sync(sessions, library, tops)
         detector = detector_loader(config.worker, DatabaseStore(sessions))
         with sessions.begin() as session:
@@ -94,7 +100,7 @@ def rescan(
             print(f"nothing to do: everything under {_names(tops)} is up to date (model {detector.model_version})")
             return 0
         worker = Worker(
-            sessions,
+            db,
             detector.detect,
             detector.model_version,
             library,

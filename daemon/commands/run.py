@@ -21,6 +21,7 @@ from daemon.fingerprints import DatabaseStore
 from daemon.publish.pusher import make_pusher
 from daemon.service import Daemon
 from db.session import make_engine, make_sessions
+from db.transactions import DatabaseLost
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +40,35 @@ def main(args: argparse.Namespace) -> int:
     try:
         # The fingerprint store has its own engine: it is used from inside detections, the daemon's from outside.
         store = DatabaseStore(make_sessions(make_engine(config.state.database_url)))
-        daemon = Daemon(config, load_detector(config.worker, store), pusher_factory=make_pusher)
-    except (DetectorLoadError, ConfigError) as e:
+        daemon = Daemon(
+            config, load_detector(config.worker, store), pusher_factory=make_pusher, on_database_lost=_stop_self
+        )
+        _lower_priority(config.worker.nice)
+        daemon.start()
+    except (DetectorLoadError, ConfigError, DatabaseLost) as e:
         systemd.unblock_service_signals()
         print(f"intro-daemon: {e}", file=sys.stderr)
         return 2
-    _lower_priority(config.worker.nice)
-    daemon.start()
     systemd.notify("READY=1")
     while (sig := signal.sigwait(systemd.SERVICE_SIGNALS)) not in systemd.STOP_SIGNALS:
         systemd.notify("RELOADING=1")
         _reload(daemon, args)
         systemd.notify("READY=1")
-    log.info("%s: stopping", signal.Signals(sig).name)
+    if daemon.db.lost is None:
+        log.info("%s: stopping", signal.Signals(sig).name)
     systemd.notify("STOPPING=1")
     daemon.stop()
     # Threads still busy are not waited for: a detection past the grace time (its claim was given back) or a push
     # waiting on a slow server (pushes are idempotent; it stays due). systemd gives a stop 15 s, then SIGKILLs.
     logging.shutdown()
-    os._exit(0)
+    # A lost database is a failure: systemd's Restart=on-failure starts the service again with a new one.
+    os._exit(0 if daemon.db.lost is None else 1)
+
+
+def _stop_self(_message: str) -> None:
+    """The database file was deleted or damaged (already logged): stop as SIGTERM would. The main thread waits in
+    `sigwait`, so the signal goes to the process, not to the calling thread."""
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _with_folders(config: Config) -> Config:

@@ -12,6 +12,7 @@ from daemon.worker import RESCAN_STATES, Outcome, Worker
 from db import episodes
 from db.models import DetectionRecord, Episode, EpisodeState, Push
 from db.scores import decode_scores
+from db.transactions import Database
 from tests.conftest import FakeDetector
 
 
@@ -30,7 +31,7 @@ def make_worker(
 ) -> Worker:
     library = LibraryFilter(LibraryConfig(folders=(season.parent.parent,)))
     return Worker(
-        sessions,
+        Database(sessions),
         fake.detect,
         fake.model_version,
         library,

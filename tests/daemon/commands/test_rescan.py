@@ -15,6 +15,7 @@ from db import episodes
 from db.migrate import upgrade
 from db.models import EpisodeState
 from db.session import make_engine, make_sessions
+from db.transactions import Database
 from tests.conftest import FakeDetector
 from tests.daemon.commands.libraries import library_of, loader, twenty, write_config
 
@@ -63,7 +64,9 @@ def test_rescan_reports_failures_and_skips_what_the_service_holds(
     sessions = make_sessions(engine)
     service_fake = FakeDetector()
     service_fake.gate = threading.Event()
-    service = Worker(sessions, service_fake.detect, "fake-1", LibraryFilter(config.library), owner="host:service")
+    service = Worker(
+        Database(sessions), service_fake.detect, "fake-1", LibraryFilter(config.library), owner="host:service"
+    )
     thread = threading.Thread(target=service.process, args=(lib / "S1" / "held.mkv", RESCAN_STATES))
     thread.start()
     assert service_fake.entered.wait(5)
