@@ -1,7 +1,9 @@
 """`intro-daemon run` as a real subprocess while its SQLite database is locked by another process for a minute,
-deleted, and overwritten: it waits, or stops saying what to do, and no detection is lost. (A full disk is tried
-against real SQLite errors in tests/db/test_transactions.py.)"""
+on a small disk that fills up, deleted, and overwritten: it waits, or stops saying what to do, and no detection
+is lost."""
 
+import errno
+import json
 import os
 import signal
 import subprocess
@@ -61,6 +63,66 @@ def test_a_write_lock_held_for_a_minute_delays_the_daemon_and_loses_nothing(
     assert service.rows("SELECT COUNT(*) FROM episodes WHERE claimed_by IS NOT NULL") == [(0,)]
     log = service.log_text()
     assert log.count("is locked by another process") == 1 and "usable again" in log
+    assert "Traceback" not in log
+    assert service.signal(signal.SIGTERM) == 0
+
+
+def small_disk(mount_point: Path, size: str) -> list[str]:
+    """A prefix that runs a command with a tmpfs of `size` mounted at `mount_point`, in a user and mount namespace
+    of its own: a small disk of its own, without root."""
+    script = f'mount -t tmpfs -o size={size} tmpfs "$0" && exec "$@"'
+    prefix = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, str(mount_point)]
+    probe = subprocess.run([*prefix, "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no mount namespace with a tmpfs of its own here: {probe.stderr.decode().strip()}")
+    return prefix
+
+
+def rows_inside(pid: int, db: Path, sql: str) -> list[list[object]]:
+    """Query `db` as process `pid` sees it. Not through /proc/PID/root: SQLite resolves that link to our own "/"."""
+    script = (
+        "import json, sqlite3, sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))"
+    )
+    argv = ["nsenter", "-t", str(pid), "-U", "-m", "--preserve-credentials", sys.executable, "-c", script, str(db), sql]
+    return json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)  # type: ignore[no-any-return]
+
+
+def fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with filler.open("wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_full_disk_delays_the_daemon_and_loses_nothing(
+    service: Service,  # noqa: F811
+    season_media: list[Path],
+) -> None:
+    state = service.db.parent
+    state.mkdir()
+    service.start(small_disk(state, "4m"))
+    assert service.proc is not None
+    inside = Path(f"/proc/{service.proc.pid}/root") / state.relative_to("/")  # plain file access sees the tmpfs
+    filler = fill(inside)
+    drop_in(season_media[0], service.season / "S01E01.mkv")
+    drop_in(season_media[1], service.season / "S01E02.mkv")
+    service.wait(lambda: "is full; free some space" in service.log_text(), "the daemon to notice")
+    time.sleep(3.0)  # a few tries, all failing
+    assert service.proc.poll() is None
+    filler.unlink()
+
+    service.wait(lambda: service.log_text().count(": done, ") == 2, "both episodes, once there is room")
+    states = rows_inside(service.proc.pid, service.db, "SELECT state, COUNT(*) FROM episodes GROUP BY state")
+    assert states == [["done", 2]]
+    per_episode = rows_inside(service.proc.pid, service.db, "SELECT COUNT(*) FROM detections GROUP BY episode_id")
+    assert per_episode == [[1], [1]]
+    log = service.log_text()
+    assert log.count("is full; free some space") == 1 and "usable again" in log
     assert "Traceback" not in log
     assert service.signal(signal.SIGTERM) == 0
 
