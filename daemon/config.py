@@ -26,6 +26,7 @@ __all__ = [
     "ConfigError",
     "LibraryConfig",
     "PathMap",
+    "PushConfig",
     "StateConfig",
     "TargetConfig",
     "WorkerConfig",
@@ -85,6 +86,16 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True)
+class PushConfig:
+    """How a target that fails transiently (down, 5xx, 429, no answer) is retried: never given up on; it rests
+    `retry_backoff_s`, then twice that, ... at most `retry_cap_s` (longer only when the server's Retry-After says
+    so)."""
+
+    retry_backoff_s: float = 60.0
+    retry_cap_s: float = 3600.0
+
+
+@dataclass(frozen=True)
 class TargetConfig:
     name: str
     kind: str
@@ -102,6 +113,7 @@ class Config:
     worker: WorkerConfig
     path_maps: PathMap = field(default_factory=PathMap)  # for every target, after the target's own
     targets: tuple[TargetConfig, ...] = ()
+    push: PushConfig = field(default_factory=PushConfig)
     source: Path | None = None  # the file it came from; None: embedded defaults
 
 
@@ -147,6 +159,7 @@ def load_config(
         worker=_worker(root.table("worker")),
         path_maps=_path_maps(root, "path_maps"),
         targets=_targets(root),
+        push=_push(root.table("push")),
         source=path,
     )
     root.finish()
@@ -198,6 +211,16 @@ def _worker(t: Table) -> WorkerConfig:
     )
     t.finish()
     return cfg
+
+
+def _push(t: Table) -> PushConfig:
+    d = PushConfig()
+    backoff_s = t.number("retry_backoff_s", d.retry_backoff_s, minimum=0.1)
+    cap_s = t.number("retry_cap_s", d.retry_cap_s, minimum=0.1)
+    if cap_s < backoff_s:
+        raise ConfigError(f"{t.dotted('retry_cap_s')}: {cap_s:g} is shorter than retry_backoff_s ({backoff_s:g})")
+    t.finish()
+    return PushConfig(retry_backoff_s=backoff_s, retry_cap_s=cap_s)
 
 
 def _path_maps(t: Table, key: str) -> PathMap:

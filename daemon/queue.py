@@ -158,8 +158,18 @@ class Queue:
 
     def push_now(self) -> None:
         """After a detection: push at once instead of at the next interval (coalesced if already running)."""
-        with contextlib.suppress(JobLookupError):
-            self._scheduler.modify_job(PUSH_JOB_ID, next_run_time=datetime.now(UTC))
+        self.push_at(datetime.now(UTC))
+
+    def push_at(self, when: datetime) -> None:
+        """The next push run at `when` if that is sooner than it would be; then on at the interval."""
+
+        def sooner() -> None:
+            with contextlib.suppress(JobLookupError):
+                job = self._scheduler.get_job(PUSH_JOB_ID)
+                if job is not None and (job.next_run_time is None or when < job.next_run_time):
+                    self._scheduler.modify_job(PUSH_JOB_ID, next_run_time=when)
+
+        self._store(sooner)
 
     def unschedule_push(self) -> None:
         with contextlib.suppress(JobLookupError):

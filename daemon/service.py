@@ -139,7 +139,8 @@ class Daemon:
             if getattr(old, name) != getattr(new, name):
                 log.warning("[%s] changed: takes effect after a restart", name)
         self.config = dataclasses.replace(new, state=old.state, worker=old.worker)
-        if (new.targets, new.path_maps) != (old.targets, old.path_maps) and self._pusher_factory is not None:
+        pushing = (new.targets, new.path_maps, new.push) != (old.targets, old.path_maps, old.push)
+        if pushing and self._pusher_factory is not None:
             try:
                 self._pusher = self._pusher_factory(self.config, self._sessions, self.file_rewritten)
             except ConfigError as e:
@@ -185,7 +186,11 @@ class Daemon:
         if not self._probed:  # here rather than at start: probing waits on servers, start must not
             self._probed = True
             pusher.probe()
-        pusher.run_due()
+        pusher.run_due(stopping=self.worker.stopping)
+        resume_at = pusher.resume_at()
+        if resume_at is not None:  # a target rests after a failure: try it again then, not at the next interval
+            with _unless_lost():
+                self.queue.push_at(resume_at)
 
     def _schedule_pushes(self) -> None:
         if self._pusher is not None:

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
+import urllib3
 
 from daemon.publish.errors import (
     AuthError,
@@ -96,7 +97,12 @@ class HttpClient:
             ) from None
         except requests.Timeout:
             raise TransientPublishError(f"{where}: no answer within {self._timeout[1]:g} s") from None
-        except requests.ConnectionError:
+        except requests.ConnectionError as e:
+            if e.args and isinstance(e.args[0], urllib3.exceptions.ProtocolError):
+                # It may have done what was asked: fine, every push is idempotent and is simply made again.
+                raise TransientPublishError(
+                    f"{where}: {self.base_url} closed the connection without answering"
+                ) from None
             raise TransientPublishError(f"{where}: cannot connect to {self.base_url}") from None
         self._raise_for_status(where, response)
         return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from daemon.publish import state
 from daemon.publish.base import EpisodeRef, Publisher, PushResult
 from daemon.publish.errors import PublishError, TransientPublishError
 from daemon.redact import redact
+from daemon.retry import RetryPolicy
 from db import pushes
 from db.models import DetectionRecord, utcnow
 from detector.result import Intro
@@ -43,6 +45,14 @@ class PushJob:
     intro: Intro | None
     duration_s: float
     attempts: int
+
+
+@dataclass(frozen=True)
+class _Rest:
+    """A target left alone after transient failures: a server that is down, starting, overloaded or hanging."""
+
+    failures: int  # in a row
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,11 @@ class Pusher(Protocol):
 
     def probe(self) -> None: ...
 
-    def run_due(self) -> Sequence[object]: ...
+    def run_due(self, *, stopping: threading.Event | None = None) -> Sequence[object]: ...
+
+    def resume_at(self) -> datetime | None:
+        """When a target that is resting after a failure may be tried again (the earliest); None: none rests."""
+        ...
 
 
 # Builds the pusher for a config (None: no targets), given the daemon's sessions and what to call after a
@@ -95,6 +109,9 @@ class PushService:
         self._policy = policy
         self._clock = clock
         self._last_said: dict[str, str] = {}  # per target, so a message repeated run after run is logged once
+        # Per target, not per push: a server that answered 503 or Retry-After is not asked again before its time
+        # by the next push in the queue, and when it is back every push waiting for it goes at once.
+        self._resting: dict[str, _Rest] = {}
 
     @property
     def targets(self) -> list[str]:
@@ -110,19 +127,26 @@ class PushService:
             except Exception:
                 log.exception("probing target %r failed unexpectedly", publisher.name)
 
-    def run_due(self, *, targets: Sequence[str] | None = None) -> list[PushReport]:
-        """Push everything due now. A target that fails transiently is left alone for the rest of this run: its
-        other pushes would only hit the same dead server, and they stay due for the next run."""
+    def run_due(
+        self, *, targets: Sequence[str] | None = None, stopping: threading.Event | None = None
+    ) -> list[PushReport]:
+        """Push everything due now, except to targets resting after a transient failure: their pushes stay due
+        for the run after `resume_at`. `stopping`: checked between pushes (a run may hold a thousand)."""
         reports = []
-        down: set[str] = set()
         for job in self.due(targets=targets):
-            if job.target in down:
+            if stopping is not None and stopping.is_set():
+                break
+            if self._rests(job.target):
                 continue
-            report = self.push_one(job)
-            reports.append(report)
-            if report.state == state.PENDING and report.error is not None:
-                down.add(job.target)
+            reports.append(self.push_one(job))
         return reports
+
+    def resume_at(self) -> datetime | None:
+        return min((rest.until for rest in self._resting.values()), default=None)
+
+    def _rests(self, target: str) -> bool:
+        rest = self._resting.get(target)
+        return rest is not None and rest.until > self._clock()
 
     def due(self, *, targets: Sequence[str] | None = None) -> list[PushJob]:
         with self._sessions() as session:
@@ -146,7 +170,10 @@ class PushService:
         try:
             result = publisher.push(episode, job.intro)
         except Exception as error:
-            outcome = state.after_error(error, job.attempts, self._clock(), self._policy)
+            failures = self._resting[job.target].failures + 1 if job.target in self._resting else 1
+            outcome = state.after_error(error, job.attempts, self._clock(), self._policy, target_failures=failures)
+            if isinstance(error, TransientPublishError) and outcome.next_attempt_at is not None:
+                self._resting[job.target] = _Rest(failures, outcome.next_attempt_at)
             # Stored, and shown by status, show and push: an exception's message may quote a server's answer.
             outcome = dataclasses.replace(outcome, last_error=redact(outcome.last_error or ""))
             if not isinstance(error, PublishError):
@@ -156,6 +183,8 @@ class PushService:
             self._record(job, outcome)
             return PushReport(job, outcome.state, error=outcome.last_error)
         self._last_said.pop(job.target, None)
+        if self._resting.pop(job.target, None) is not None:
+            log.info("%s: answering again", job.target)
         log.info("%s: %s %s (%s)", job.target, result.action.value, job.path.name, result.detail)
         self._record(job, state.after_success(job.attempts))
         if result.file_changed and self._on_file_changed is not None:
@@ -206,4 +235,8 @@ def make_pusher(
     publishers = build_publishers(config)
     if not publishers:
         return None
-    return PushService(sessions, publishers, on_file_changed=on_file_changed)
+    policy = dataclasses.replace(
+        state.DEFAULT_POLICY,
+        transient=RetryPolicy(None, backoff_s=config.push.retry_backoff_s, cap_s=config.push.retry_cap_s),
+    )
+    return PushService(sessions, publishers, policy=policy, on_file_changed=on_file_changed)

@@ -1,8 +1,9 @@
 """What happens to a push after an attempt: a pure function of the outcome, the attempts so far and the time.
 
 - success: done.
-- transient error (server down, timeout, 5xx, 429): pending again after a capped exponential backoff, never
-  failed, so nothing is lost however long a server is away. A server's Retry-After is honoured (within the cap).
+- transient error (server down, timeout, 5xx, 429): pending again, never failed, so nothing is lost however long
+  a server is away. The wait belongs to the server, not to the push (`PushService` pauses the whole target): it
+  doubles with the target's failures in a row up to a cap, and is never shorter than the server's Retry-After.
 - item not found: retried a few times, slowly, since a daemon that watches files often finishes a detection before
   the server has scanned the new file; then failed.
 - any other permanent error (bad key, missing plugin, foreign file): failed at once; `push --retry-failed` resets.
@@ -17,6 +18,10 @@ from daemon.publish.errors import ItemNotFoundError, PublishError, TransientPubl
 from daemon.retry import RetryPolicy
 
 PENDING, DONE, FAILED = "pending", "done", "failed"  # the values of db.models.PushState
+
+# A Retry-After longer than this is taken for a mistake (a date in the wrong year, seconds meant as ms): a server
+# that asks for more than a day is asked again after a day.
+RETRY_AFTER_LIMIT_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -42,13 +47,23 @@ def after_success(attempts: int) -> Next:
     return Next(DONE, attempts + 1, None, None)
 
 
-def after_error(error: Exception, attempts: int, now: datetime, policy: PushPolicy = DEFAULT_POLICY) -> Next:
+def transient_wait_s(failures: int, retry_after_s: float | None, policy: PushPolicy = DEFAULT_POLICY) -> float:
+    """How long a target rests after its `failures`-th transient failure in a row: the capped backoff, or the
+    server's Retry-After when that is longer (up to `RETRY_AFTER_LIMIT_S`)."""
+    wait = policy.transient.delay_s(failures)
+    if retry_after_s is not None:
+        wait = max(wait, min(retry_after_s, RETRY_AFTER_LIMIT_S))
+    return wait
+
+
+def after_error(
+    error: Exception, attempts: int, now: datetime, policy: PushPolicy = DEFAULT_POLICY, *, target_failures: int = 1
+) -> Next:
+    """`target_failures`: the target's transient failures in a row, this one included (sets a transient wait)."""
     tries = attempts + 1
     message = str(error) or type(error).__name__
     if isinstance(error, TransientPublishError):
-        wait = policy.transient.delay_s(tries)
-        if error.retry_after_s is not None:
-            wait = min(policy.transient.cap_s, max(wait, error.retry_after_s))
+        wait = transient_wait_s(target_failures, error.retry_after_s, policy)
         return Next(PENDING, tries, message, now + timedelta(seconds=wait))
     if isinstance(error, ItemNotFoundError) and not policy.not_found.gives_up(tries):
         wait = policy.not_found.delay_s(tries)

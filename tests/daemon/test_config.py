@@ -93,7 +93,7 @@ def test_cli_library_replaces_the_files_folders(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("colour = 1\n", "colour: unknown key (allowed here: library, path_maps, state, targets, worker)"),
+        ("colour = 1\n", "colour: unknown key (allowed here: library, path_maps, push, state, targets, worker)"),
         ("[library]\nsettle = 3\n", "library.settle: unknown key (allowed here: extensions, folders, ignore,"),
         ("[[path_maps]]\ndaemon = '/a'\nserver = '/b'\nclient = '/c'\n", "path_maps[0].client: unknown key"),
         ("[worker]\nworkers = 0\n", "worker.workers: must be an integer >= 1, got 0"),
@@ -109,6 +109,8 @@ def test_cli_library_replaces_the_files_folders(tmp_path: Path) -> None:
         ("[[targets]]\nname = 'a'\n", "targets[0].kind: required"),
         ("[[targets]]\nname='a'\nkind='kodi'\n[[targets]]\nname='a'\nkind='kodi'\n", "targets[1].name: 'a' is used"),
         ("[[path_maps]]\ndaemon = '/mnt/tv'\n", "path_maps[0].server: required"),
+        ("[push]\nretry_backoff_s = 600\nretry_cap_s = 60\n", "push.retry_cap_s: 60 is shorter than"),
+        ("[push]\nretry_backoff_s = 0\n", "push.retry_backoff_s"),
         ("path_maps = ['/a']\n", "path_maps: must be an array of tables ([[path_maps]])"),
     ],
 )

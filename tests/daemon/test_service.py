@@ -219,7 +219,10 @@ class FakePusher:
     def probe(self) -> None:
         self.probes += 1
 
-    def run_due(self) -> list[object]:
+    def resume_at(self) -> None:
+        return None
+
+    def run_due(self, *, stopping: threading.Event | None = None) -> list[object]:
         from db.models import Push
 
         with make_sessions(make_engine(self.engine_url)).begin() as s:

@@ -32,6 +32,7 @@ class Reply:
     status: int = 200
     body: Any = None  # JSON-encoded unless bytes/str
     headers: dict[str, str] = field(default_factory=dict)
+    hang_up: bool = False  # close the connection without answering (a server that died mid-request)
 
 
 Handler = Callable[[Request, re.Match[str]], Reply]
@@ -150,6 +151,9 @@ class FakeServer:
                 body = json.loads(raw) if raw and "json" in (self.headers.get("Content-Type") or "") else None
                 request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
                 reply = fake._dispatch(request)
+                if reply.hang_up:
+                    self.close_connection = True
+                    return
                 payload = reply.body
                 if payload is None:
                     data = b""

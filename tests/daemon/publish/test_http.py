@@ -33,6 +33,7 @@ def fake() -> Iterator[FakeServer]:
     server.route("GET", "/echo-encoded", lambda r, m: Reply(401, f"bad token {ENCODED}"))
     server.route("GET", "/echo-at-the-cut", lambda r, m: Reply(400, "x" * 190 + SECRET))
     server.route("GET", "/busy", lambda r, m: Reply(429, "slow down", {"Retry-After": "30"}))
+    server.route("POST", "/crash", lambda r, m: Reply(hang_up=True))
     server.start()
     yield server
     server.stop()
@@ -102,6 +103,11 @@ def test_refused_connection_is_transient() -> None:
     with pytest.raises(TransientPublishError, match="cannot connect") as raised:
         client(url).get("/ok")
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_a_connection_closed_without_an_answer_is_transient_and_said_so(fake: FakeServer) -> None:
+    with pytest.raises(TransientPublishError, match="closed the connection without answering"):
+        client(fake.url).request("POST", "/crash")
 
 
 class Recording(requests.Session):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -90,6 +91,60 @@ def test_a_down_target_is_tried_once_per_run_and_others_go_on(
     failed_row = next(r for r in rows(sessions) if r.target == "down" and r.attempts == 1)
     assert failed_row.next_attempt_at == T0 + timedelta(seconds=60)
     assert failed_row.last_error == "cannot connect"
+
+
+def test_a_resting_target_is_not_asked_again_before_its_retry_after(
+    sessions: sessionmaker[Session], clock: list[datetime], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    busy = Stub("busy")
+    busy.errors = [TransientPublishError("HTTP 429", retry_after_s=120)]
+    for n in range(3):
+        store_result(sessions, Path(f"/tv/S/e{n}.mkv"), INTRO, ["busy"])
+    svc = service(sessions, clock, busy)
+    svc.run_due()
+    assert svc.resume_at() == T0 + timedelta(seconds=120)
+    clock[0] = T0 + timedelta(seconds=119)
+    assert svc.run_due() == [] and len(busy.pushed) == 1  # the two others waited with the first
+    clock[0] = T0 + timedelta(seconds=120)
+    assert [r.state for r in svc.run_due()] == ["done"] * 3  # all three at once, each exactly once
+    assert sorted(p.name for p, _ in busy.pushed) == ["e0.mkv", "e0.mkv", "e1.mkv", "e2.mkv"]
+    assert svc.resume_at() is None and "busy: answering again" in caplog.text
+
+
+def test_a_target_rests_longer_with_each_failure_in_a_row_and_starts_over_after_a_success(
+    sessions: sessionmaker[Session], clock: list[datetime]
+) -> None:
+    flaky = Stub("flaky")
+    flaky.errors = [TransientPublishError("down")] * 3
+    for n in range(3):
+        store_result(sessions, Path(f"/tv/S/e{n}.mkv"), INTRO, ["flaky"])
+    svc = service(sessions, clock, flaky)
+    rests = []
+    for _ in range(3):
+        svc.run_due()
+        resume = svc.resume_at()
+        assert resume is not None
+        rests.append((resume - clock[0]).total_seconds())
+        clock[0] = resume
+    assert rests == [60, 120, 240]
+    assert [r.state for r in svc.run_due()] == ["done"] * 3
+    flaky.errors = [TransientPublishError("down")]
+    store_result(sessions, Path("/tv/S/e0.mkv"), INTRO, ["flaky"], mtime_ns=2)
+    svc.run_due()
+    resume = svc.resume_at()
+    assert resume is not None and (resume - clock[0]).total_seconds() == 60
+
+
+def test_a_run_stops_between_pushes_when_the_daemon_stops(
+    sessions: sessionmaker[Session], clock: list[datetime]
+) -> None:
+    stub, stopping = Stub("a"), threading.Event()
+    stub.during_push = stopping.set
+    for n in range(3):
+        store_result(sessions, Path(f"/tv/S/e{n}.mkv"), INTRO, ["a"])
+    reports = service(sessions, clock, stub).run_due(stopping=stopping)
+    assert len(reports) == 1 and [r.state for r in rows(sessions)] == ["done", "pending", "pending"]
 
 
 def test_permanent_failures_wait_for_retry_failed(sessions: sessionmaker[Session], clock: list[datetime]) -> None:

@@ -28,19 +28,29 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 def test_transient_errors_stay_pending_however_many_attempts() -> None:
     attempts = 0
-    for _ in range(50):
-        nxt = state.after_error(TransientPublishError("down"), attempts, NOW, POLICY)
+    for failures in range(1, 51):
+        nxt = state.after_error(TransientPublishError("down"), attempts, NOW, POLICY, target_failures=failures)
         assert nxt.state == state.PENDING
         assert nxt.next_attempt_at is not None and nxt.next_attempt_at <= NOW + timedelta(seconds=3600)
         attempts = nxt.attempts
     assert attempts == 50
 
 
-def test_retry_after_is_honoured_within_the_cap() -> None:
-    nxt = state.after_error(TransientPublishError("429", retry_after_s=900), 0, NOW, POLICY)
-    assert nxt.next_attempt_at == NOW + timedelta(seconds=900)
-    nxt = state.after_error(TransientPublishError("429", retry_after_s=10**6), 0, NOW, POLICY)
-    assert nxt.next_attempt_at == NOW + timedelta(seconds=3600)
+def test_the_wait_follows_the_targets_failures_not_the_pushs_attempts() -> None:
+    # A push tried often before (the server flapped) waits as little as the target's first failure says.
+    nxt = state.after_error(TransientPublishError("down"), 40, NOW, POLICY, target_failures=1)
+    assert nxt.next_attempt_at == NOW + timedelta(seconds=60)
+    nxt = state.after_error(TransientPublishError("down"), 0, NOW, POLICY, target_failures=3)
+    assert nxt.next_attempt_at == NOW + timedelta(seconds=240)
+
+
+def test_retry_after_is_never_cut_short_and_is_taken_up_to_a_day() -> None:
+    wait = state.transient_wait_s
+    assert wait(1, 900, POLICY) == 900  # longer than the backoff: the server's word
+    assert wait(1, 5, POLICY) == 60  # shorter: the backoff still applies
+    assert wait(9, 7200, POLICY) == 7200  # past our own cap, still honoured
+    assert wait(1, 10**6, POLICY) == state.RETRY_AFTER_LIMIT_S  # more than a day: a mistake
+    assert wait(9, None, POLICY) == 3600
 
 
 @pytest.mark.parametrize("error", [AuthError("401"), PluginMissingError("install it"), ForeignFileError("not ours")])
