@@ -13,6 +13,7 @@ from types import TracebackType
 
 from daemon import systemd
 from daemon.redact import redact
+from detector.memory import release_freed_memory_promptly
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest and not getattr(args, "passes_on_arguments", False):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest
+    release_freed_memory_promptly()
     _log_to_stderr(logging.DEBUG if args.verbose else logging.INFO)
     return int(args.func(args) or 0)
 

@@ -83,6 +83,9 @@ class WorkerConfig:
     weights: Path | None = None  # None: the weights shipped with the detector
     # Audio tracks in these languages (as the files tag them, e.g. "eng", "jpn") are preferred, in this order.
     audio_languages: tuple[str, ...] = ()
+    # The process's resident memory may not go over this: a file that would take it over is failed, with the
+    # ceiling named (systemd's MemoryMax= in the unit is the backstop above it). 0: no ceiling.
+    memory_limit_mb: int = 1536
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ def _worker(t: Table) -> WorkerConfig:
         shutdown_grace_s=t.number("shutdown_grace_s", d.shutdown_grace_s, minimum=0.0, maximum=9.0),
         weights=t.path("weights", None),
         audio_languages=tuple(lang.lower() for lang in t.str_list("audio_languages", d.audio_languages)),
+        memory_limit_mb=t.integer("memory_limit_mb", d.memory_limit_mb, minimum=0),
     )
     t.finish()
     return cfg

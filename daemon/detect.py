@@ -43,7 +43,11 @@ def load_detector(config: WorkerConfig, store: FingerprintStore | None = None) -
 
     try:
         detector = Detector.load(
-            config.weights, threads=config.torch_threads, store=store, languages=config.audio_languages
+            config.weights,
+            threads=config.torch_threads,
+            store=store,
+            languages=config.audio_languages,
+            memory_limit_mb=config.memory_limit_mb or None,
         )
     except (OSError, ValueError) as e:
         which = config.weights or "the shipped weights"

@@ -26,6 +26,7 @@ from db.models import DetectionRecord, EpisodeState
 from db.scores import encode_scores
 from db.transactions import Database, DatabaseLost, DatabaseStopped
 from detector import DecodeError, Detection
+from detector.errors import MemoryLimitError
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class Worker:
             return self._end(path, episode_id, started, EpisodeState.FAILED, "empty file (0 bytes)")
         try:
             detection = self._detect(path, self.library.siblings(path))
+        except MemoryLimitError as e:  # not retried: it would only be refused again
+            return self._end(path, episode_id, started, EpisodeState.FAILED, e.cause)
         except DecodeError as e:
             if stat_file(path) is None:
                 return self._end(path, episode_id, started, EpisodeState.MISSING, "file is gone")

@@ -58,10 +58,19 @@ def log_mel_spectrogram(samples: torch.Tensor, n_mels: int = N_MELS) -> torch.Te
     window = torch.hann_window(N_FFT, device=samples.device)
     stft = torch.stft(samples, N_FFT, HOP_LENGTH, window=window, return_complex=True)
     power = stft[..., :-1].abs() ** 2  # center=True yields one frame too many
-    mel = mel_filters(n_mels).to(samples.device) @ power
-    log_spec = torch.clamp(mel, min=1e-10).log10()
-    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
-    return (log_spec - log_spec.max()) / 4.0 + 1.0
+    return normalise_log_mel(_log10_mel(power, n_mels))
+
+
+def _log10_mel(power: torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
+    mel = mel_filters(n_mels).to(power.device) @ power
+    return torch.clamp(mel, min=1e-10).log10()
+
+
+def normalise_log_mel(log_spec: torch.Tensor) -> torch.Tensor:
+    """log10 mel power -> roughly [-1, 1]: 80 dB below the loudest frame is the floor. In place (half an hour of
+    log-mel is 23 MB; no copies of it)."""
+    loudest = log_spec.max().item()
+    return log_spec.clamp_(min=loudest - 8.0).sub_(loudest).div_(4.0).add_(1.0)
 
 
 def episode_log_mel(samples: np.ndarray, n_seconds: int) -> torch.Tensor:
@@ -74,3 +83,40 @@ def episode_log_mel(samples: np.ndarray, n_seconds: int) -> torch.Tensor:
     if audio.numel() < wanted:
         audio = torch.nn.functional.pad(audio, (0, wanted - audio.numel()))
     return log_mel_spectrogram(pad_silence(audio))
+
+
+class EpisodeLogMel:
+    """`episode_log_mel` of audio that arrives in pieces, so that an episode's samples never sit in memory at
+    once: only the log-mel (12.8 kB a second) is kept. Feed exactly n_seconds * SAMPLE_RATE samples to `add`.
+
+    The whole-signal STFT centres its frames and reflect-pads the ends; here the ends are the padding's silence,
+    whose reflection is silence too, so frame t is simply samples [t * HOP, t * HOP + N_FFT) of the padded
+    signal with N_FFT / 2 more zeros in front.
+    """
+
+    def __init__(self, n_seconds: int, n_mels: int = N_MELS) -> None:
+        self.n_mels = n_mels
+        self.n_frames = (n_seconds + WINDOW_S) * FRAMES_PER_SECOND
+        self._log_spec = torch.empty((n_mels, self.n_frames))
+        self._done = 0  # frames computed
+        self._window = torch.hann_window(N_FFT)
+        self._pending = torch.zeros(N_FFT // 2 + PAD_SAMPLES)  # from the start of frame `_done`
+
+    def add(self, samples: np.ndarray) -> None:
+        pending = torch.cat([self._pending, torch.from_numpy(np.asarray(samples, dtype=np.float32))])
+        n = min(self.n_frames - self._done, (len(pending) - N_FFT) // HOP_LENGTH + 1)
+        if n <= 0:
+            self._pending = pending
+            return
+        used = pending[: (n - 1) * HOP_LENGTH + N_FFT]
+        stft = torch.stft(used, N_FFT, HOP_LENGTH, window=self._window, center=False, return_complex=True)
+        self._log_spec[:, self._done : self._done + n] = _log10_mel(stft.abs() ** 2, self.n_mels)
+        self._done += n
+        self._pending = pending[n * HOP_LENGTH :]
+
+    def finish(self) -> torch.Tensor:
+        """The normalised log-mel, as `episode_log_mel` gives it: (N_MELS, (n_seconds + WINDOW_S) * 50)."""
+        self.add(np.zeros(PAD_SAMPLES + N_FFT // 2, np.float32))  # the trailing silence, then the centring
+        if self._done < self.n_frames:
+            raise ValueError(f"EpisodeLogMel: {self._done} of {self.n_frames} frames; fed too few samples")
+        return normalise_log_mel(self._log_spec)

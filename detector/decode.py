@@ -12,10 +12,11 @@ import math
 import os
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 import av
 import numpy as np
@@ -23,6 +24,8 @@ import numpy as np
 from detector import streams
 from detector.audio import SAMPLE_RATE
 from detector.errors import DecodeError
+from detector.memory import MemoryCeiling
+from detector.result import MAX_ANALYSED_S
 
 FRAME_HEIGHT = 72
 FRAME_WIDTH = 128
@@ -54,15 +57,23 @@ class MediaInfo:
 
     @property
     def analysed_s(self) -> int:
-        """Whole seconds analysed: the first half of the episode (the seed design)."""
-        return max(1, math.floor(self.duration_s / 2))
+        """Whole seconds analysed: the first half of the episode (the seed design), at most MAX_ANALYSED_S."""
+        return max(1, min(MAX_ANALYSED_S, math.floor(self.duration_s / 2)))
+
+
+class AudioSink(Protocol):
+    """Takes the span's audio as it is decoded: mono float32 at SAMPLE_RATE, in order, n_seconds * SAMPLE_RATE
+    samples in all (silence added at the end of a short stream). What the detector keeps of it is far smaller than
+    the samples (a log-mel, fingerprint codes), so a long span never has its whole waveform in memory."""
+
+    def add(self, samples: np.ndarray) -> None: ...
 
 
 @dataclass(frozen=True)
 class DecodedMedia:
     info: MediaInfo
     n_seconds: int
-    audio: np.ndarray  # (n_seconds * SAMPLE_RATE,) float32 mono
+    audio: np.ndarray  # (n_seconds * SAMPLE_RATE,) float32 mono; empty when it went to a sink
     frames: np.ndarray  # (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 RGB
     audio_decode_s: float = 0.0  # wall time spent on each stream (for the benchmark)
     video_decode_s: float = 0.0
@@ -133,9 +144,13 @@ def decode(
     frame_mode: FrameMode = FrameMode.ALL,
     max_seconds: int | None = None,
     languages: Sequence[str] = (),
+    sink_for: Callable[[int], AudioSink] | None = None,
+    ceiling: MemoryCeiling | None = None,
 ) -> DecodedMedia:
     """Decode the analysed span (the first half, or max_seconds if smaller) of one file; `languages`: the audio
-    languages to prefer (see detector.streams)."""
+    languages to prefer (see detector.streams); `sink_for(n_seconds)`: where the audio goes instead of
+    `DecodedMedia.audio`, given the span's length; `ceiling`: refuse a file that would take the process over it
+    (MemoryLimitError)."""
     path = Path(path)
     with _open(path) as container:
         info = _info(path, container)
@@ -147,25 +162,27 @@ def decode(
             raise DecodeError(path, NO_VIDEO)
         origin_s = streams.origin_s(container)
         n_seconds = info.analysed_s if max_seconds is None else min(info.analysed_s, max_seconds)
+        if ceiling is not None:
+            ceiling.admit(path, n_seconds, picture.codec_context.width, picture.codec_context.height)
+        audio = _AudioOut(n_seconds * SAMPLE_RATE, None if sink_for is None else sink_for(n_seconds))
+        frames = _Pictures(n_seconds)
         try:
-            audio, frames, times, n_decoded = _decode_span(
-                container, audio_track, picture, origin_s, n_seconds, frame_mode
-            )
+            times, n_decoded = _decode_span(container, audio_track, picture, origin_s, frame_mode, audio, frames)
             _check_tail(path, container, picture, origin_s, info)
         except av.error.FFmpegError as exc:
             raise DecodeError(path, f"decoding failed ({exc})") from exc
-    audio_end_s = audio.size / SAMPLE_RATE
+    audio_end_s = audio.count / SAMPLE_RATE
     if audio_end_s < n_seconds - TRUNCATION_TOLERANCE_S:
         raise DecodeError(
             path, f"truncated: audio ends at {audio_end_s:.1f} s, the header says {info.duration_s:.1f} s"
         )
-    if len(frames) < n_seconds - TRUNCATION_TOLERANCE_S:
-        raise DecodeError(path, f"truncated: video ends at {len(frames)} s, the header says {info.duration_s:.1f} s")
+    if frames.count < n_seconds - TRUNCATION_TOLERANCE_S:
+        raise DecodeError(path, f"truncated: video ends at {frames.count} s, the header says {info.duration_s:.1f} s")
     return DecodedMedia(
         info=info,
         n_seconds=n_seconds,
-        audio=_fit_audio(audio, n_seconds),
-        frames=_fit(frames, n_seconds),
+        audio=audio.finish(),
+        frames=frames.finish(),
         audio_decode_s=times[0],
         video_decode_s=times[1],
         video_frames_decoded=n_decoded,
@@ -194,9 +211,13 @@ def _decode_span(
     audio_stream: av.AudioStream,
     video_stream: av.VideoStream,
     origin_s: float,
-    n_seconds: int,
     frame_mode: FrameMode,
-) -> tuple[np.ndarray, list[np.ndarray], tuple[float, float], int]:
+    audio: _AudioOut,
+    pictures: _Pictures,
+) -> tuple[tuple[float, float], int]:
+    """Demux both streams until both have covered the span; returns the seconds spent decoding each and the
+    number of video frames decoded."""
+    n_seconds = pictures.n_seconds
     video_stream.thread_type = "AUTO"  # frame + slice threads: the video decoder is the bottleneck
     if frame_mode is FrameMode.KEYFRAMES:
         video_stream.codec_context.skip_frame = "NONKEY"
@@ -204,8 +225,6 @@ def _decode_span(
         video_stream.codec_context.options = {"skip_loop_filter": "all"}
         video_stream.codec_context.skip_frame = "NONREF"
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
-    frames: list[np.ndarray] = []
     picker = _FramePicker(n_seconds, origin_s)
     audio_done = video_done = False
     audio_s = video_s = 0.0
@@ -219,24 +238,70 @@ def _decode_span(
                     audio_done = True
                     break
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
+                    audio.add(out.to_ndarray().reshape(-1))
             audio_s += time.perf_counter() - started
         elif packet.stream is video_stream and not video_done:
             for frame in _safe_decode(packet):
                 assert isinstance(frame, av.VideoFrame)
                 n_decoded += 1
-                frames.extend(picker.push(frame))
+                pictures.extend(picker.push(frame))
                 video_done = picker.done
             video_s += time.perf_counter() - started
         if audio_done and video_done:
             break
     if not audio_done:
         for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
+            audio.add(out.to_ndarray().reshape(-1))
     if not video_done:
-        frames.extend(picker.flush())
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    return audio[: n_seconds * SAMPLE_RATE], frames, (audio_s, video_s), n_decoded
+        pictures.extend(picker.flush())
+    return (audio_s, video_s), n_decoded
+
+
+class _AudioOut:
+    """The span's first `wanted` samples: handed to the sink, or kept in one buffer allocated once."""
+
+    def __init__(self, wanted: int, sink: AudioSink | None) -> None:
+        self.wanted = wanted
+        self.count = 0  # samples decoded within the span
+        self._sink = sink
+        self._buffer = np.empty(wanted if sink is None else 0, np.float32)
+
+    def add(self, samples: np.ndarray) -> None:
+        samples = samples[: self.wanted - self.count]
+        if self._sink is not None:
+            self._sink.add(samples)
+        else:
+            self._buffer[self.count : self.count + len(samples)] = samples
+        self.count += len(samples)
+
+    def finish(self) -> np.ndarray:
+        """The kept samples, silence after a short stream (within the truncation tolerance)."""
+        if self._sink is not None:
+            if self.count < self.wanted:
+                self._sink.add(np.zeros(self.wanted - self.count, np.float32))
+            return self._buffer
+        self._buffer[self.count :] = 0.0
+        return self._buffer
+
+
+class _Pictures:
+    """One picture per second of the span, in one array allocated once."""
+
+    def __init__(self, n_seconds: int) -> None:
+        self.n_seconds = n_seconds
+        self.count = 0
+        self._frames = np.zeros((n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3), np.uint8)
+
+    def extend(self, pictures: list[np.ndarray]) -> None:
+        for picture in pictures[: self.n_seconds - self.count]:
+            self._frames[self.count] = picture
+            self.count += 1
+
+    def finish(self) -> np.ndarray:
+        """Exactly n_seconds pictures: the last one repeats over a short tail (within the truncation tolerance)."""
+        if 0 < self.count < self.n_seconds:
+            self._frames[self.count :] = self._frames[self.count - 1]
+        return self._frames
 
 
 def _safe_decode(packet: av.Packet) -> list[av.frame.Frame]:
@@ -288,21 +353,6 @@ class _FramePicker:
 
 def _scale(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(width=FRAME_WIDTH, height=FRAME_HEIGHT, format="rgb24")
-
-
-def _fit(frames: list[np.ndarray], n_seconds: int) -> np.ndarray:
-    """Exactly n_seconds pictures: the last one repeats to cover a short tail (within the truncation tolerance)."""
-    if not frames:
-        return np.zeros((n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3), np.uint8)
-    frames = frames[:n_seconds] + [frames[-1]] * max(0, n_seconds - len(frames))
-    return np.stack(frames)
-
-
-def _fit_audio(audio: np.ndarray, n_seconds: int) -> np.ndarray:
-    wanted = n_seconds * SAMPLE_RATE
-    if audio.size >= wanted:
-        return audio[:wanted]
-    return np.pad(audio, (0, wanted - audio.size))
 
 
 CUT_PICTURE_WIDTH, CUT_PICTURE_HEIGHT = 64, 36  # enough to tell one shot from the next

@@ -15,3 +15,8 @@ class DecodeError(Exception):
         self.path = Path(path)
         self.cause = cause
         super().__init__(f"{self.path}: {cause}")
+
+
+class MemoryLimitError(DecodeError):
+    """Analysing a file would take the process over its memory ceiling (detector.memory). The file may be fine
+    (the message says so): it cannot be analysed here, as things are."""

@@ -1,4 +1,6 @@
-"""What the network reads for one episode: the padded log-mel of the analysed span and one picture per second."""
+"""What the network reads for one episode: the padded log-mel of the analysed span and one picture per second,
+and the span's audio fingerprint codes. The audio is consumed as it is decoded (detector.decode.AudioSink), so
+only these, never the waveform, are held for a whole span."""
 
 from __future__ import annotations
 
@@ -9,8 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.audio import episode_log_mel
+from detector.audio import SAMPLE_RATE, EpisodeLogMel
 from detector.decode import FrameMode, decode
+from detector.fingerprint import AudioFingerprinter, Fingerprints, picture_hash
+from detector.memory import MemoryCeiling
+
+BATCH_SAMPLES = 60 * SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,39 @@ class EpisodeFeatures:
     duration_s: float  # of the whole file
     mel: torch.Tensor  # (N_MELS, (n_seconds + WINDOW_S) * FRAMES_PER_SECOND) float32
     frames: torch.Tensor  # (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8
-    audio: np.ndarray  # (n_seconds * SAMPLE_RATE,) float32: kept for fingerprinting
+    audio_codes: np.ndarray  # (n_codes,) uint32: detector.fingerprint.audio_fingerprint of the span's audio
+
+    def fingerprints(self) -> Fingerprints:
+        return Fingerprints(audio=self.audio_codes, picture=picture_hash(self.frames.numpy()))
+
+
+class _Features:
+    """The audio sink that turns the span's samples into the log-mel and the fingerprint codes as they come."""
+
+    def __init__(self, path: Path, n_seconds: int, ceiling: MemoryCeiling | None) -> None:
+        self.path = path
+        self.ceiling = ceiling
+        self.mel = EpisodeLogMel(n_seconds)
+        self.codes = AudioFingerprinter()
+        # The decoder hands over ~20 ms at a time; an STFT and an FFT batch per piece would cost more than both
+        # on a whole batch, so pieces are gathered up to BATCH_SAMPLES first.
+        self._batch: list[np.ndarray] = []
+        self._batched = 0
+
+    def add(self, samples: np.ndarray) -> None:
+        self._batch.append(samples)
+        self._batched += len(samples)
+        if self._batched >= BATCH_SAMPLES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            samples = np.concatenate(self._batch)
+            self._batch, self._batched = [], 0
+            self.mel.add(samples)
+            self.codes.add(samples)
+        if self.ceiling is not None:
+            self.ceiling.check(self.path)
 
 
 def extract(
@@ -27,14 +65,25 @@ def extract(
     frame_mode: FrameMode = FrameMode.ALL,
     max_seconds: int | None = None,
     languages: Sequence[str] = (),
+    ceiling: MemoryCeiling | None = None,
 ) -> EpisodeFeatures:
-    media = decode(path, frame_mode, max_seconds, languages)
+    """`ceiling`: a file that would take the process over it, or does, raises MemoryLimitError."""
+    sink: _Features | None = None
+
+    def features_for(n_seconds: int) -> _Features:
+        nonlocal sink
+        sink = _Features(Path(path), n_seconds, ceiling)
+        return sink
+
+    media = decode(path, frame_mode, max_seconds, languages, sink_for=features_for, ceiling=ceiling)
+    assert sink is not None
+    sink.flush()
     return EpisodeFeatures(
         n_seconds=media.n_seconds,
         duration_s=media.info.duration_s,
-        mel=episode_log_mel(media.audio, media.n_seconds),
+        mel=sink.mel.finish(),
         frames=torch.from_numpy(media.frames),
-        audio=media.audio,
+        audio_codes=sink.codes.finish(),
     )
 
 

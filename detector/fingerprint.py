@@ -39,6 +39,7 @@ PICTURE_GRID = (8, 9)  # rows, columns of the dHash thumbnail -> 8 x 8 = 64 bits
 PICTURE_MIN_CONTRAST = 1.0  # mean |neighbour difference| (grey levels) below which a frame is flat -> hash 0
 
 _CHUNK_FRAMES = 512  # STFT frames per FFT batch: bounds memory to ~50 MB whatever the audio length
+_PICTURES_PER_BATCH = 128  # ~15 MB as float
 _FORMAT_MAGIC = b"IDFP"
 _FORMAT_VERSION = 1  # bump when the codes change: stored fingerprints of another version are recomputed
 _HEADER = struct.Struct("<4sBdII")  # magic, version, audio_step_s, n_audio, n_picture
@@ -90,8 +91,11 @@ def audio_fingerprint(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np
     """(n_samples,) mono float at 16 kHz -> (n_codes,) uint32, one code per FP_STEP_S, centred at n * step."""
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"audio_fingerprint expects {SAMPLE_RATE} Hz audio, got {sample_rate}")
-    samples = np.asarray(samples, dtype=np.float32)
-    power, mean_square = _band_power(samples)  # (n_codes, N_BANDS), (n_codes,)
+    return _codes(*_band_power(np.asarray(samples, dtype=np.float32)))
+
+
+def _codes(power: np.ndarray, mean_square: np.ndarray) -> np.ndarray:
+    """(n_codes, N_BANDS) band power and (n_codes,) mean square -> (n_codes,) uint32 codes."""
     if len(power) == 0:
         return np.zeros(0, dtype=np.uint32)
     # Tiny floor: keeps log finite on digital silence without changing anything audible.
@@ -103,10 +107,67 @@ def audio_fingerprint(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np
     return codes
 
 
+class AudioFingerprinter:
+    """`audio_fingerprint` of audio that arrives in pieces (mono float at 16 kHz, in order): only the band powers
+    (130 bytes per code) are kept, never the samples."""
+
+    _HOPS_PER_WINDOW = -(-FP_WINDOW // FP_HOP)
+
+    def __init__(self) -> None:
+        self._pending = np.zeros(FP_WINDOW // 2, np.float32)  # the padded signal from window `_windows` on
+        self._windows = 0  # band-power rows computed
+        self._hops = 0  # hop mean squares computed
+        self._samples = 0
+        self._power: list[np.ndarray] = []
+        self._hop_mean_square: list[np.ndarray] = []
+
+    def add(self, samples: np.ndarray) -> None:
+        self._samples += len(samples)
+        self._pending = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
+        self._advance(limit=None)
+
+    def finish(self) -> np.ndarray:
+        n_codes = -(-self._samples // FP_HOP)
+        end = n_codes * FP_HOP + FP_WINDOW  # the padded signal's length, as `_band_power` pads it
+        have = self._windows * FP_HOP + len(self._pending)
+        self._pending = np.concatenate([self._pending, np.zeros(max(0, end - have), np.float32)])
+        self._advance(limit=n_codes)
+        power = np.concatenate(self._power) if self._power else np.zeros((0, N_BANDS), np.float32)
+        hop_mean_square = np.concatenate(self._hop_mean_square) if self._hop_mean_square else np.zeros(0)
+        width = self._HOPS_PER_WINDOW
+        mean_square = np.convolve(hop_mean_square[: n_codes + width - 1], np.ones(width) / width, mode="valid")
+        return _codes(power[:n_codes], mean_square[:n_codes])
+
+    def _advance(self, limit: int | None) -> None:
+        start = self._windows * FP_HOP  # of `_pending`, in the padded signal
+        available = start + len(self._pending)
+        n = max(0, (available - FP_WINDOW) // FP_HOP + 1 - self._windows)
+        if limit is not None:
+            n = min(n, limit - self._windows)
+        if n > 0:
+            windows = np.lib.stride_tricks.sliding_window_view(self._pending, FP_WINDOW)[::FP_HOP][:n]
+            self._power.append(_window_power(windows))
+        hops = available // FP_HOP - self._hops
+        if hops > 0:
+            first = self._hops * FP_HOP - start
+            block = self._pending[first : first + hops * FP_HOP].reshape(hops, FP_HOP)
+            self._hop_mean_square.append(np.einsum("ij,ij->i", block, block) / FP_HOP)
+            self._hops += hops
+        self._windows += max(0, n)
+        # Keep from the next window on (hops are never behind windows: a window is longer than a hop).
+        self._pending = self._pending[max(0, n) * FP_HOP :]
+
+
 def picture_hash(frames: np.ndarray) -> np.ndarray:
     """(n_seconds, H, W, 3) uint8 RGB -> (n_seconds,) uint64 dHash; flat frames (black, fades) get 0."""
     if len(frames) == 0:
         return np.zeros(0, dtype=np.uint64)
+    # In pieces: as float, half an hour of pictures would take 0.2 GB.
+    batch = _PICTURES_PER_BATCH
+    return np.concatenate([_picture_hash(frames[i : i + batch]) for i in range(0, len(frames), batch)])
+
+
+def _picture_hash(frames: np.ndarray) -> np.ndarray:
     grey = frames[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     thumb = _area_downscale(grey, *PICTURE_GRID)  # (n, 8, 9)
     diff = thumb[:, :, 1:] - thumb[:, :, :-1]  # (n, 8, 8)
@@ -122,13 +183,7 @@ def _band_power(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     half = FP_WINDOW // 2
     padded = np.pad(samples, (half, half + n_codes * FP_HOP - len(samples)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, FP_WINDOW)[::FP_HOP][:n_codes]
-    taper = np.hanning(FP_WINDOW).astype(np.float32)
-    first_bin, last_bin, bands = _band_matrix()
-    power = np.empty((n_codes, N_BANDS), dtype=np.float32)
-    for start in range(0, n_codes, _CHUNK_FRAMES):
-        # scipy's FFT keeps float32 (numpy's promotes to float64): 3x faster here.
-        spectrum = scipy.fft.rfft(windows[start : start + _CHUNK_FRAMES] * taper, axis=1)[:, first_bin:last_bin]
-        power[start : start + _CHUNK_FRAMES] = (spectrum.real**2 + spectrum.imag**2) @ bands
+    power = _window_power(windows)
     # Mean square per hop, then over the hops a window spans (a few samples more than the window: fine for a
     # silence test).
     hops_per_window = -(-FP_WINDOW // FP_HOP)
@@ -136,6 +191,18 @@ def _band_power(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hop_mean_square = np.einsum("ij,ij->i", hops, hops) / FP_HOP
     mean_square = np.convolve(hop_mean_square, np.ones(hops_per_window) / hops_per_window, mode="valid")
     return power, mean_square[:n_codes]
+
+
+def _window_power(windows: np.ndarray) -> np.ndarray:
+    """(n, FP_WINDOW) windows -> (n, N_BANDS) band power, in batches that bound the FFT's memory."""
+    taper = np.hanning(FP_WINDOW).astype(np.float32)
+    first_bin, last_bin, bands = _band_matrix()
+    power = np.empty((len(windows), N_BANDS), dtype=np.float32)
+    for start in range(0, len(windows), _CHUNK_FRAMES):
+        # scipy's FFT keeps float32 (numpy's promotes to float64): 3x faster here.
+        spectrum = scipy.fft.rfft(windows[start : start + _CHUNK_FRAMES] * taper, axis=1)[:, first_bin:last_bin]
+        power[start : start + _CHUNK_FRAMES] = (spectrum.real**2 + spectrum.imag**2) @ bands
+    return power
 
 
 @cache

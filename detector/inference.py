@@ -17,10 +17,11 @@ from detector.checkpoint import Checkpoint
 from detector.decode import FrameMode, decode_pictures
 from detector.errors import DecodeError
 from detector.features import extract
-from detector.fingerprint import Fingerprints, fingerprint
+from detector.fingerprint import Fingerprints
 from detector.intervals import IntervalParams, find_intro
+from detector.memory import MemoryCeiling
 from detector.repetition import season_context
-from detector.result import MAX_INTRO_S, Detection, Intro
+from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro
 from detector.season import FingerprintStore, MemoryStore, file_identity
 from detector.season_rule import SeasonRuleParams, locate_repeated_intro
 from detector.weights import DEFAULT_MODEL, MODELS
@@ -69,11 +70,14 @@ class Detector:
         lone: Checkpoint | None = None,
         snap_to_cuts: bool = True,
         languages: Sequence[str] = (),
+        ceiling: MemoryCeiling | None = None,
     ) -> None:
         """snap_to_cuts: both ends, with or without siblings, move to the shot cut next to them (detector.cuts);
         False: the seed design's DBSCAN ends (or the sound's) as they are. languages: the audio languages to
-        prefer in a file with several tracks (detector.streams)."""
+        prefer in a file with several tracks (detector.streams). ceiling: files that would take the process
+        over it raise MemoryLimitError."""
         self.checkpoint = checkpoint
+        self.ceiling = ceiling
         self.languages = tuple(languages)
         self.snap_to_cuts = snap_to_cuts
         # The season model leans on repetition and is weak without siblings; a seed model serves lone episodes.
@@ -95,15 +99,18 @@ class Detector:
         lone_fallback: bool = True,
         snap_to_cuts: bool = True,
         languages: Sequence[str] = (),
+        memory_limit_mb: float | None = None,
     ) -> Detector:
         """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there).
-        snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends)."""
+        snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends).
+        memory_limit_mb: the process's memory ceiling (detector.memory); None: none."""
         torch.set_num_threads(threads or os.cpu_count() or 1)
         checkpoint = Checkpoint.load(weights or MODELS[DEFAULT_MODEL])
         lone = None
         if checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
             lone = Checkpoint.load(MODELS["seed"])
-        return cls(checkpoint, frame_mode, store, lone, snap_to_cuts=snap_to_cuts, languages=languages)
+        ceiling = MemoryCeiling(memory_limit_mb) if memory_limit_mb else None
+        return cls(checkpoint, frame_mode, store, lone, snap_to_cuts=snap_to_cuts, languages=languages, ceiling=ceiling)
 
     @property
     def uses_siblings(self) -> bool:
@@ -131,7 +138,7 @@ class Detector:
         siblings: how many the episode has, when known. With none, the lone-episode model embeds it (when there is
         one); with one, both models do (ONE_SIBLING_FALLBACK)."""
         path = Path(path)
-        features = extract(path, self.frame_mode, languages=self.languages)
+        features = extract(path, self.frame_mode, languages=self.languages, ceiling=self.ceiling)
         lone = siblings == 0 and self.lone_model is not None
         net = self.lone_model if lone and self.lone_model is not None else self.model
         mel, frames = features.mel.unsqueeze(0), features.frames.unsqueeze(0)
@@ -141,7 +148,7 @@ class Detector:
             lone_embedding = self.lone_model.embed(mel, frames)[0]
         own = None
         if self.uses_siblings:
-            own = fingerprint(features.audio, features.frames.numpy())
+            own = features.fingerprints()
             self.store.put(path, own)
         return Analysis(
             path=path,
@@ -211,6 +218,8 @@ class Detector:
         if intro is not None and intro.duration_s > MAX_INTRO_S:
             log.info("%s: %.0f s found, longer than an intro can be: none marked", analysis.path, intro.duration_s)
             intro, signals = None, (*signals, "too-long")
+        if analysis.duration_s / 2 > MAX_ANALYSED_S:  # the end of its first half was not looked at
+            signals = (*signals, "capped")
         return Detection(
             path=analysis.path,
             duration_s=analysis.duration_s,

@@ -21,6 +21,7 @@ from detector.audio import FRAMES_PER_SECOND, N_MELS, WINDOW_S
 from detector.decode import FRAME_HEIGHT, FRAME_WIDTH
 
 AUDIO_TIME_POOLS = (5, 5, 2)  # product = FRAMES_PER_SECOND: one column per second
+AUDIO_CHUNK_S = 120  # seconds of log-mel through the audio trunk at a time (inference)
 assert AUDIO_TIME_POOLS[0] * AUDIO_TIME_POOLS[1] * AUDIO_TIME_POOLS[2] == FRAMES_PER_SECOND
 
 
@@ -66,10 +67,26 @@ class EmbeddingAudio(nn.Module):
 
     def forward(self, mel: torch.Tensor, n_seconds: int) -> torch.Tensor:
         # mel: (B, n_mels, (n_seconds + WINDOW_S) * FRAMES_PER_SECOND)
-        x = self.trunk(mel.unsqueeze(1))  # (B, c, n_mels / 8, n_seconds + WINDOW_S)
+        x = self.columns(mel)  # (B, c, n_mels / 8, n_seconds + WINDOW_S)
         x = x.flatten(1, 2)  # (B, c * n_mels / 8, n_seconds + WINDOW_S)
         x = self.window(x)[..., :n_seconds]  # (B, embedding, n_seconds): second t sees padded [t, t + 10)
         return torch.relu(x).transpose(1, 2)  # (B, n_seconds, embedding)
+
+    def columns(self, mel: torch.Tensor, chunk_s: int = AUDIO_CHUNK_S) -> torch.Tensor:
+        """The trunk, one column per second, run over `chunk_s` seconds at a time when not training: its first
+        layer's output is 100x the log-mel's size, ~0.2 GB for half an hour at once. A column sees less than a
+        second of log-mel on either side (three (1, 3) convolutions between pools of 5, 5, 2), so each chunk
+        takes one second more on both sides and keeps its own columns: the same numbers as in one piece."""
+        seconds = mel.shape[-1] // FRAMES_PER_SECOND
+        if self.training or seconds <= chunk_s:
+            return self.trunk(mel.unsqueeze(1))
+        parts = []
+        for first in range(0, seconds, chunk_s):
+            last = min(seconds, first + chunk_s)
+            lo, hi = max(0, first - 1), min(seconds, last + 1)
+            x = self.trunk(mel[..., lo * FRAMES_PER_SECOND : hi * FRAMES_PER_SECOND].unsqueeze(1))
+            parts.append(x[..., first - lo : first - lo + last - first])
+        return torch.cat(parts, dim=-1)
 
 
 class EmbeddingImage(nn.Module):
@@ -100,7 +117,7 @@ class IntroNet(nn.Module):
         self.lstm = nn.LSTM(2 * dims.embedding + dims.n_extra, dims.hidden, batch_first=True)
         self.head = nn.Linear(dims.hidden, 1)
 
-    def embed_images(self, frames: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    def embed_images(self, frames: torch.Tensor, chunk: int = 64) -> torch.Tensor:
         """(B, N, H, W, 3) uint8 -> (B, N, embedding); chunked so a long episode's pictures never sit in memory as floats."""
         b, n = frames.shape[:2]
         flat = frames.reshape(b * n, *frames.shape[2:])

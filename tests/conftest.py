@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.migrate import upgrade
 from db.session import make_engine, make_sessions
 from detector import DecodeError, Detection, Intro
+from detector.errors import MemoryLimitError
 
 
 def write_slowly(path: Path, data: bytes, chunks: int = 6, seconds: float = 1.2) -> None:
@@ -102,8 +103,12 @@ class FakeDetector:
             raise DecodeError(path, "no video stream")
         if data.startswith(b"CRASH"):
             raise RuntimeError("out of memory")
+        if data.startswith(b"HUGE"):
+            raise MemoryLimitError(path, "over the memory ceiling of 600 MB (worker.memory_limit_mb)")
         scores = tuple(0.9 if 10 <= s < 40 else 0.05 for s in range(60))
         signals = ("network", "copies", "repetition") if data.startswith(b"COPY") else ("network",)
+        if data.startswith(b"LONG"):  # a recording longer than twice MAX_ANALYSED_S
+            signals = ("network", "capped")
         return Detection(path, 120.0, Intro(10.0, 40.0, 0.9), self.model_version, scores, signals)
 
 

@@ -19,6 +19,7 @@ from daemon.config import Config
 from db import episodes
 from db.models import DetectionRecord, Episode
 from db.scores import decode_scores
+from detector.result import MAX_ANALYSED_S
 
 SCORE_WIDTH = 100
 
@@ -76,6 +77,10 @@ def _show_lines(session: Session, episode: Episode) -> list[str]:
         )
     if "too-long" in detection.signals.split(","):
         lines.append("  too long   what was found is longer than an intro can be, so no intro is marked")
+    if "capped" in detection.signals.split(","):
+        lines.append(
+            f"  analysed   the first {clock(MAX_ANALYSED_S)} only, not the whole first half: the file is that long"
+        )
     lines.extend(_score_lines(detection))
     for push in sorted(episode.pushes, key=lambda p: p.target):
         pushed = f", has detection #{push.detection_id}" if push.detection_id else ""

@@ -13,7 +13,7 @@ import torch
 from detector.decode import FrameMode
 from detector.errors import DecodeError
 from detector.features import extract, second_labels
-from detector.fingerprint import Fingerprints, fingerprint
+from detector.fingerprint import Fingerprints
 from detector.labels import EpisodeTruth, load_truth
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def load_example(root: Path, ep: EpisodeTruth, cache: Path, frame_mode: FrameMod
         blob = torch.load(cached, weights_only=True)
     else:
         feats = extract(path, frame_mode)
-        fp = fingerprint(feats.audio, feats.frames.numpy()).to_bytes()
+        fp = feats.fingerprints().to_bytes()
         blob = {
             "mel": feats.mel.half(),
             "frames": feats.frames,

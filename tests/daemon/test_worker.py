@@ -89,6 +89,20 @@ def test_unusable_media_fails_at_once_with_the_cause(
     assert worker.process(season / "bad.mkv", RESCAN_STATES).outcome == Outcome.FAILED  # a rescan does
 
 
+def test_a_file_over_the_memory_ceiling_fails_at_once_and_is_not_retried(
+    sessions: sessionmaker[Session], fake_detector: FakeDetector, season: Path
+) -> None:
+    (season / "huge.mkv").write_bytes(b"HUGE")
+    worker = make_worker(sessions, fake_detector, season, attempts=3)
+    result = worker.process(season / "huge.mkv")
+    assert result.outcome == Outcome.FAILED and result.retry_in_s is None
+    huge = state_of(sessions, season / "huge.mkv")
+    assert (huge.state, huge.attempts) == ("failed", 1)
+    assert huge.last_error == "over the memory ceiling of 600 MB (worker.memory_limit_mb)"
+    assert worker.process(season / "huge.mkv").outcome == Outcome.SKIPPED
+    assert worker.process(season / "e1.mkv").outcome == Outcome.DONE  # the others go on
+
+
 def test_crashes_retry_with_backoff_then_fail(
     sessions: sessionmaker[Session], fake_detector: FakeDetector, season: Path
 ) -> None:

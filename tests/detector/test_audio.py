@@ -1,7 +1,17 @@
 import numpy as np
+import pytest
 import torch
 
-from detector.audio import FRAMES_PER_SECOND, N_FFT, N_MELS, SAMPLE_RATE, WINDOW_S, episode_log_mel, mel_filters
+from detector.audio import (
+    FRAMES_PER_SECOND,
+    N_FFT,
+    N_MELS,
+    SAMPLE_RATE,
+    WINDOW_S,
+    EpisodeLogMel,
+    episode_log_mel,
+    mel_filters,
+)
 
 
 def tone(freq_hz: float, seconds: float, amplitude: float = 0.3) -> np.ndarray:
@@ -41,3 +51,19 @@ def test_loudness_drops_out():
 def test_short_audio_is_padded_to_the_requested_seconds():
     mel = episode_log_mel(tone(440, 3), n_seconds=5)
     assert mel.shape[1] == (5 + WINDOW_S) * FRAMES_PER_SECOND
+
+
+@pytest.mark.parametrize("piece", [319, 7919, 16000, 100_000])
+def test_log_mel_fed_in_pieces_equals_the_whole(piece: int) -> None:
+    rng = np.random.default_rng(3)
+    n_seconds = 13
+    samples = (rng.standard_normal(n_seconds * SAMPLE_RATE) * np.linspace(0, 0.5, n_seconds * SAMPLE_RATE)).astype(
+        np.float32
+    )
+    whole = episode_log_mel(samples, n_seconds)
+    stream = EpisodeLogMel(n_seconds)
+    for start in range(0, len(samples), piece):
+        stream.add(samples[start : start + piece])
+    streamed = stream.finish()
+    assert streamed.shape == whole.shape
+    assert torch.allclose(streamed, whole, atol=1e-5), (streamed - whole).abs().max()

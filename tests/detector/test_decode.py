@@ -4,10 +4,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from detector.audio import SAMPLE_RATE
-from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, probe
+from detector.audio import SAMPLE_RATE, episode_log_mel
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, MediaInfo, decode, probe
 from detector.errors import DecodeError
+from detector.features import extract
+from detector.fingerprint import audio_fingerprint
+from detector.result import MAX_ANALYSED_S
 from tests.clips import attach_cover, write_clip, write_tracks
 
 
@@ -51,6 +55,21 @@ def test_reference_mode_skips_the_unreferenced_b_frames_and_keeps_the_pictures(t
     assert cheap.video_frames_decoded < 0.5 * exact.video_frames_decoded
     levels = cheap.frames.reshape(6, -1).mean(axis=1)
     assert np.allclose(levels, exact.frames.reshape(6, -1).mean(axis=1), atol=4), levels
+
+
+def test_a_recording_longer_than_an_hour_is_analysed_up_to_the_cap():
+    info = MediaInfo(Path("six-hours.mkv"), 6 * 3600.0, has_audio=True, has_video=True)
+    assert info.analysed_s == MAX_ANALYSED_S == 1800
+    assert MediaInfo(Path("ep.mkv"), 3600.0, True, True).analysed_s == 1800
+    assert MediaInfo(Path("ep.mkv"), 2640.0, True, True).analysed_s == 1320  # a 44-minute episode: its first half
+
+
+def test_features_from_the_stream_equal_those_from_the_whole_waveform(clip: Path):
+    media = decode(clip)
+    features = extract(clip)
+    assert torch.equal(features.mel, episode_log_mel(media.audio, media.n_seconds))
+    assert np.array_equal(features.audio_codes, audio_fingerprint(media.audio))
+    assert np.array_equal(features.frames.numpy(), media.frames)
 
 
 def test_max_seconds_limits_the_span(clip: Path):

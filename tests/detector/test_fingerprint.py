@@ -12,6 +12,7 @@ import scipy.signal
 from detector.fingerprint import (
     FP_STEP_S,
     SAMPLE_RATE,
+    AudioFingerprinter,
     Fingerprints,
     audio_fingerprint,
     fingerprint,
@@ -164,3 +165,15 @@ def test_aac_reencode_keeps_the_codes() -> None:
     reference = scipy.signal.resample_poly(original_48k, 1, 3).astype(np.float32)
     encoded = aac_round_trip(original_48k * 0.5, bit_rate=48000)
     assert bit_error(audio_fingerprint(reference), audio_fingerprint(encoded)) < 0.12
+
+
+@pytest.mark.parametrize("n_samples", [0, 100, 1600, 16000 * 13 + 77])
+@pytest.mark.parametrize("piece", [333, 7919, 48000])
+def test_audio_fed_in_pieces_gets_the_same_codes(n_samples: int, piece: int) -> None:
+    rng = np.random.default_rng(n_samples)
+    t = np.arange(n_samples)
+    samples = (0.3 * rng.standard_normal(n_samples) * np.sin(t / 30000) + 0.2 * np.sin(t / 9)).astype(np.float32)
+    stream = AudioFingerprinter()
+    for start in range(0, n_samples, piece):
+        stream.add(samples[start : start + piece])
+    assert np.array_equal(stream.finish(), audio_fingerprint(samples))

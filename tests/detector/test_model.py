@@ -36,6 +36,15 @@ def test_embedding_audio_second_sees_its_own_window_only():
     assert not torch.allclose(a[0, 3 + 8], b[0, 3 + 8], atol=1e-5)
 
 
+def test_the_audio_trunk_in_chunks_gives_what_it_gives_in_one_piece():
+    net = EmbeddingAudio(ModelDims()).eval()
+    mel, _ = inputs(290, batch=1)
+    with torch.no_grad():
+        whole = net.trunk(mel.unsqueeze(1))
+        for chunk_s in (1, 37, 120):
+            assert torch.allclose(net.columns(mel, chunk_s=chunk_s), whole, atol=1e-5)
+
+
 def test_embedding_image_uses_3x3_kernels_and_gives_500():
     net = EmbeddingImage(ModelDims())
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]

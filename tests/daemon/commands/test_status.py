@@ -44,6 +44,22 @@ def test_status_and_show_say_when_copies_of_an_episode_were_left_out(
     assert "copies" not in capsys.readouterr().out
 
 
+def test_show_says_when_only_the_start_of_a_long_recording_was_analysed(
+    tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from daemon.commands.rescan import rescan
+    from daemon.config import load_config
+
+    lib = library_of(tmp_path / "lib", {"Show/S1/e1.mkv": b"LONG 1", "Show/S1/e2.mkv": b"2"})
+    path = write_config(tmp_path, lib)
+    rescan(load_config(path), (lib,), force=False, detector_loader=loader(fake_detector), targets=[])
+    capsys.readouterr()
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e1.mkv")]) == 0
+    assert "analysed   the first 30:00 only, not the whole first half" in capsys.readouterr().out
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e2.mkv")]) == 0
+    assert "analysed" not in capsys.readouterr().out
+
+
 def test_status_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path, tmp_path)
     assert main(["status", "--config", str(path)]) == 2
