@@ -22,6 +22,7 @@ from daemon.pathmap import PathMap
 from detector.media import VIDEO_EXTENSIONS
 
 __all__ = [
+    "ClusterConfig",
     "Config",
     "ConfigError",
     "LibraryConfig",
@@ -99,6 +100,25 @@ class PushConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """[cluster]: detections run on a Dask cluster (daemon/cluster/); the daemon stays the one database writer."""
+
+    address: str  # the Dask scheduler: tcp://host:8786, or tls://host:8786 with the tls_* files
+    in_flight: int = 2  # detections submitted at once
+    # When the scheduler cannot be reached: "pending" gives the episode back, to be tried again in a minute;
+    # "local" detects it here meanwhile.
+    fallback: str = "pending"
+    connect_timeout_s: float = 10.0
+    path_maps: PathMap = field(default_factory=PathMap)  # the library as the daemon sees it -> as the workers do
+    tls_ca_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+
+CLUSTER_FALLBACKS = ("pending", "local")
+
+
+@dataclass(frozen=True)
 class TargetConfig:
     name: str
     kind: str
@@ -117,6 +137,7 @@ class Config:
     path_maps: PathMap = field(default_factory=PathMap)  # for every target, after the target's own
     targets: tuple[TargetConfig, ...] = ()
     push: PushConfig = field(default_factory=PushConfig)
+    cluster: ClusterConfig | None = None  # None: detections run in this process
     source: Path | None = None  # the file it came from; None: embedded defaults
 
 
@@ -163,6 +184,7 @@ def load_config(
         path_maps=_path_maps(root, "path_maps"),
         targets=_targets(root),
         push=_push(root.table("push")),
+        cluster=_cluster(root.table("cluster")),
         source=path,
     )
     root.finish()
@@ -225,6 +247,37 @@ def _push(t: Table) -> PushConfig:
         raise ConfigError(f"{t.dotted('retry_cap_s')}: {cap_s:g} is shorter than retry_backoff_s ({backoff_s:g})")
     t.finish()
     return PushConfig(retry_backoff_s=backoff_s, retry_cap_s=cap_s)
+
+
+def _cluster(t: Table) -> ClusterConfig | None:
+    address = t.string("address", "")
+    if not address:
+        t.finish()  # an empty [cluster] table, or none: detections stay here
+        return None
+    if not address.startswith(("tcp://", "tls://")):
+        raise ConfigError(f"{t.dotted('address')}: {address!r} must be a Dask scheduler address, e.g. tcp://host:8786")
+    d = ClusterConfig(address)
+    fallback = t.string("fallback", d.fallback)
+    if fallback not in CLUSTER_FALLBACKS:
+        raise ConfigError(f"{t.dotted('fallback')}: must be one of {', '.join(CLUSTER_FALLBACKS)}, got {fallback!r}")
+    pairs = []
+    for item in t.table_list("path_maps"):
+        pairs.append((item.required_path("daemon"), item.required_string("worker")))
+        item.finish()
+    cfg = ClusterConfig(
+        address=address,
+        in_flight=t.integer("in_flight", d.in_flight, minimum=1),
+        fallback=fallback,
+        connect_timeout_s=t.number("connect_timeout_s", d.connect_timeout_s, minimum=0.1),
+        path_maps=PathMap.from_pairs(pairs),
+        tls_ca_file=t.path("tls_ca_file", None),
+        tls_cert=t.path("tls_cert", None),
+        tls_key=t.path("tls_key", None),
+    )
+    if address.startswith("tls://") and cfg.tls_ca_file is None:
+        raise ConfigError(f"{t.dotted('tls_ca_file')}: required with a tls:// address (the scheduler's CA)")
+    t.finish()
+    return cfg
 
 
 def _path_maps(t: Table, key: str) -> PathMap:

@@ -28,6 +28,17 @@ class DetectFn(Protocol):
 class LoadedDetector:
     detect: DetectFn
     model_version: str
+    # Called when the daemon stops: gives back detections running elsewhere (daemon/cluster/); nothing for ours.
+    stop: Callable[[], None] = lambda: None
+
+
+class DetectorUnavailable(Exception):
+    """The detector cannot run now (the cluster's scheduler is away): the episode goes back to pending, to be
+    tried again in `retry_in_s` (None: the daemon is stopping)."""
+
+    def __init__(self, message: str, retry_in_s: float | None = 60.0) -> None:
+        super().__init__(message)
+        self.retry_in_s = retry_in_s
 
 
 DetectorLoader = Callable[[WorkerConfig, "FingerprintStore | None"], LoadedDetector]

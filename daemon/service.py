@@ -72,7 +72,10 @@ class Daemon:
             targets=self._pusher.targets if self._pusher else (),
             retry=RetryPolicy(config.worker.max_attempts, config.worker.retry_backoff_s),
         )
-        self._scheduler = make_scheduler(self._engine, config.worker.workers)
+        self._stop_detector = detector.stop
+        # With a cluster, each of these threads waits on one detection submitted to it.
+        in_flight = config.cluster.in_flight if config.cluster is not None else config.worker.workers
+        self._scheduler = make_scheduler(self._engine, in_flight)
         self.queue = Queue(self._scheduler, self.db)
         self._settle = SettleThread(Settler(config.library.settle_s), self._settled)
         self._watcher = Watcher(config.library, self._library, self)
@@ -109,6 +112,7 @@ class Daemon:
         thread is left behind: the caller should exit the process)."""
         grace_s = self.config.worker.shutdown_grace_s if grace_s is None else grace_s
         self.db.stopping.set()
+        self._stop_detector()
         self._watcher.stop()
         self._settle.stop()
         self._scheduler.shutdown(wait=False)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from daemon.detect import DetectFn
+from daemon.detect import DetectFn, DetectorUnavailable
 from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
 from daemon.retry import RetryPolicy
 from db import episodes
@@ -136,6 +136,8 @@ class Worker:
             return self._end(path, episode_id, started, EpisodeState.FAILED, "empty file (0 bytes)")
         try:
             detection = self._detect(path, self.library.siblings(path))
+        except DetectorUnavailable as e:  # the cluster is away: given back, no attempt counted
+            return self._give_back(path, episode_id, started, e)
         except MemoryLimitError as e:  # not retried: it would only be refused again
             return self._end(path, episode_id, started, EpisodeState.FAILED, e.cause)
         except DecodeError as e:
@@ -181,6 +183,16 @@ class Worker:
         log.info("%s: retry in %.0f s (attempt %d), %s, in %.1f s", path, delay, attempts, error, elapsed)
         return Result(path, Outcome.RETRY, error, elapsed, retry_in_s=delay)
 
+    def _give_back(self, path: Path, episode_id: int, started: float, why: DetectorUnavailable) -> Result:
+        """Pending again, no attempt counted: the detector could not run, the episode is fine."""
+        self._db.write(lambda s: episodes.finish(s, episode_id, self.owner, EpisodeState.PENDING, count_attempt=False))
+        elapsed = time.monotonic() - started
+        if why.retry_in_s is None:
+            log.info("%s: given back (%s)", path, why)
+            return Result(path, Outcome.STOPPED, str(why), elapsed)
+        log.info("%s: given back, %s; again in %.0f s", path, why, why.retry_in_s)
+        return Result(path, Outcome.RETRY, str(why), elapsed, retry_in_s=why.retry_in_s)
+
     def _end(self, path: Path, episode_id: int, started: float, state: EpisodeState, why: str) -> Result:
         count = state != EpisodeState.PENDING
         error = why if count else None
@@ -208,6 +220,7 @@ def _record(detection: Detection, stat: FileStat, elapsed_s: float) -> Detection
         signals=",".join(detection.signals),
         scores=encode_scores(detection.scores),
         elapsed_s=elapsed_s,
+        computed_by=detection.computed_by,
     )
 
 

@@ -114,6 +114,7 @@ class DetectionRecord(Base):
     signals: Mapped[str] = mapped_column(String, default="")  # comma-separated, e.g. "network,repetition"
     scores: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # per-second probability, float16 LE
     elapsed_s: Mapped[float] = mapped_column(Float)  # time the detection took
+    computed_by: Mapped[str] = mapped_column(String, default="", server_default="")  # cluster worker; "": here
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     episode: Mapped[Episode] = relationship(back_populates="detections")

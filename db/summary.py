@@ -25,6 +25,12 @@ def push_counts(session: Session) -> dict[str, list[tuple[str, int]]]:
     return dict(sorted(per_target.items()))
 
 
+def detections_by_worker(session: Session) -> Counter[str]:
+    """Detections per cluster worker that computed them ("" for the daemon itself)."""
+    rows = session.execute(select(DetectionRecord.computed_by, func.count()).group_by(DetectionRecord.computed_by))
+    return Counter({by: n for by, n in rows})
+
+
 def recent_episode_errors(session: Session, n: int) -> list[Episode]:
     query = select(Episode).where(Episode.last_error.is_not(None)).order_by(Episode.updated_at.desc())
     return list(session.scalars(query.limit(max(0, n))))

@@ -38,3 +38,5 @@ class Detection:
     # Which evidence produced the result, e.g. ("network",) or ("network", "repetition"); "copies": other copies of
     # this episode in its season were left out of its season context.
     signals: tuple[str, ...] = ()
+    # Where it was computed: the name of the cluster worker (daemon/cluster/); empty: in this process.
+    computed_by: str = ""

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.detect import DetectorUnavailable
 from db.migrate import upgrade
 from db.session import make_engine, make_sessions
 from detector import DecodeError, Detection, Intro
@@ -103,6 +104,8 @@ class FakeDetector:
             raise DecodeError(path, "no video stream")
         if data.startswith(b"CRASH"):
             raise RuntimeError("out of memory")
+        if data.startswith(b"AWAY"):
+            raise DetectorUnavailable("cannot reach the scheduler at tcp://nas:8786")
         if data.startswith(b"HUGE"):
             raise MemoryLimitError(path, "over the memory ceiling of 600 MB (worker.memory_limit_mb)")
         scores = tuple(0.9 if 10 <= s < 40 else 0.05 for s in range(60))

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,7 +95,12 @@ def rescan(
         db.retry(lambda: upgrade(engine))
         db.watch_file()
         _sync(sessions, library, tops)
-        detector = detector_loader(config.worker, DatabaseStore(sessions))
+        store = DatabaseStore(sessions)
+        detector = detector_loader(config.worker, store)
+        if config.cluster is not None:
+            from daemon.cluster.client import on_cluster
+
+            detector = on_cluster(config.cluster, detector, store)
         with sessions.begin() as session:
             todo = _todo(session, tops, detector.model_version, force)
         if not todo:
@@ -109,7 +116,11 @@ def rescan(
             retry=RetryPolicy(config.worker.max_attempts, config.worker.retry_backoff_s),
         )
         progress = Progress(len(todo), sys.stderr)
-        results = _process(worker, todo, force, progress)
+        in_flight = config.cluster.in_flight if config.cluster is not None else 1
+        try:
+            results = _process(worker, todo, force, progress, in_flight)
+        finally:
+            detector.stop()
     finally:
         engine.dispose()
     print(_summary(results, progress.elapsed_s()))
@@ -148,18 +159,27 @@ def _todo(session: Session, tops: tuple[Path, ...], model_version: str, force: b
     return sorted(set(todo))
 
 
-def _process(worker: Worker, todo: list[Path], force: bool, progress: Progress) -> list[Result]:
-    results = []
-    try:
-        for path in todo:
-            result = worker.process(path, RESCAN_STATES, force=force)
-            results.append(result)
+def _process(worker: Worker, todo: list[Path], force: bool, progress: Progress, in_flight: int) -> list[Result]:
+    """Each episode in turn, or `in_flight` at a time (a cluster: each thread waits on one remote detection)."""
+
+    said = threading.Lock()
+
+    def one(path: Path) -> Result:
+        result = worker.process(path, RESCAN_STATES, force=force)
+        with said:
             progress.step(f"{path.name}: {result.outcome.value}")
+        return result
+
+    try:
+        if in_flight == 1:
+            return [one(path) for path in todo]
+        with ThreadPoolExecutor(in_flight, thread_name_prefix="rescan") as pool:
+            return list(pool.map(one, todo))
     except KeyboardInterrupt:
+        worker.stopping.set()
         released = worker.release_claims()
         print(f"\ninterrupted; {len(released)} episode(s) left pending", file=sys.stderr)
         raise
-    return results
 
 
 def _summary(results: list[Result], time_s: float) -> str:

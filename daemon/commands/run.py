@@ -40,9 +40,12 @@ def main(args: argparse.Namespace) -> int:
     try:
         # The fingerprint store has its own engine: it is used from inside detections, the daemon's from outside.
         store = DatabaseStore(make_sessions(make_engine(config.state.database_url)))
-        daemon = Daemon(
-            config, load_detector(config.worker, store), pusher_factory=make_pusher, on_database_lost=_stop_self
-        )
+        detector = load_detector(config.worker, store)
+        if config.cluster is not None:
+            from daemon.cluster.client import on_cluster
+
+            detector = on_cluster(config.cluster, detector, store)
+        daemon = Daemon(config, detector, pusher_factory=make_pusher, on_database_lost=_stop_self)
         _lower_priority(config.worker.nice)
         daemon.start()
     except (DetectorLoadError, ConfigError, DatabaseLost) as e:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from daemon.commands.common import read_only
 from daemon.commands.output import clock
-from daemon.config import Config
+from daemon.config import ClusterConfig, Config
 from daemon.queue import DETECT_JOB_PREFIX, JOBS_TABLE, RECONCILE_JOB_ID
 from db import summary
 from db.models import EpisodeState
@@ -43,6 +43,8 @@ def _status_lines(session: Session, engine: Engine, config: Config, n_errors: in
     by_state = ", ".join(f"{counts[s]} {s.value}" for s in EpisodeState if counts[s])
     lines = [f"database   {url}", f"episodes   {total}" + (f": {by_state}" if total else "")]
     lines.append(f"queue      {_queue_text(engine, counts[EpisodeState.PENDING])}")
+    if config.cluster is not None:
+        lines.extend(_cluster_lines(session, config.cluster))
     lines.extend(_target_lines(session))
     lines.extend(_error_lines(session, n_errors))
     lines.extend(_season_lines(session))
@@ -63,6 +65,19 @@ def _queue_text(engine: Engine, pending: int) -> str:
     if reconcile:
         text += f"; reconcile scan {_when(reconcile[0])}"
     return text
+
+
+def _cluster_lines(session: Session, cluster: ClusterConfig) -> list[str]:
+    """The scheduler as it answers now (a short wait at most), and the detections each worker computed."""
+    from daemon.cluster.client import cluster_state
+
+    state = cluster_state(cluster, timeout_s=min(cluster.connect_timeout_s, 3.0))
+    lines = [f"cluster    {cluster.address}: {state}"]
+    done = summary.detections_by_worker(session)
+    if done:
+        per_worker = ", ".join(f"{by or 'this machine'} {n}" for by, n in sorted(done.items()))
+        lines.append(f"           detections done by: {per_worker}")
+    return lines
 
 
 def _when(timestamp: float | None) -> str:

@@ -93,7 +93,10 @@ def test_cli_library_replaces_the_files_folders(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("colour = 1\n", "colour: unknown key (allowed here: library, path_maps, push, state, targets, worker)"),
+        (
+            "colour = 1\n",
+            "colour: unknown key (allowed here: cluster, library, path_maps, push, state, targets, worker)",
+        ),
         ("[library]\nsettle = 3\n", "library.settle: unknown key (allowed here: extensions, folders, ignore,"),
         ("[[path_maps]]\ndaemon = '/a'\nserver = '/b'\nclient = '/c'\n", "path_maps[0].client: unknown key"),
         ("[worker]\nworkers = 0\n", "worker.workers: must be an integer >= 1, got 0"),
@@ -111,6 +114,13 @@ def test_cli_library_replaces_the_files_folders(tmp_path: Path) -> None:
         ("[[path_maps]]\ndaemon = '/mnt/tv'\n", "path_maps[0].server: required"),
         ("[push]\nretry_backoff_s = 600\nretry_cap_s = 60\n", "push.retry_cap_s: 60 is shorter than"),
         ("[push]\nretry_backoff_s = 0\n", "push.retry_backoff_s"),
+        ("[cluster]\naddress = 'nas:8786'\n", "cluster.address: 'nas:8786' must be a Dask scheduler address"),
+        (
+            "[cluster]\naddress = 'tcp://nas:8786'\nfallback = 'gpu'\n",
+            "cluster.fallback: must be one of pending, local",
+        ),
+        ("[cluster]\naddress = 'tls://nas:8786'\n", "cluster.tls_ca_file: required with a tls:// address"),
+        ("[cluster]\naddress = 'tcp://nas:8786'\nin_flight = 0\n", "cluster.in_flight: must be an integer >= 1"),
         ("path_maps = ['/a']\n", "path_maps: must be an array of tables ([[path_maps]])"),
     ],
 )

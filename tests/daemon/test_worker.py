@@ -103,6 +103,17 @@ def test_a_file_over_the_memory_ceiling_fails_at_once_and_is_not_retried(
     assert worker.process(season / "e1.mkv").outcome == Outcome.DONE  # the others go on
 
 
+def test_an_episode_the_cluster_cannot_take_now_is_given_back_without_an_attempt(
+    sessions: sessionmaker[Session], fake_detector: FakeDetector, season: Path
+) -> None:
+    (season / "away.mkv").write_bytes(b"AWAY")
+    worker = make_worker(sessions, fake_detector, season)
+    result = worker.process(season / "away.mkv")
+    assert (result.outcome, result.retry_in_s) == (Outcome.RETRY, 60.0)
+    away = state_of(sessions, season / "away.mkv")
+    assert (away.state, away.attempts, away.last_error, away.claimed_by) == ("pending", 0, None, None)
+
+
 def test_crashes_retry_with_backoff_then_fail(
     sessions: sessionmaker[Session], fake_detector: FakeDetector, season: Path
 ) -> None:
