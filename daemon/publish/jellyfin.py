@@ -191,11 +191,23 @@ class JellyfinPublisher:
 
     def probe(self) -> None:
         """Find the write route; raises `PluginMissingError` (the same text each time, so the service says it
-        once) when the server has none."""
+        once) when the server has none. A server that does not answer leaves the route unknown, to probe again."""
         info = self.api.http.get("/System/Info") or {}  # checks the key too: 401 here is an AuthError
         server = str(info.get("Version") or "?")
-        self._probed_at = self._clock()
-        self._route = WriteRoute.NONE
+        try:
+            plugin, self._route = self._find_route(server)
+        except PluginMissingError as error:
+            self._route, self._missing_reason, self._probed_at = WriteRoute.NONE, str(error), self._clock()
+            raise
+        log.info(
+            "%s (Jellyfin %s, Intro Skipper %s): writing intros with %s",
+            self.api.http.label,
+            server,
+            plugin.version if plugin else "?",
+            self._route,
+        )
+
+    def _find_route(self, server: str) -> tuple[Plugin | None, WriteRoute]:
         try:
             plugin = find_plugin(self.api.http.get("/Plugins") or [])
             listed = True
@@ -209,17 +221,11 @@ class JellyfinPublisher:
             openapi = self.api.http.get("/api-docs/openapi.json") or {}
         except NotFoundError:
             openapi = {"paths": {"/Episode/{Id}/Timestamps": {"post": {}}}}  # the one route every version has
-        self._route = choose_route(openapi, plugin)
-        if self._route is WriteRoute.NONE:
+        route = choose_route(openapi, plugin)
+        if route is WriteRoute.NONE:
             version = plugin.version if plugin else "?"
             raise PluginMissingError(self._missing(server, f"Intro Skipper {version} lists none of its write routes"))
-        log.info(
-            "%s (Jellyfin %s, Intro Skipper %s): writing intros with %s",
-            self.api.http.label,
-            server,
-            plugin.version if plugin else "?",
-            self._route,
-        )
+        return plugin, route
 
     def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
         if self._route is None or (self._route is WriteRoute.NONE and self._clock() - self._probed_at >= _REPROBE_S):
@@ -341,12 +347,11 @@ class JellyfinPublisher:
     def _missing(self, server: str, problem: str) -> str:
         series = _SERIES.get(".".join(server.split(".")[:2]))
         which = f"Intro Skipper {series} (built for Jellyfin {server})" if series else "Intro Skipper"
-        self._missing_reason = (
+        return (
             f"{self.api.http.label}: no plugin route to write intros ({problem}); install {which} from "
             f"Dashboard > Plugins > Repositories: {MANIFEST}, and restart Jellyfin; or use a `matroska` target "
             "with `refresh_jellyfin` and the official Chapter Segments Provider plugin"
         )
-        return self._missing_reason
 
 
 def _status_problem(plugin: Plugin, server: str) -> str:

@@ -316,3 +316,13 @@ def test_an_item_recreated_under_a_new_id_is_found_again(fake: FakeJellyfin) -> 
     fake.items[PATH] = "bb01"  # a rescan gave the file a new item
     assert jf.push(EPISODE, Intro(40.0, 100.0, 0.9)).action is PushAction.CREATED
     assert fake.intro_of("bb01") == (40.0, 100.0)
+
+
+def test_a_server_that_fails_the_probe_is_probed_again_at_the_next_push(fake: FakeJellyfin) -> None:
+    fake.fail_next(503, path="/Plugins")
+    jf = publisher(fake.url)
+    with pytest.raises(TransientPublishError):
+        jf.probe()
+    assert jf.route is None  # unknown, not "no plugin"
+    assert jf.push(EPISODE, INTRO).action is PushAction.CREATED
+    assert len(fake.calls("GET", "/Plugins")) == 2
