@@ -139,6 +139,19 @@ class FakeJellyfin(FakeServer):
         assert len(intros) <= 1, f"duplicated intro segments: {intros}"
         return intros[0] if intros else None
 
+    @property
+    def timestamps(self) -> dict[str, dict[str, dict[str, float]]]:
+        """The plugin's store as its Timestamps route gives it (seconds, by AnalysisMode)."""
+        modes = {type_: mode for mode, type_ in MODE_TYPES.items()}
+        return {
+            item_id: {
+                modes[r.type]: {"Start": r.start_ticks / TICKS, "End": r.end_ticks / TICKS}
+                for r in rows
+                if r.type in modes
+            }
+            for item_id, rows in self.store.items()
+        }
+
     # -- core ---------------------------------------------------------------------------------------------------
     def authorised(self, request: Request) -> bool:
         match = _TOKEN.match(request.headers.get("Authorization", ""))
