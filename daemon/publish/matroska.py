@@ -39,27 +39,28 @@ from detector.result import Intro
 
 log = logging.getLogger(__name__)
 
-# Players and plugins act on chapter *names*. What each default matches (checked against these names in
-# tests/daemon/publish/test_matroska.py):
-# - mpv, po5/chapterskip (chapterskip.lua, HEAD b268253, 2022-09-08; case-sensitive Lua patterns): categories
+# Players and plugins act on chapter *names*. What each one's defaults match (our names are checked against these
+# patterns in tests/daemon/publish/test_chapter_names.py, and played by mpv in test_mpv_chapters.py):
+# - mpv, po5/chapterskip (chapterskip.lua at b268253, 2022-09-08; case-sensitive Lua patterns): categories
 #   prologue "^Prologue/^Intro", opening "^OP/ OP$/^Opening", ending "^ED/ ED$/^Ending", preview "Preview$"; it
-#   skips only the categories the user lists in `skip=` (its README's example: `skip=opening;ending`).
-# - mpv, Eisa01/mpv-scripts SmartSkip.lua 1.3.4 (b9e6374, 2025-06-21): the same categories, prologue unanchored
-#   "Prologue", ending also "Credits Start", preview "PV/ PV$/^Preview/Preview Start"; it skips
+#   skips the categories the user lists in `skip=` (none by default; its README's example: `skip=opening;ending`).
+# - mpv, Eisa01/mpv-scripts SmartSkip.lua 1.3.4 (b9e6374, 2025-06-21): the same categories, but prologue
+#   unanchored "Prologue", ending also "Credits Start", preview "PV/ PV$/^Preview/Preview Start"; it skips
 #   "opening;ending;preview" out of the box (autoskip_chapter = true).
-# - Jellyfin, jellyfin/jellyfin-plugin-chapter-segments v4 (Configuration/PluginConfiguration.cs, be21d11; .NET
+# - Jellyfin, jellyfin/jellyfin-plugin-chapter-segments v4 (Configuration/PluginConfiguration.cs at be21d11; .NET
 #   regexes, IgnoreCase, unanchored, Intro tried first): Intro "intro|opening|^OP$", Commercial
 #   "break|ad|advertisement|intermission|advert|commercial", Preview "preview|next time on|next on|sneak peek",
 #   Recap "recap|last time on|last on|previously on", Outro "outro|closing|credits|ending|^ED$".
 # - Jellyfin, intro-skipper/intro-skipper's chapter analyser (IntroSkipper/Configuration/PluginConfiguration.cs,
-#   branch 10.10 at 64e517d, 2024-12-23; IgnoreCase): Introduction "(^|\s)(Intro|Introduction|OP|Opening)(?!\sEnd)(\s|$)",
-#   credits "(^|\s)(Credits?|ED|Ending|Outro)...", preview "...|Extra|Teaser|Trailer...", recap "...|Prev(ious(ly)?)?
-#   |(Last|Earlier)(\s\w+)?|...", later versions also Commercial "(^|\s)(Ad(vert(isement)?)?|Commercial|...)".
-# So the intro is `Opening`: chapterskip's and SmartSkip's "opening" category, the plugin's Intro and Intro
-# Skipper's Introduction, and no "prologue" category (the old `Intro` was chapterskip's "prologue", which nobody
-# skips to miss only the theme, and SmartSkip's default skipped nothing of ours). What precedes it is `Cold Open`:
-# matched by none of the above (not "Prologue", not "Teaser", no "ad", "ed", "op" at a word start in upper case),
-# so no skip category swallows the scene before the theme. `Episode` is matched by none either.
+#   branch 10.10 at 64e517d, 2024-12-23; IgnoreCase): Introduction
+#   "(^|\s)(Intro|Introduction|OP|Opening)(?!\sEnd)(\s|$)", credits "(^|\s)(Credits?|ED|Ending|Outro)...",
+#   preview "...|Extra|Teaser|Trailer...", recap "...|Prev(ious(ly)?)?|(Last|Earlier)(\s\w+)?|..."; later
+#   versions also Commercial "(^|\s)(Ad(vert(isement)?)?|Commercial|Intermission)...".
+# So the intro is `Opening`: the "opening" category of both mpv scripts, the plugin's Intro, Intro Skipper's
+# Introduction, and in no "prologue" category (the old `Intro` sat with `Prologue` in chapterskip's "prologue":
+# skipping prologues lost the cold open too, skipping openings skipped nothing). What precedes it is `Cold Open`,
+# matched by none of the above: not "Prologue" or "Teaser", no "ad", no "OP"/"ED" in capitals, "Open" is not
+# "Opening". So no skip category swallows the scene before the theme. `Episode` is matched by none either.
 COLD_OPEN, OPENING, EPISODE = "Cold Open", "Opening", "Episode"
 # Names written by versions before these: still ours, so those files are rewritten, not refused as foreign.
 _OLD_COLD_OPEN, _OLD_OPENING = "Prologue", "Intro"
