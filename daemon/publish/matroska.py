@@ -1,18 +1,23 @@
 """Matroska chapters, written in place with `mkvpropedit` (no remux): opt-in, since it changes media files.
 
-Chapters `Intro` and `Episode` (and `Prologue` at 0 when the intro does not start there) serve every player, and
-Jellyfin's official Chapter Segments Provider turns `Intro` into a media segment: its intro ends where the next
-chapter starts, hence `Episode`. No name contains the letters "ad", which that plugin's unanchored Commercial regex
-would match. We only ever replace chapter sets that look like ours, unless `overwrite_chapters` says otherwise.
+Chapters `Opening` (the intro) and `Episode`, plus `Cold Open` at 0 when the intro does not start there: names that
+the chapter-skipping tools players use act on as wanted (see `OPENING`). Jellyfin's official Chapter Segments
+Provider turns `Opening` into an Intro media segment that ends where the next chapter starts, hence `Episode`. We
+only ever replace chapter sets that look like ours (this version's names or the earlier `Prologue`/`Intro`/`Episode`),
+unless `overwrite_chapters` says otherwise.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import subprocess
 import tempfile
+import threading
+import time
+import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +30,7 @@ from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
 from daemon.publish.errors import (
     ForeignFileError,
     PermanentPublishError,
+    PublishError,
     TransientPublishError,
 )
 from daemon.publish.jellyfin import JellyfinApi, JellyfinOptions
@@ -33,9 +39,40 @@ from detector.result import Intro
 
 log = logging.getLogger(__name__)
 
-PROLOGUE, INTRO, EPISODE = "Prologue", "Intro", "Episode"
-_OUR_TITLES = {PROLOGUE, INTRO, EPISODE}
+# Players and plugins act on chapter *names*. What each one's defaults match (our names are checked against these
+# patterns in tests/daemon/publish/test_chapter_names.py, and played by mpv in test_mpv_chapters.py):
+# - mpv, po5/chapterskip (chapterskip.lua at b268253, 2022-09-08; case-sensitive Lua patterns): categories
+#   prologue "^Prologue/^Intro", opening "^OP/ OP$/^Opening", ending "^ED/ ED$/^Ending", preview "Preview$"; it
+#   skips the categories the user lists in `skip=` (none by default; its README's example: `skip=opening;ending`).
+# - mpv, Eisa01/mpv-scripts SmartSkip.lua 1.3.4 (b9e6374, 2025-06-21): the same categories, but prologue
+#   unanchored "Prologue", ending also "Credits Start", preview "PV/ PV$/^Preview/Preview Start"; it skips
+#   "opening;ending;preview" out of the box (autoskip_chapter = true).
+# - Jellyfin, jellyfin/jellyfin-plugin-chapter-segments v4 (Configuration/PluginConfiguration.cs at be21d11; .NET
+#   regexes, IgnoreCase, unanchored, Intro tried first): Intro "intro|opening|^OP$", Commercial
+#   "break|ad|advertisement|intermission|advert|commercial", Preview "preview|next time on|next on|sneak peek",
+#   Recap "recap|last time on|last on|previously on", Outro "outro|closing|credits|ending|^ED$".
+# - Jellyfin, intro-skipper/intro-skipper's chapter analyser (IntroSkipper/Configuration/PluginConfiguration.cs,
+#   branch 10.10 at 64e517d, 2024-12-23; IgnoreCase): Introduction
+#   "(^|\s)(Intro|Introduction|OP|Opening)(?!\sEnd)(\s|$)", credits "(^|\s)(Credits?|ED|Ending|Outro)...",
+#   preview "...|Extra|Teaser|Trailer...", recap "...|Prev(ious(ly)?)?|(Last|Earlier)(\s\w+)?|..."; later
+#   versions also Commercial "(^|\s)(Ad(vert(isement)?)?|Commercial|Intermission)...".
+# So the intro is `Opening`: the "opening" category of both mpv scripts, the plugin's Intro, Intro Skipper's
+# Introduction, and in no "prologue" category (the old `Intro` sat with `Prologue` in chapterskip's "prologue":
+# skipping prologues lost the cold open too, skipping openings skipped nothing). What precedes it is `Cold Open`,
+# matched by none of the above: not "Prologue" or "Teaser", no "ad", no "OP"/"ED" in capitals, "Open" is not
+# "Opening". So no skip category swallows the scene before the theme. `Episode` is matched by none either.
+COLD_OPEN, OPENING, EPISODE = "Cold Open", "Opening", "Episode"
+# Names written by versions before these: still ours, so those files are rewritten, not refused as foreign.
+_OLD_COLD_OPEN, _OLD_OPENING = "Prologue", "Intro"
+_GENERATIONS = ((COLD_OPEN, OPENING, EPISODE), (_OLD_COLD_OPEN, _OLD_OPENING, EPISODE))
 _MKVPROPEDIT_TIMEOUT_S = 120.0  # it rewrites only the header area, but a busy NAS can be slow
+# Jellyfin's only way to run segment providers (Chapter Segments Provider included) is its "Media Segment Scan"
+# task, over the whole library (MediaSegmentExtractionTask.cs, 10.10 to 12.0): an item refresh re-reads the file's
+# chapters but runs no segment provider. So each push refreshes its item, and one scan serves every push of a
+# batch: it starts this long after the latest refresh (the refresh is queued in Jellyfin, the scan must find it
+# done), at the latest this long after the first one.
+SCAN_DELAY_S = 60.0
+SCAN_MAX_WAIT_S = 600.0
 _INSTALL_HINT = "install mkvtoolnix (Debian/Ubuntu: `apt install mkvtoolnix`) or set `mkvpropedit` to its path"
 
 
@@ -83,8 +120,8 @@ class Chapter:
 def wanted_chapters(intro: Intro, duration_s: float) -> list[Chapter]:
     chapters = []
     if to_ms(intro.start_s) > 0:
-        chapters.append(Chapter(0, PROLOGUE))
-    chapters.append(Chapter(to_ms(intro.start_s), INTRO))
+        chapters.append(Chapter(0, COLD_OPEN))
+    chapters.append(Chapter(to_ms(intro.start_s), OPENING))
     if to_ms(intro.end_s) < to_ms(duration_s):
         chapters.append(Chapter(to_ms(intro.end_s), EPISODE))
     return chapters
@@ -127,16 +164,119 @@ def _timestamp(ms: int) -> str:
 
 
 def looks_ours(chapters: Sequence[Chapter]) -> bool:
-    return bool(chapters) and {c.title for c in chapters} <= _OUR_TITLES
+    """Chapters laid out as `wanted_chapters` lays them out, with this version's names or the earlier ones: from 0,
+    [cold open,] opening[, episode]. A release's own "Prologue / Opening / Episode" mixes the two and is not ours."""
+    if not chapters or chapters[0].start_ms != 0:
+        return False
+    titles = tuple(c.title for c in chapters)
+    for cold_open, opening, episode in _GENERATIONS:
+        for head in ((cold_open, opening), (opening,)):
+            if titles in (head, (*head, episode)):
+                return True
+    return False
+
+
+class SegmentScans:
+    """One Jellyfin "Media Segment Scan" for a batch of refreshed items, run on a timer thread `delay_s` after the
+    latest `want()`, at most `max_wait_s` after the first. A failure is logged (the push itself is done, and the
+    task also runs every 12 h on Jellyfin's own schedule). `flush()` runs a pending scan now; it runs at exit too
+    (`intro-daemon push`), but the daemon's stop skips exit handlers and leaves a pending scan to that schedule."""
+
+    def __init__(
+        self,
+        jellyfin: JellyfinApi,
+        *,
+        delay_s: float = SCAN_DELAY_S,
+        max_wait_s: float = SCAN_MAX_WAIT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._jellyfin = jellyfin
+        self._delay_s = delay_s
+        self._max_wait_s = max_wait_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._first: float | None = None  # when the pending batch's first refresh was, None: nothing pending
+        self._latest = 0.0
+        self._timer: threading.Timer | None = None
+        self._last_error: str | None = None
+        self.runs = 0  # scans asked for
+        _ALL_SCANS.add(self)
+
+    def want(self) -> None:
+        with self._lock:
+            self._latest = self._clock()
+            if self._first is None:
+                self._first = self._latest
+                self._start_timer(self._delay_s)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._first = self._first is not None, None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        if pending:
+            self._scan()
+
+    def _start_timer(self, wait_s: float) -> None:
+        self._timer = threading.Timer(wait_s, self._fire)
+        self._timer.name = f"segment-scan-{self._jellyfin.name}"
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._first is None:
+                return
+            wait = min(self._latest + self._delay_s, self._first + self._max_wait_s) - self._clock()
+            if wait > 0:
+                self._start_timer(wait)
+                return
+            self._first, self._timer = None, None
+        self._scan()
+
+    def _scan(self) -> None:
+        try:
+            self._jellyfin.run_segment_scan()
+        except PublishError as error:
+            if str(error) != self._last_error:
+                log.warning("%s; the chapters become segments at Jellyfin's next scheduled scan", error)
+                self._last_error = str(error)
+            return
+        except Exception:
+            log.exception("%s: starting the Media Segment Scan failed unexpectedly", self._jellyfin.http.label)
+            return
+        self._last_error = None
+        self.runs += 1
+        log.info("%s: Media Segment Scan started for the chapters just written", self._jellyfin.http.label)
+
+
+_ALL_SCANS: weakref.WeakSet[SegmentScans] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_scans() -> None:
+    for scans in list(_ALL_SCANS):
+        scans.flush()
 
 
 class MatroskaPublisher:
     kind = "matroska"
 
-    def __init__(self, name: str, options: MatroskaOptions, *, jellyfin: JellyfinApi | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: MatroskaOptions,
+        *,
+        jellyfin: JellyfinApi | None = None,
+        scans: SegmentScans | None = None,
+    ) -> None:
+        """`jellyfin`: asked to re-read each item whose chapters changed; `scans`: the batched segment scan (by
+        default one for `jellyfin`)."""
         self.name = name
         self.options = options
-        self._jellyfin = jellyfin  # asked to re-probe the item and run its segment scan after a change
+        self._jellyfin = jellyfin
+        self._scans = scans if scans is not None or jellyfin is None else SegmentScans(jellyfin)
 
     def probe(self) -> None:
         self._run([self.options.mkvpropedit, "--version"], what="mkvpropedit --version")
@@ -190,9 +330,11 @@ class MatroskaPublisher:
     def _refreshed(self, episode: EpisodeRef, action: PushAction, *, file_changed: bool = False) -> PushResult:
         if self._jellyfin is None:
             return PushResult(self.name, action, str(episode.path), file_changed)
-        # Also when unchanged: that is how a push whose refresh failed last time gets its refresh now.
+        # Also when unchanged: that is how a push whose refresh failed last time gets its refresh now. Only this
+        # item is re-read; the library-wide segment scan is shared by the whole batch (see SCAN_DELAY_S).
         self._jellyfin.run(episode, self._jellyfin.refresh_item)
-        self._jellyfin.run_segment_scan()
+        if self._scans is not None:
+            self._scans.want()
         return PushResult(self.name, action, f"{episode.path}; Jellyfin asked to re-read it", file_changed)
 
 

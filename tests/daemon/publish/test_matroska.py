@@ -5,17 +5,26 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
 import pytest
 
+from daemon.publish import matroska
 from daemon.publish.base import EpisodeRef, PushAction
 from daemon.publish.credentials import Secret
 from daemon.publish.errors import ForeignFileError, PermanentPublishError
 from daemon.publish.jellyfin import JellyfinApi, JellyfinOptions
-from daemon.publish.matroska import MatroskaOptions, MatroskaPublisher, chapters_xml, wanted_chapters
+from daemon.publish.matroska import (
+    Chapter,
+    MatroskaOptions,
+    MatroskaPublisher,
+    SegmentScans,
+    chapters_xml,
+    wanted_chapters,
+)
 from daemon.publish.options import ServerOptions
 from detector.result import Intro
 from tests.clips import write_clip
@@ -50,16 +59,16 @@ def chapters(path: Path) -> list[tuple[int, int, str]]:
     ]
 
 
-def test_intro_and_episode_chapters_with_a_prologue(episode: EpisodeRef) -> None:
+def test_opening_and_episode_chapters_with_a_cold_open(episode: EpisodeRef) -> None:
     publisher = MatroskaPublisher("mkv", MatroskaOptions())
     result = publisher.push(episode, Intro(1.234, 3.5, 0.9))
     assert result.action is PushAction.CREATED and result.file_changed
-    assert chapters(episode.path) == [(0, 1234, "Prologue"), (1234, 3500, "Intro"), (3500, 6000, "Episode")]
+    assert chapters(episode.path) == [(0, 1234, "Cold Open"), (1234, 3500, "Opening"), (3500, 6000, "Episode")]
 
 
-def test_an_intro_at_the_start_needs_no_prologue(episode: EpisodeRef) -> None:
+def test_an_intro_at_the_start_needs_no_cold_open(episode: EpisodeRef) -> None:
     MatroskaPublisher("mkv", MatroskaOptions()).push(episode, Intro(0.0, 2.001, 0.9))
-    assert chapters(episode.path) == [(0, 2001, "Intro"), (2001, 6000, "Episode")]
+    assert chapters(episode.path) == [(0, 2001, "Opening"), (2001, 6000, "Episode")]
 
 
 def test_repush_leaves_the_file_alone_and_a_new_detection_replaces(episode: EpisodeRef) -> None:
@@ -70,7 +79,7 @@ def test_repush_leaves_the_file_alone_and_a_new_detection_replaces(episode: Epis
     assert unchanged.action is PushAction.UNCHANGED and not unchanged.file_changed
     assert episode.path.stat().st_mtime_ns == 10**9  # untouched: servers would otherwise re-probe it
     assert publisher.push(episode, Intro(0.5, 2.75, 0.9)).action is PushAction.REPLACED
-    assert chapters(episode.path) == [(0, 500, "Prologue"), (500, 2750, "Intro"), (2750, 6000, "Episode")]
+    assert chapters(episode.path) == [(0, 500, "Cold Open"), (500, 2750, "Opening"), (2750, 6000, "Episode")]
 
 
 def test_no_intro_removes_our_chapters(episode: EpisodeRef) -> None:
@@ -83,7 +92,9 @@ def test_no_intro_removes_our_chapters(episode: EpisodeRef) -> None:
 
 def test_chapters_we_did_not_write_are_kept_unless_asked(episode: EpisodeRef, tmp_path: Path) -> None:
     own = tmp_path / "own.xml"
-    own.write_text(chapters_xml(wanted_chapters(Intro(2.0, 4.0, 1), DURATION_S), DURATION_S).replace("Intro", "Act 1"))
+    own.write_text(
+        chapters_xml(wanted_chapters(Intro(2.0, 4.0, 1), DURATION_S), DURATION_S).replace("Opening", "Act 1")
+    )
     subprocess.run(["mkvpropedit", str(episode.path), "--chapters", str(own)], check=True, capture_output=True)
     before = chapters(episode.path)
     with pytest.raises(ForeignFileError, match="has its own chapters"):
@@ -92,7 +103,40 @@ def test_chapters_we_did_not_write_are_kept_unless_asked(episode: EpisodeRef, tm
     assert chapters(episode.path) == before
     forced = MatroskaPublisher("mkv", MatroskaOptions(overwrite_chapters=True)).push(episode, Intro(1.0, 3.0, 0.9))
     assert forced.action is PushAction.REPLACED
-    assert [c[2] for c in chapters(episode.path)] == ["Prologue", "Intro", "Episode"]
+    assert [c[2] for c in chapters(episode.path)] == ["Cold Open", "Opening", "Episode"]
+
+
+def write_chapters(path: Path, tmp_path: Path, *titled: tuple[int, str]) -> None:
+    xml = tmp_path / "chapters.xml"
+    xml.write_text(chapters_xml([Chapter(ms, title) for ms, title in titled], DURATION_S))
+    subprocess.run(["mkvpropedit", str(path), "--chapters", str(xml)], check=True, capture_output=True)
+
+
+def test_chapters_an_earlier_version_wrote_are_replaced(episode: EpisodeRef, tmp_path: Path) -> None:
+    write_chapters(episode.path, tmp_path, (0, "Prologue"), (1000, "Intro"), (3000, "Episode"))
+    publisher = MatroskaPublisher("mkv", MatroskaOptions())
+    assert publisher.push(episode, Intro(1.0, 3.0, 0.9)).action is PushAction.REPLACED
+    assert chapters(episode.path) == [(0, 1000, "Cold Open"), (1000, 3000, "Opening"), (3000, 6000, "Episode")]
+    write_chapters(episode.path, tmp_path, (0, "Intro"), (2000, "Episode"))
+    assert publisher.push(episode, None).action is PushAction.REMOVED
+    assert chapters(episode.path) == []
+
+
+@pytest.mark.parametrize(
+    "titled",
+    [
+        [(0, "Prologue"), (1000, "Opening"), (3000, "Episode")],  # an anime release's own: old and new names mixed
+        [(0, "Opening"), (1000, "Cold Open")],  # our names, not in our order
+        [(500, "Opening"), (3000, "Episode")],  # not from 0
+        [(0, "Cold Open"), (1000, "Opening"), (2000, "Episode"), (3000, "Episode")],
+    ],
+)
+def test_sets_we_would_not_have_written_are_foreign(
+    episode: EpisodeRef, tmp_path: Path, titled: list[tuple[int, str]]
+) -> None:
+    write_chapters(episode.path, tmp_path, *titled)
+    with pytest.raises(ForeignFileError):
+        MatroskaPublisher("mkv", MatroskaOptions()).push(episode, Intro(1.0, 3.0, 0.9))
 
 
 def test_only_matroska_files(tmp_path: Path) -> None:
@@ -116,12 +160,64 @@ def jellyfin(episode: EpisodeRef) -> Iterator[FakeJellyfin]:
     server.stop()
 
 
-def test_jellyfin_is_asked_to_reread_the_file_and_scan_segments(episode: EpisodeRef, jellyfin: FakeJellyfin) -> None:
-    api = JellyfinApi("jf", JellyfinOptions(ServerOptions(jellyfin.url, Secret("key-123")), write_segments=False))
-    publisher = MatroskaPublisher("mkv", MatroskaOptions(refresh_jellyfin="jf"), jellyfin=api)
-    result = publisher.push(episode, Intro(1.0, 3.0, 0.9))
-    assert result.action is PushAction.CREATED and "Jellyfin" in result.detail
-    [refresh] = jellyfin.calls("POST", r"/Items/c0ffee/Refresh")
-    assert refresh.arg("metadataRefreshMode") == "FullRefresh" and refresh.arg("imageRefreshMode") == "None"
-    assert refresh.arg("replaceAllImages") == "false"
-    assert len(jellyfin.calls("POST", rf"/ScheduledTasks/Running/{jellyfin.task_id}")) == 1
+def jellyfin_api(jellyfin: FakeJellyfin) -> JellyfinApi:
+    return JellyfinApi("jf", JellyfinOptions(ServerOptions(jellyfin.url, Secret("key-123")), write_segments=False))
+
+
+def scans_started(jellyfin: FakeJellyfin) -> int:
+    return len(jellyfin.calls("POST", rf"/ScheduledTasks/Running/{jellyfin.task_id}"))
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_jellyfin_rereads_each_item_and_one_segment_scan_serves_the_batch(
+    episode: EpisodeRef, jellyfin: FakeJellyfin
+) -> None:
+    api = jellyfin_api(jellyfin)
+    scans = SegmentScans(api, delay_s=2.0, max_wait_s=60.0)
+    publisher = MatroskaPublisher("mkv", MatroskaOptions(refresh_jellyfin="jf"), jellyfin=api, scans=scans)
+    actions = [publisher.push(episode, intro).action for intro in (Intro(1.0, 3.0, 0.9), Intro(0.5, 3.0, 0.9))]
+    actions.append(publisher.push(episode, Intro(0.5, 3.0, 0.9)).action)
+    assert actions == [PushAction.CREATED, PushAction.REPLACED, PushAction.UNCHANGED]
+    refreshes = jellyfin.calls("POST", r"/Items/c0ffee/Refresh")
+    assert len(refreshes) == 3  # the item only: no library refresh, no scan yet
+    assert all(r.arg("metadataRefreshMode") == "FullRefresh" and r.arg("imageRefreshMode") == "None" for r in refreshes)
+    assert all(r.arg("replaceAllImages") == "false" for r in refreshes)
+    assert not jellyfin.calls("POST", r"/Library/Refresh") and scans_started(jellyfin) == 0
+    assert wait_for(lambda: scans_started(jellyfin) == 1)  # 2 s after the last refresh
+    time.sleep(0.3)
+    assert scans_started(jellyfin) == 1 and scans.runs == 1
+
+
+def test_a_long_batch_still_gets_a_scan_every_max_wait(jellyfin: FakeJellyfin) -> None:
+    scans = SegmentScans(jellyfin_api(jellyfin), delay_s=1.0, max_wait_s=1.5)
+    started = time.monotonic()
+    while time.monotonic() - started < 3.5:  # a refresh every 0.2 s: the delay alone would never come
+        scans.want()
+        time.sleep(0.2)
+    assert scans_started(jellyfin) >= 1
+    scans.flush()
+
+
+def test_a_pending_scan_runs_at_exit_and_a_failed_one_is_logged(
+    episode: EpisodeRef, jellyfin: FakeJellyfin, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = jellyfin_api(jellyfin)
+    publisher = MatroskaPublisher("mkv", MatroskaOptions(refresh_jellyfin="jf"), jellyfin=api)  # default delay
+    assert publisher.push(episode, Intro(1.0, 3.0, 0.9)).action is PushAction.CREATED
+    assert scans_started(jellyfin) == 0
+    matroska._flush_scans()  # what `intro-daemon push` runs at exit
+    assert scans_started(jellyfin) == 1
+    matroska._flush_scans()
+    assert scans_started(jellyfin) == 1  # nothing pending any more
+    jellyfin.fail_next(500, path=r"/ScheduledTasks/Running/.*")
+    publisher.push(episode, Intro(0.5, 3.0, 0.9))
+    matroska._flush_scans()
+    assert "next scheduled scan" in caplog.text
