@@ -69,3 +69,33 @@ def test_an_edl_we_did_not_write_is_never_touched(episode: EpisodeRef) -> None:
     with pytest.raises(ForeignFileError):
         publisher.push(episode, None)
     assert edl.read_text() == foreign
+
+
+def test_times_are_written_so_that_kodi_reads_the_exact_millisecond(episode: EpisodeRef) -> None:
+    # Kodi 20.1 reads seconds as static_cast<int64_t>(atof(field) * 1000): "1.001" would be 1000 ms.
+    assert int(float("1.001") * 1000) == 1000
+    assert kodi.seconds_field(1.001) == "1.0015" and kodi.kodi_ms("1.0015") == 1001
+    assert kodi.seconds_field(12.3456) == "12.346" and kodi.seconds_field(60.0) == "60.000"
+    for ms in range(0, 7_200_000, 13):  # every 13th millisecond of two hours
+        assert kodi.kodi_ms(kodi.seconds_field(ms / 1000)) == ms
+    KodiPublisher("kodi", KodiOptions()).push(episode, Intro(1.001, 6.001, 0.9))
+    assert read_back(episode) == [kodi.EdlEntry(1.001, 6.001, 3)]  # 5000 ms: not under Kodi's 5 s first-break rule
+
+
+def test_a_comskip_file_or_a_videoredo_project_next_to_the_video_gets_no_edl(episode: EpisodeRef) -> None:
+    publisher = KodiPublisher("kodi", KodiOptions())
+    publisher.push(episode, Intro(10.0, 40.0, 0.9))
+    edl = episode.path.with_suffix(".edl")
+    comskip = episode.path.with_suffix(".txt")
+    comskip.write_text("FILE PROCESSING COMPLETE 53999 FRAMES AT 2997\n-------------\n1 1799\n")
+    with pytest.raises(ForeignFileError, match="would hide the commercial breaks of the Comskip file"):
+        publisher.push(episode, Intro(10.0, 40.0, 0.9))
+    assert not edl.exists()  # ours went: Kodi reads Comskip's breaks again
+    assert comskip.read_text().startswith("FILE PROCESSING COMPLETE")
+    comskip.write_text("Release notes, not Comskip\n")  # any other .txt is no edit list
+    assert publisher.push(episode, Intro(10.0, 40.0, 0.9)).action is PushAction.CREATED
+    project = episode.path.with_suffix(".Vprj")
+    project.write_text("<Version>2\n<Cut>0:100000000\n")
+    with pytest.raises(ForeignFileError, match="reads the VideoReDo project"):
+        publisher.push(episode, Intro(10.0, 40.0, 0.9))
+    assert not edl.exists()
