@@ -237,7 +237,7 @@ class PlexDbPublisher:
                 raise PermanentPublishError(
                     f"{self.label}: {self.options.database} has no {table}({', '.join(missing)}): not Plex's "
                     f"library database ({DATABASE_HINT}), or a Plex Media Server version whose schema this daemon "
-                    "does not know (it follows PMS 1.2x to 1.4x); nothing was written"
+                    "does not know (it follows PMS 1.4x); nothing was written"
                 )
 
     # Deciding
