@@ -162,7 +162,7 @@ class PlexDbPublisher:
         server_path = self.options.path_map.to_server(episode.path)
         with self._connection() as db:
             items = self._items(db, server_path)
-            plan, action, detail = self._plan(db, items, intro)
+            plan, action, detail, kept = self._plan(db, items, intro)
         if plan:
             if plan[0][0] == _CREATE_MARKER_TAG and self.options.plex_sqlite is None:
                 raise PermanentPublishError(self._no_marker_tag())
@@ -171,8 +171,13 @@ class PlexDbPublisher:
                 self._write_with_plex_sqlite(plan, self.options.plex_sqlite)  # each statement guards itself
             else:
                 with self._write_transaction() as db:
-                    plan, action, detail = self._plan(db, items, intro)  # again, under the write lock
+                    plan, action, detail, kept = self._plan(db, items, intro)  # again, under the write lock
                     self._execute(db, plan)
+        for item in items:  # what is there now, to tell a marker Plex deleted from one never written
+            if item in kept and intro is not None:
+                self._written[item] = (to_ms(intro.start_s), to_ms(intro.end_s))
+            else:
+                self._written.pop(item, None)
         return PushResult(self.name, action, f"{server_path}: {detail}")
 
     # Reading
@@ -244,8 +249,10 @@ class PlexDbPublisher:
 
     def _plan(
         self, db: sqlite3.Connection, items: Sequence[int], intro: Intro | None
-    ) -> tuple[list[Statement], PushAction, str]:
+    ) -> tuple[list[Statement], PushAction, str, list[int]]:
+        """The statements for all `items`, what they do, and the items that have a marker of ours afterwards."""
         plan: list[Statement] = []
+        kept: list[int] = []
         actions: list[PushAction] = []
         details: list[str] = []
         extra_data = EXTRA_DATA_JSON if self._extra_data_json(db) else EXTRA_DATA_LEGACY
@@ -254,16 +261,14 @@ class PlexDbPublisher:
                 self._item_markers(db, item), item, intro, extra_data
             )
             plan += statements
-            if ours_after and intro is not None:
-                self._written[item] = (to_ms(intro.start_s), to_ms(intro.end_s))
-            else:
-                self._written.pop(item, None)
+            if ours_after:
+                kept.append(item)
             actions.append(action)
             details.append(detail if len(items) == 1 else f"item {item}: {detail}")
         if plan and _marker_tag(db) is None:
             plan.insert(0, (_CREATE_MARKER_TAG, ()))
         action = next((a for a in actions if a is not PushAction.UNCHANGED), PushAction.UNCHANGED)
-        return plan, action, "; ".join(details)
+        return plan, action, "; ".join(details), kept
 
     def _plan_item(
         self, markers: list[Marker], item: int, intro: Intro | None, extra_data: str
