@@ -18,7 +18,7 @@ import requests
 from daemon.config import Config, ConfigError, TargetConfig
 from daemon.config_reader import Table
 from daemon.pathmap import PathMap
-from daemon.publish import emby, jellyfin, kodi, matroska, plex
+from daemon.publish import emby, jellyfin, kodi, matroska, plex, plex_db
 from daemon.publish.base import Publisher
 from daemon.publish.credentials import warn_if_world_readable
 from daemon.publish.options import Kind, SessionFactory, Sources, Wiring
@@ -27,6 +27,7 @@ KINDS: dict[str, Kind] = {
     "jellyfin": jellyfin.KIND,
     "emby": emby.KIND,
     "plex": plex.KIND,
+    "plex_db": plex_db.KIND,
     "kodi": kodi.KIND,
     "matroska": matroska.KIND,
 }

@@ -1,8 +1,13 @@
-"""Plex: the intro becomes a marker through `/library/metadata/{id}/marker` of Plex's published PMS spec.
+"""Plex over HTTP: a marker through `/library/metadata/{id}/marker` of Plex's published PMS spec. This does not
+give the viewer a "Skip Intro" button; `plex_db.py` does.
 
-EXPERIMENTAL. The spec documents the route as creating a marker "for this user", with an integer `type` whose codes
-it does not list; nobody has yet shown that it makes server-wide intro markers (media-server-apis.md, 3.2). The
-only other way in, editing Plex's SQLite database, is unsupported and wiped by any re-analysis: we never touch it.
+What the route gives: the spec documents it as creating a marker "for this user", with an integer `type` whose
+codes it does not list, and its DELETE answers "Marker is not a bookmark" for markers Plex made: per-user markers
+(bookmarks), as far as anyone has shown, and the intro type is reported to answer 400. What it does not give: the
+server-wide intro marker Plex clients turn into "Skip Intro". Those are rows in Plex's library database, written
+by Plex's own detection or by tools such as MarkerEditorForPlex (media-server-apis.md, 3.1 and 3.2). No real use of
+this target has been shown; it stays so that configs naming `kind = "plex"` still load, and its probe says once
+that it gives no Skip Intro.
 """
 
 from __future__ import annotations
@@ -54,8 +59,9 @@ class PlexPublisher(ServerTarget[PlexOptions]):
 
     def probe(self) -> None:
         sections = self._show_sections()  # checks the token: 401 is an AuthError
-        log.info(
-            "%s: %d TV libraries; intro markers go through the experimental /marker route",
+        log.warning(
+            "%s: %d TV libraries; markers through Plex's /marker route are per-user markers, which give no Skip "
+            'Intro button; use kind = "plex_db" for that (README, Plex)',
             self.http.label,
             len(sections),
         )

@@ -117,7 +117,7 @@ def test_secrets_never_show_in_reprs() -> None:
         ("plex", {"url": "http://p", "api_key": "k"}, r"targets\.t\.token: give exactly one"),
         ("kodi", {"action": 7}, r"targets\.t\.action: must be an integer from 0 to 3, got 7"),
         ("matroska", {"overwrite_chapters": "yes"}, r"targets\.t\.overwrite_chapters: must be true or false"),
-        ("sonarr", {}, r"targets\.t\.kind: must be one of jellyfin, emby, plex, kodi, matroska"),
+        ("sonarr", {}, r"targets\.t\.kind: must be one of jellyfin, emby, plex, plex_db, kodi, matroska"),
     ],
 )
 def test_bad_options_name_the_key(kind: str, options: dict[str, object], message: str) -> None:

@@ -1,4 +1,5 @@
-"""Plex specifics: Plex's own intro marker is edited, never duplicated, and kept when ours goes; sections paged."""
+"""Plex over HTTP (per-user markers, no Skip Intro: see plex_db for that): Plex's own intro marker is edited, never
+duplicated, and kept when ours goes; sections paged; the probe says what the route does not give."""
 
 from __future__ import annotations
 
@@ -60,3 +61,10 @@ def test_episodes_come_from_every_tv_section_in_pages(fake: FakePlex) -> None:
     for request in fake.requests:
         assert request.headers["X-Plex-Token"] == TOKEN and "X-Plex-Token" not in request.query
         assert request.headers["X-Plex-Client-Identifier"] == "intro-daemon"
+
+
+def test_probe_says_the_route_gives_no_skip_intro(fake: FakePlex, caplog: pytest.LogCaptureFixture) -> None:
+    publisher(fake.url).probe()
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "per-user markers, which give no Skip Intro button" in warning.getMessage()
+    assert 'kind = "plex_db"' in warning.getMessage()
