@@ -71,21 +71,26 @@ class Detector:
         snap_to_cuts: bool = True,
         languages: Sequence[str] = (),
         ceiling: MemoryCeiling | None = None,
+        device: str = "cpu",
     ) -> None:
         """snap_to_cuts: both ends, with or without siblings, move to the shot cut next to them (detector.cuts);
         False: the seed design's DBSCAN ends (or the sound's) as they are. languages: the audio languages to
         prefer in a file with several tracks (detector.streams). ceiling: files that would take the process
-        over it raise MemoryLimitError."""
+        over it raise MemoryLimitError. device: where the networks run ("auto": a GPU when torch sees one);
+        decoding and features stay on the CPU."""
         self.checkpoint = checkpoint
         self.ceiling = ceiling
         self.languages = tuple(languages)
         self.snap_to_cuts = snap_to_cuts
         # The season model leans on repetition and is weak without siblings; a seed model serves lone episodes.
         self.lone_checkpoint = lone if checkpoint.dims.n_extra else None
-        self.lone_model = self.lone_checkpoint.network() if self.lone_checkpoint else None
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        self.lone_model = self.lone_checkpoint.network().to(self.device) if self.lone_checkpoint else None
         self.store: FingerprintStore = store or MemoryStore()
         self.frame_mode = frame_mode or inference_frame_mode(checkpoint.frame_mode)
-        self.model = checkpoint.network()
+        self.model = checkpoint.network().to(self.device)
         self._kept: OrderedDict[str, Analysis] = OrderedDict()  # siblings analysed ahead of their turn, oldest first
 
     @classmethod
@@ -100,6 +105,7 @@ class Detector:
         snap_to_cuts: bool = True,
         languages: Sequence[str] = (),
         memory_limit_mb: float | None = None,
+        device: str = "cpu",
     ) -> Detector:
         """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there).
         snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends).
@@ -141,7 +147,7 @@ class Detector:
         features = extract(path, self.frame_mode, languages=self.languages, ceiling=self.ceiling)
         lone = siblings == 0 and self.lone_model is not None
         net = self.lone_model if lone and self.lone_model is not None else self.model
-        mel, frames = features.mel.unsqueeze(0), features.frames.unsqueeze(0)
+        mel, frames = features.mel.unsqueeze(0).to(self.device), features.frames.unsqueeze(0).to(self.device)
         embedding = net.embed(mel, frames)[0]
         lone_embedding = None
         if ONE_SIBLING_FALLBACK and siblings == 1 and not lone and self.lone_model is not None:
@@ -174,11 +180,11 @@ class Detector:
                 if not siblings and analysis.lone_embedding is not None:
                     return self._alone(analysis, analysis.lone_embedding, signals)
             without_siblings = signals
-            extra = torch.from_numpy(repetition.matrix()).unsqueeze(0)
+            extra = torch.from_numpy(repetition.matrix()).unsqueeze(0).to(self.device)
             if repetition.n_siblings:
                 signals += ("repetition",)
         logits = self.model.classify(analysis.embedding.unsqueeze(0), extra)[0]
-        scores = torch.sigmoid(logits).numpy().astype(np.float32)
+        scores = torch.sigmoid(logits).cpu().numpy().astype(np.float32)
         if analysis.fingerprints is not None and repetition is not None and repetition.n_siblings:
             intro = locate_repeated_intro(scores, analysis.fingerprints, siblings, repetition, self.season_rule)
             if self.season_rule.refine:
@@ -194,7 +200,7 @@ class Detector:
         """The lone-episode model's result, as for an episode without siblings."""
         assert self.lone_model is not None and self.lone_checkpoint is not None
         logits = self.lone_model.classify(embedding.unsqueeze(0))[0]
-        scores = torch.sigmoid(logits).numpy().astype(np.float32)
+        scores = torch.sigmoid(logits).cpu().numpy().astype(np.float32)
         intro, at_cuts = self._at_cuts(analysis.path, find_intro(scores, self.lone_checkpoint.intervals))
         return self._detection(analysis, scores, intro, signals + at_cuts)
 

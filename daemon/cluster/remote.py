@@ -85,8 +85,8 @@ def _loaded(languages: tuple[str, ...] = ()) -> Detector:
     if _detector is None or _detector.languages != languages:
         from detector.inference import Detector
 
-        _detector = Detector.load(languages=languages)
-        log.info("intro-daemon detector loaded: model %s", _detector.model_version)
+        _detector = Detector.load(languages=languages, device="auto")  # the worker's GPU, when its torch sees one
+        log.info("intro-daemon detector loaded: model %s on %s", _detector.model_version, _detector.device)
     return _detector
 
 

@@ -61,6 +61,17 @@ def test_cut_snapping_is_on_by_default_and_can_be_left_out_for_both_models():
     assert "/post" in default.model_version  # stored results say which post-processing made them
 
 
+def test_the_networks_run_where_asked_and_auto_takes_a_gpu_only_when_torch_sees_one():
+    import torch
+
+    assert Detector.load(threads=1).device.type == "cpu"
+    auto = Detector.load(threads=1, device="auto")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert auto.device.type == expected
+    assert {p.device.type for p in auto.model.parameters()} == {expected}
+    assert auto.lone_model is not None and {p.device.type for p in auto.lone_model.parameters()} == {expected}
+
+
 def test_copies_of_an_episode_in_its_season_get_its_intro_and_change_nothing_else(
     season_media: list[Path], tmp_path: Path
 ):
