@@ -96,3 +96,30 @@ def queue_again(
             reset_push(push)
             queued += 1
     return queued
+
+
+@dataclass(frozen=True)
+class Pushed:
+    push_id: int
+    target: str
+    path: str
+    duration_s: float
+
+
+def of_episodes(session: Session, targets: Sequence[str], *, paths: Sequence[str] | None = None) -> list[Pushed]:
+    """Every push row to `targets` of the episodes at or under `paths` (None: all), whatever its state."""
+    query = select(Push, Episode).join(Episode, Push.episode_id == Episode.id).where(Push.target.in_(targets))
+    if paths is not None:
+        query = query.where(or_(*(at_or_under(p) for p in paths)))
+    return [
+        Pushed(push.id, push.target, episode.path, episode.duration_s or 0.0)
+        for push, episode in session.execute(query.order_by(Episode.path, Push.target))
+    ]
+
+
+def forget(session: Session, push_id: int) -> None:
+    """The target no longer has our marker (`push --undo`): nothing is pushed there until a new detection or
+    `push PATH` queues it again."""
+    push = session.get(Push, push_id)
+    if push is not None:
+        session.delete(push)

@@ -1,14 +1,16 @@
-"""`intro-daemon push [PATH...] [--target NAME] [--all] [--retry-failed]`: push markers now, in this process.
+"""`intro-daemon push [PATH...] [--target NAME] [--all] [--retry-failed] [--undo]`: push markers now, here.
 
 Without arguments it pushes whatever is due (what the service would push next). PATH (files or folders) and
 `--all` queue those episodes again, whatever their state; `--retry-failed` gives failed pushes another go after
-the cause was fixed (a key, a plugin, a path map). Safe beside the running service: pushes are idempotent.
+the cause was fixed (a key, a plugin, a path map). `--undo --target NAME` takes our markers off that target again
+(for PATH, or everything). Safe beside the running service: pushes are idempotent.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     push.add_argument("--target", action="append", default=[], metavar="NAME", help="only this target (repeatable)")
     push.add_argument("--all", action="store_true", help="push every episode that has a result again")
     push.add_argument("--retry-failed", action="store_true", help="retry pushes that failed (within PATH/--target)")
+    push.add_argument("--undo", action="store_true", help="remove our markers from --target (within PATH)")
     push.set_defaults(func=main)
 
 
@@ -37,6 +40,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     service, targets = ready
     paths = [p.resolve() for p in args.paths] or None
+    if args.undo:
+        return _undone(service, targets, paths)
     if args.retry_failed:
         queued = service.queue(paths=paths, targets=targets, failed_only=True)
         print(f"{queued} failed push(es) queued again")
@@ -67,6 +72,19 @@ def _targets(service: PushService, wanted: list[str]) -> tuple[PushService, list
     if unknown:
         raise ConfigError(f"--target {unknown[0]}: no such target (configured: {', '.join(service.targets)})")
     return service, wanted or None
+
+
+def _undone(service: PushService, targets: list[str] | None, paths: list[Path] | None) -> int:
+    if not targets:
+        print("intro-daemon: push --undo needs --target NAME (which target to take our markers off)", file=sys.stderr)
+        return 2
+    reports = service.undo(targets=targets, paths=paths)
+    for report in reports:
+        what = report.result.detail or report.result.action.value if report.result else report.error
+        print(f"{report.state:8} {report.job.target:12} {report.job.path}  {what}")
+    kept = sum(1 for report in reports if report.state != "undone")
+    print(f"undone: {len(reports) - kept}, kept: {kept}")
+    return 0 if kept == 0 else 1
 
 
 def _summary(reports: list[PushReport]) -> int:

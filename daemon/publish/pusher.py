@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.config import Config
 from daemon.publish import state
-from daemon.publish.base import EpisodeRef, Publisher, PushResult
+from daemon.publish.base import EpisodeRef, Publisher, PushAction, PushResult
 from daemon.publish.errors import PublishError, TransientPublishError
 from daemon.redact import redact
 from daemon.retry import RetryPolicy
@@ -58,7 +58,7 @@ class _Rest:
 @dataclass(frozen=True)
 class PushReport:
     job: PushJob
-    state: str  # what the row is now: pending, done, failed
+    state: str  # what the row is now: pending, done, failed; after `undo`: undone (row gone) or kept
     result: PushResult | None = None
     error: str | None = None
 
@@ -203,6 +203,32 @@ class PushService:
                 next_attempt_at=outcome.next_attempt_at,
                 now=self._clock(),
             )
+
+    def undo(self, *, targets: Sequence[str], paths: Sequence[Path] | None = None) -> list[PushReport]:
+        """Take our markers off `targets` for the episodes at or under `paths` (None: all): each publisher is told
+        "no intro", which removes ours where its route can. Removed (or already gone): the push row goes, so the
+        marker is not written again until a new detection or `push PATH`. Otherwise the row stays as it was."""
+        texts = None if paths is None else [str(p) for p in paths]
+        with self._sessions() as session:
+            rows = pushes.of_episodes(session, self._names(targets), paths=texts)
+        reports = []
+        for row in rows:
+            job = PushJob(row.push_id, 0, row.target, Path(row.path), 0, None, row.duration_s, 0)
+            try:
+                result = self._publishers[row.target].push(EpisodeRef(job.path, row.duration_s), None)
+            except Exception as error:
+                message = redact(str(error) or type(error).__name__)
+                reports.append(PushReport(job, "kept", error=message))
+                continue
+            if result.action in (PushAction.REMOVED, PushAction.UNCHANGED):
+                with self._sessions.begin() as session:
+                    pushes.forget(session, row.push_id)
+                if result.file_changed and self._on_file_changed is not None:
+                    self._on_file_changed(job.path)
+                reports.append(PushReport(job, "undone", result=result))
+            else:
+                reports.append(PushReport(job, "kept", result=result))
+        return reports
 
     def queue(
         self,

@@ -27,6 +27,14 @@ class FakePlex(FakeServer):
     def authorised(self, request: Request) -> bool:
         return self.token in (request.headers.get("X-Plex-Token"), request.arg("X-Plex-Token"))
 
+    def user_markers_of(self, rating_key: str) -> list[tuple[str, float, float]]:
+        """Markers created through the HTTP route: (type, start s, end s)."""
+        return [
+            (m["type"], m["startTimeOffset"] / 1000, m["endTimeOffset"] / 1000)
+            for m in self.markers.get(rating_key, [])
+            if not m["own"]
+        ]
+
     def add_plex_marker(self, rating_key: str, start_ms: int, end_ms: int) -> None:
         """A marker from Plex's own intro detection."""
         self.markers.setdefault(rating_key, []).append(
@@ -34,7 +42,9 @@ class FakePlex(FakeServer):
         )
 
     def intro_of(self, rating_key: str) -> tuple[float, float] | None:
-        intros = [m for m in self.markers.get(rating_key, []) if m["type"] == "intro"]
+        """The intro a Plex client turns into "Skip Intro": the server-wide marker of Plex's own detection. A marker
+        POSTed through the HTTP route is the user's own ("for this user" in the published spec): never this one."""
+        intros = [m for m in self.markers.get(rating_key, []) if m["type"] == "intro" and m["own"]]
         assert len(intros) <= 1, f"duplicated intro markers: {intros}"
         return (intros[0]["startTimeOffset"] / 1000, intros[0]["endTimeOffset"] / 1000) if intros else None
 

@@ -67,3 +67,48 @@ def test_unknown_target_and_bad_config_exit_2(
     bad.write_text('[[targets]]\nname = "k"\nkind = "kodi"\naction = 9\n')
     assert run("--config", str(bad)) == 2
     assert "targets.k.action" in capsys.readouterr().err
+
+
+def test_undo_takes_our_markers_off_a_target_and_they_stay_off(
+    setup: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, e1, e2 = setup
+    assert run("--config", str(config)) == 0
+    assert e1.with_suffix(".edl").exists() and e2.with_suffix(".edl").exists()
+    assert run("--config", str(config), "--undo") == 2
+    assert "push --undo needs --target NAME" in capsys.readouterr().err
+    assert run("--config", str(config), "--undo", "--target", "kodi", str(e1)) == 0
+    assert "undone: 1, kept: 0" in capsys.readouterr().out
+    assert not e1.with_suffix(".edl").exists() and e2.with_suffix(".edl").exists()
+    assert run("--config", str(config)) == 0  # nothing due: the undone marker is not written again
+    assert "pushed: 0 done" in capsys.readouterr().out and not e1.with_suffix(".edl").exists()
+    assert run("--config", str(config), str(e1)) == 0  # until asked for
+    assert e1.with_suffix(".edl").exists()
+
+
+def test_plex_database_push_then_undo_through_the_daemon_flow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fakeservers.plex_db import FakePlexDb
+
+    video = tmp_path / "tv" / "Show" / "e1.mkv"
+    video.parent.mkdir(parents=True)
+    video.write_bytes(b"x")
+    plex = FakePlexDb(tmp_path / "com.plexapp.plugins.library.db")
+    item = plex.add_episode(f"/data/tv/Show/{video.name}")
+    plex.add_plex_marker(item, 1_400_000, 1_450_000, text="credits")  # Plex's own: left alone throughout
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\ndir = "{tmp_path / "state"}"\n[[targets]]\nname = "plex"\nkind = "plex_db"\n'
+        f'database = "{plex.path}"\n[[targets.path_maps]]\ndaemon = "{tmp_path / "tv"}"\nserver = "/data/tv"\n'
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'intro-daemon.db'}")
+    upgrade(engine)
+    store_result(make_sessions(engine), video, Intro(5.0, 35.0, 0.9), ["plex"])
+    assert run("--config", str(config)) == 0
+    seen = {(m["text"], m["time_offset"], m["end_time_offset"]) for m in plex.markers(item)}
+    assert seen == {("intro", 5000, 35000), ("credits", 1_400_000, 1_450_000)}  # what a Plex client shows
+    capsys.readouterr()
+    assert run("--config", str(config), "--undo", "--target", "plex") == 0
+    assert "undone: 1, kept: 0" in capsys.readouterr().out
+    assert {(m["text"], m["time_offset"]) for m in plex.markers(item)} == {("credits", 1_400_000)}

@@ -54,7 +54,8 @@ def test_markers_plex_made_stay_when_ours_goes(fake: FakePlex) -> None:
 def test_episodes_come_from_every_tv_section_in_pages(fake: FakePlex) -> None:
     plex = publisher(fake.url)
     plex.push(EpisodeRef(Path("/tv/Show/S01E05.mkv"), 1500.0), Intro(1.0, 2.0, 0.9))
-    assert fake.intro_of("505") == (1.0, 2.0)
+    assert fake.user_markers_of("505") == [("intro", 1.0, 2.0)]
+    assert fake.intro_of("505") is None  # a user's marker: no "Skip Intro" (kind = "plex_db" gives one)
     assert fake.calls("GET", "/library/sections/99/all") == []  # the film library is not listed
     starts = [r.arg("X-Plex-Container-Start") for r in fake.calls("GET", "/library/sections/2/all")]
     assert starts == ["0", "2", "4"]
