@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from db.episodes import at_or_under, latest_detection, reset_push
@@ -123,3 +123,13 @@ def forget(session: Session, push_id: int) -> None:
     push = session.get(Push, push_id)
     if push is not None:
         session.delete(push)
+
+
+def queue_done_before(session: Session, target: str, cutoff: datetime) -> int:
+    """Make the pushes to `target` done before `cutoff` due again (a server that may have lost them)."""
+    result = session.execute(
+        update(Push)
+        .where(Push.target == target, Push.state == PushState.DONE, Push.pushed_at < cutoff)
+        .values(state=PushState.PENDING, attempts=0, last_error=None, next_attempt_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

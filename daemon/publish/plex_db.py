@@ -105,6 +105,9 @@ class PlexDbOptions:
     plex_sqlite: Path | None = None  # Plex's own SQLite shell; every write goes through it when set
     path_map: PathMap = field(default_factory=PathMap)
     busy_timeout_s: float = 5.0  # how long a write waits for Plex's write lock before it is retried later
+    # Plex's re-analysis of an item (also when a new episode joins its season) deletes custom markers: every
+    # pushed episode is pushed again this often, which writes back only what is gone. 0: never.
+    reapply_hours: float = 6.0
 
 
 def _parse(table: Table, sources: Sources) -> PlexDbOptions:
@@ -113,6 +116,7 @@ def _parse(table: Table, sources: Sources) -> PlexDbOptions:
         plex_sqlite=table.path("plex_sqlite", None),
         path_map=sources.path_map,
         busy_timeout_s=table.number("busy_timeout_s", PlexDbOptions.busy_timeout_s, minimum=0.0, maximum=600.0),
+        reapply_hours=table.number("reapply_hours", PlexDbOptions.reapply_hours, minimum=0.0),
     )
 
 
@@ -136,6 +140,7 @@ class PlexDbPublisher:
         self.name = name
         self.options = options
         self.label = f"plex_db target '{name}'"
+        self.reapply_s = options.reapply_hours * 3600.0 or None  # read by the push service (daemon/publish/pusher.py)
         self._written: dict[int, tuple[int, int]] = {}  # item -> the marker of ours last seen or written
 
     @property

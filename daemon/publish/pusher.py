@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -132,6 +132,7 @@ class PushService:
     ) -> list[PushReport]:
         """Push everything due now, except to targets resting after a transient failure: their pushes stay due
         for the run after `resume_at`. `stopping`: checked between pushes (a run may hold a thousand)."""
+        self._reapply(targets)
         reports = []
         for job in self.due(targets=targets):
             if stopping is not None and stopping.is_set():
@@ -140,6 +141,17 @@ class PushService:
                 continue
             reports.append(self.push_one(job))
         return reports
+
+    def _reapply(self, targets: Sequence[str] | None) -> None:
+        """Targets whose server may delete our markers behind our back (a publisher with `reapply_s`: Plex's
+        re-analysis) get every push done longer ago than that made due again; pushing what is there changes
+        nothing."""
+        now = self._clock()
+        for name in self._names(targets):
+            reapply_s = getattr(self._publishers[name], "reapply_s", None)
+            if reapply_s:
+                with self._sessions.begin() as session:
+                    pushes.queue_done_before(session, name, now - timedelta(seconds=reapply_s))
 
     def resume_at(self) -> datetime | None:
         return min((rest.until for rest in self._resting.values()), default=None)

@@ -307,3 +307,27 @@ def test_options_from_the_config(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"targets\.plexdb\.database"):
         parse_options(TargetConfig(name="plexdb", kind="plex_db", options={}), environ={})
+
+
+def test_markers_a_re_analysis_wiped_are_written_back_by_the_next_run_after_reapply_hours(
+    plex: FakePlexDb, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from daemon.publish.pusher import PushService
+    from tests.fakeservers.db import make_db, store_result
+
+    item = plex.add_episode("/data/tv/Show/e1.mkv")
+    sessions = make_db(tmp_path)
+    store_result(sessions, Path("/mnt/tv/Show/e1.mkv"), Intro(5.0, 35.0, 0.9), ["plex"])
+    clock = [datetime(2026, 12, 4, 12, 0, tzinfo=UTC)]
+    service = PushService(sessions, [publisher(plex, reapply_hours=6.0)], clock=lambda: clock[0])
+    assert [r.state for r in service.run_due()] == ["done"]
+    plex.reanalyse(item, credits=(1_400_000, 1_450_000))  # Plex's analysis: ours is gone
+    assert ours(plex, item) == []
+    clock[0] += timedelta(hours=5)
+    assert service.run_due() == []  # not yet: nothing is asked of the database before reapply_hours
+    clock[0] += timedelta(hours=2)
+    assert [r.state for r in service.run_due()] == ["done"]
+    assert [(m["time_offset"], m["end_time_offset"]) for m in ours(plex, item)] == [(5000, 35000)]
+    assert [m["text"] for m in plex.markers(item) if m["thumb_url"] != OURS] == ["credits"]
