@@ -24,12 +24,18 @@ class DetectFn(Protocol):
         ...
 
 
+RevisitFn = Callable[[Path, Sequence[Path]], Detection | None]
+
+
 @dataclass(frozen=True)
 class LoadedDetector:
     detect: DetectFn
     model_version: str
     # Called when the daemon stops: gives back detections running elsewhere (daemon/cluster/); nothing for ours.
     stop: Callable[[], None] = lambda: None
+    # Decides an earlier episode again from what is stored, without decoding, now that it has these siblings;
+    # None: nothing stored for it (settled). None here: the detector cannot (a fake).
+    revisit: RevisitFn | None = None
 
 
 class DetectorUnavailable(Exception):
@@ -63,4 +69,4 @@ def load_detector(config: WorkerConfig, store: FingerprintStore | None = None) -
     except (OSError, ValueError) as e:
         which = config.weights or "the shipped weights"
         raise DetectorLoadError(f"cannot load the detector ({which}): {e}") from e
-    return LoadedDetector(detect=detector.detect, model_version=detector.model_version)
+    return LoadedDetector(detect=detector.detect, model_version=detector.model_version, revisit=detector.revisit)

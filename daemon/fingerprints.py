@@ -1,4 +1,5 @@
-"""The detector's fingerprint store, kept in the daemon's database (`detector.season.FingerprintStore`).
+"""The detector's fingerprint store, kept in the daemon's database (`detector.season.FingerprintStore`), and its
+store of analyses waiting to be decided again (`detector.season.AnalysisStore`).
 
 A new episode of a season is compared with its siblings; their fingerprints come from here instead of decoding
 them again. Rows belong to episodes, so they follow a moved file and go when its episode is deleted; a file that
@@ -13,12 +14,13 @@ import logging
 import threading
 from pathlib import Path
 
+from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.library.filter import stat_file
 from db import episodes
-from db.models import Fingerprint
+from db.models import Fingerprint, StoredAnalysis
 from detector.fingerprint import Fingerprints
 
 log = logging.getLogger(__name__)
@@ -73,3 +75,42 @@ class DatabaseStore:
             if len(self._memory) >= MEMORY_LIMIT:
                 self._memory.pop(next(iter(self._memory)))
             self._memory[(str(path), stat.size, stat.mtime_ns)] = fingerprints
+
+    def get_analysis(self, path: Path) -> bytes | None:
+        stat = stat_file(path)
+        if stat is None:
+            return None
+        try:
+            with self._sessions() as session:
+                episode = episodes.get(session, str(path))
+                row = session.get(StoredAnalysis, episode.id) if episode is not None else None
+                if row is None or (row.file_size, row.file_mtime_ns) != (stat.size, stat.mtime_ns):
+                    return None
+                return row.data
+        except DBAPIError as e:
+            log.debug("analysis of %s not read (%s)", path, e.orig)
+            return None
+
+    def put_analysis(self, path: Path, data: bytes) -> None:
+        """Kept only for an episode the database knows: one still settling is detected again when it has."""
+        stat = stat_file(path)
+        if stat is None:
+            return
+        try:
+            with self._sessions.begin() as session:
+                episode = episodes.get(session, str(path))
+                if episode is not None:
+                    row = session.get(StoredAnalysis, episode.id) or StoredAnalysis(episode_id=episode.id)
+                    row.file_size, row.file_mtime_ns, row.data = stat.size, stat.mtime_ns, data
+                    session.add(row)
+        except DBAPIError as e:  # a cache: the episode is simply not revisited
+            log.debug("analysis of %s not kept (%s)", path, e.orig)
+
+    def drop_analysis(self, path: Path) -> None:
+        try:
+            with self._sessions.begin() as session:
+                episode = episodes.get(session, str(path))
+                if episode is not None:
+                    session.execute(delete(StoredAnalysis).where(StoredAnalysis.episode_id == episode.id))
+        except DBAPIError as e:
+            log.debug("analysis of %s not dropped (%s)", path, e.orig)

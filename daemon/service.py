@@ -71,6 +71,7 @@ class Daemon:
             owner=self.owner,
             targets=self._pusher.targets if self._pusher else (),
             retry=RetryPolicy(config.worker.max_attempts, config.worker.retry_backoff_s),
+            revisit=detector.revisit,
         )
         self._stop_detector = detector.stop
         # With a cluster, each of these threads waits on one detection submitted to it.

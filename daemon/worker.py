@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from daemon.detect import DetectFn, DetectorUnavailable
+from daemon.detect import DetectFn, DetectorUnavailable, RevisitFn
 from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
 from daemon.retry import RetryPolicy
 from db import episodes
@@ -65,7 +65,9 @@ class Worker:
         owner: str,
         targets: Sequence[str] = (),
         retry: RetryPolicy | None = None,
+        revisit: RevisitFn | None = None,
     ) -> None:
+        """`revisit`: after a new result, its season's earlier episodes are decided again with it (daemon.detect)."""
         self._db = db
         self._detect = detect
         self.model_version = model_version
@@ -73,6 +75,7 @@ class Worker:
         self.owner = owner  # "host:pid", written into the claim
         self.targets = tuple(targets)  # media-server target names: each new result is queued for each
         self._retry = retry or RetryPolicy()
+        self._revisit = revisit
         self.stopping = db.stopping  # set: claim nothing more, and stop waiting on a busy or full database
         self._lock = threading.Lock()
         self._claimed: set[int] = set()
@@ -163,7 +166,68 @@ class Worker:
             return Result(path, Outcome.STOPPED, "claim released", elapsed)
         summary = _describe(detection)
         log.info("%s: done, %s, in %.1f s", path, summary, elapsed)
+        self._revisit_season(path)
         return Result(path, Outcome.DONE, summary, elapsed)
+
+    def _revisit_season(self, path: Path) -> None:
+        """A new result in a season: the earlier episodes decided with fewer siblings are decided again, from what
+        is stored (no decoding), each under its own claim; their pushes go again only where the intro moved."""
+        if self._revisit is None:
+            return
+        for sibling in self.library.siblings(path):
+            if self.stopping.is_set():
+                return
+            self._revisit_one(sibling)
+
+    def _revisit_one(self, path: Path) -> None:
+        assert self._revisit is not None
+        stat = stat_file(path)
+        if stat is None:
+            return
+
+        def claim(session: Session) -> tuple[int, tuple[float | None, float | None]] | None:
+            episode = episodes.get(session, str(path))
+            if (
+                episode is None
+                or episode.state != EpisodeState.DONE
+                or (episode.size, episode.mtime_ns) != (stat.size, stat.mtime_ns)
+            ):
+                return None
+            latest = episodes.latest_detection(session, episode.id)
+            if latest is None or not episodes.claim(session, episode.id, self.owner, [EpisodeState.DONE]):
+                return None
+            return episode.id, (latest.start_s, latest.end_s)
+
+        claimed = self._db.write(claim)
+        if claimed is None:
+            return
+        episode_id, before = claimed
+        with self._lock:
+            self._claimed.add(episode_id)
+        started = time.monotonic()
+        detection = None
+        try:
+            detection = self._revisit(path, self.library.siblings(path))
+        except (DatabaseLost, DatabaseStopped):
+            raise
+        except Exception:
+            log.exception("%s: deciding it again failed; its result stays", path)
+        try:
+            if detection is None or stat_file(path) != stat:
+                self._db.write(
+                    lambda s: episodes.finish(s, episode_id, self.owner, EpisodeState.DONE, count_attempt=False)
+                )
+                return
+            record = _record(detection, stat, time.monotonic() - started)
+            moved = (record.start_s, record.end_s) != before
+            targets = self.targets if moved else ()
+            self._db.write(lambda s: episodes.store_detection(s, episode_id, self.owner, record, targets))
+            log.info(
+                "%s: decided again with its season, %s%s", path, _describe(detection), "" if moved else " (as before)"
+            )
+        finally:
+            with self._lock:
+                self._claimed.discard(episode_id)
 
     def _crashed(self, path: Path, episode_id: int, started: float, error: str) -> Result:
         def give_back(session: Session) -> tuple[int, bool]:

@@ -154,3 +154,17 @@ class Fingerprint(Base):
     file_mtime_ns: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoredAnalysis(Base):
+    """An episode's analysis (embeddings and fingerprints, opaque bytes, ~8 kB per analysed second), kept while its
+    result was decided with few siblings, so that it can be decided again without decoding when one arrives.
+    Valid while the file keeps this size and mtime; dropped once the result is settled."""
+
+    __tablename__ = "analyses"
+
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    file_mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
+import struct
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ from detector.intervals import IntervalParams, find_intro
 from detector.memory import MemoryCeiling
 from detector.repetition import season_context
 from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro
-from detector.season import FingerprintStore, MemoryStore, file_identity
+from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity
 from detector.season_rule import SeasonRuleParams, locate_repeated_intro
 from detector.weights import DEFAULT_MODEL, MODELS
 
@@ -39,6 +42,10 @@ ONE_SIBLING_FALLBACK = True
 # Siblings analysed ahead of their turn (kept for when they are the target): a first scan of a season decodes each
 # file once. An entry is the embedding, ~4 KB per analysed second (5 MB for a 44-minute episode).
 ANALYSES_KEPT = 32
+# An episode decided with at least this many siblings is settled: its analysis (8 kB a second) is not kept for
+# `revisit`. A season up to this size plus one ends with the results of a scan of the whole season, whatever the
+# order its episodes came in; in a longer one the first episodes keep the decision taken with this many.
+SETTLED_SIBLINGS = 8
 
 
 def inference_frame_mode(trained_on: FrameMode) -> FrameMode:
@@ -57,6 +64,57 @@ class Analysis:
     lone: bool = False  # embedded by the lone-episode model (no siblings to match)
     # The lone-episode model's embedding too, for an episode with one sibling (see ONE_SIBLING_FALLBACK).
     lone_embedding: torch.Tensor | None = None
+    # A lone episode's embedding by the season model, for deciding it again once siblings arrive (revisit).
+    season_embedding: torch.Tensor | None = None
+
+    def revisitable(self) -> Analysis | None:
+        """This analysis as the season model decides it when siblings are there; None without that embedding."""
+        embedding = self.season_embedding if self.lone else self.embedding
+        if embedding is None or self.fingerprints is None:
+            return None
+        lone_embedding = self.embedding if self.lone else self.lone_embedding
+        return Analysis(self.path, self.duration_s, embedding, self.fingerprints, False, lone_embedding)
+
+    def to_bytes(self, model_version: str, siblings_used: int) -> bytes:
+        """float32, so that a decision taken again equals one taken from the file (float16 would move scores).
+        `siblings_used`: how many siblings the decision it stands for had."""
+        assert self.fingerprints is not None and not self.lone
+        arrays = [self.embedding.detach().cpu().float().numpy()]
+        if self.lone_embedding is not None:
+            arrays.append(self.lone_embedding.detach().cpu().float().numpy())
+        head = {
+            "model": model_version,
+            "duration_s": self.duration_s,
+            "siblings": siblings_used,
+            "shapes": [list(a.shape) for a in arrays],
+        }
+        fingerprints = self.fingerprints.to_bytes()
+        head["fingerprints"] = len(fingerprints)
+        text = json.dumps(head).encode()
+        return b"".join([struct.pack("<I", len(text)), text, fingerprints, *(a.tobytes() for a in arrays)])
+
+    @classmethod
+    def from_bytes(cls, path: Path, data: bytes, model_version: str) -> tuple[Analysis, int] | None:
+        """The analysis and how many siblings its decision had; None when stored by another model version (or
+        unreadable): decided from the file again then."""
+        try:
+            (size,) = struct.unpack_from("<I", data)
+            head = json.loads(data[4 : 4 + size])
+            if head["model"] != model_version:
+                return None
+            at = 4 + size
+            fingerprints = Fingerprints.from_bytes(data[at : at + head["fingerprints"]])
+            at += head["fingerprints"]
+            arrays = []
+            for shape in head["shapes"]:
+                count = int(np.prod(shape))
+                arrays.append(torch.from_numpy(np.frombuffer(data, np.float32, count, at).reshape(shape).copy()))
+                at += count * 4
+        except (ValueError, KeyError, struct.error):
+            return None
+        lone_embedding = arrays[1] if len(arrays) > 1 else None
+        analysis = cls(path, float(head["duration_s"]), arrays[0], fingerprints, False, lone_embedding)
+        return analysis, int(head["siblings"])
 
 
 class Detector:
@@ -89,6 +147,8 @@ class Detector:
         self.device = torch.device(device)
         self.lone_model = self.lone_checkpoint.network().to(self.device) if self.lone_checkpoint else None
         self.store: FingerprintStore = store or MemoryStore()
+        # Where analyses wait for `revisit`: the store, when it keeps them (the daemon's database, the CLI's memory).
+        self._analyses: AnalysisStore | None = self.store if isinstance(self.store, AnalysisStore) else None
         self.frame_mode = frame_mode or inference_frame_mode(checkpoint.frame_mode)
         self.model = checkpoint.network().to(self.device)
         self._kept: OrderedDict[str, Analysis] = OrderedDict()  # siblings analysed ahead of their turn, oldest first
@@ -149,9 +209,11 @@ class Detector:
         net = self.lone_model if lone and self.lone_model is not None else self.model
         mel, frames = features.mel.unsqueeze(0).to(self.device), features.frames.unsqueeze(0).to(self.device)
         embedding = net.embed(mel, frames)[0]
-        lone_embedding = None
+        lone_embedding = season_embedding = None
         if ONE_SIBLING_FALLBACK and siblings == 1 and not lone and self.lone_model is not None:
             lone_embedding = self.lone_model.embed(mel, frames)[0]
+        if lone and self.uses_siblings and self._analyses is not None:  # decided again when siblings arrive
+            season_embedding = self.model.embed(mel, frames)[0]
         own = None
         if self.uses_siblings:
             own = features.fingerprints()
@@ -163,6 +225,7 @@ class Detector:
             fingerprints=own,
             lone=lone,
             lone_embedding=lone_embedding,
+            season_embedding=season_embedding,
         )
 
     @torch.inference_mode()
@@ -236,10 +299,40 @@ class Detector:
         )
 
     def detect(self, path: str | Path, siblings: Sequence[Path] = ()) -> Detection:
-        """One episode; its siblings' fingerprints come from the store, or are decoded once and stored."""
+        """One episode; its siblings' fingerprints come from the store, or are decoded once and stored. An episode
+        decided with fewer than SETTLED_SIBLINGS siblings keeps its analysis in the store, for `revisit`."""
         found = self._sibling_fingerprints(siblings) if self.uses_siblings else []
         kept = self._kept.pop(file_identity(Path(path)), None) if found else None
-        return self.finish(kept or self.analyse(path, siblings=len(found)), found)
+        analysis = kept or self.analyse(path, siblings=len(found))
+        detection = self.finish(analysis, found)
+        if self._analyses is not None:
+            stored = analysis.revisitable() if len(found) < SETTLED_SIBLINGS else None
+            if stored is not None:
+                self._analyses.put_analysis(analysis.path, stored.to_bytes(self.model_version, len(found)))
+            else:
+                self._analyses.drop_analysis(analysis.path)
+        return detection
+
+    def revisit(self, path: Path, siblings: Sequence[Path]) -> Detection | None:
+        """Decide an episode again from its stored analysis and the siblings' stored fingerprints, decoding nothing
+        but the few seconds around its ends for the shot cuts. None: nothing stored for it (settled, or another
+        model), or no more siblings stored than its decision had."""
+        if self._analyses is None:
+            return None
+        data = self._analyses.get_analysis(path)
+        stored = Analysis.from_bytes(path, data, self.model_version) if data is not None else None
+        if stored is None:
+            return None
+        analysis, had = stored
+        found = [f for f in (self.store.get(s) for s in siblings) if f is not None]
+        if len(found) <= had:
+            return None
+        detection = self.finish(analysis, found)
+        if len(found) >= SETTLED_SIBLINGS:
+            self._analyses.drop_analysis(path)
+        else:
+            self._analyses.put_analysis(path, analysis.to_bytes(self.model_version, len(found)))
+        return dataclasses.replace(detection, signals=(*detection.signals, "revisited"))
 
     def _sibling_fingerprints(self, siblings: Sequence[Path]) -> list[Fingerprints]:
         """Fingerprints of every usable sibling. One not in the store is analysed in full, not just fingerprinted,

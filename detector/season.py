@@ -7,7 +7,7 @@ them in its database; the CLI in memory). A sibling that cannot be decoded is le
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from detector.fingerprint import Fingerprints
 
@@ -24,7 +24,21 @@ class FingerprintStore(Protocol):
     def put(self, path: Path, fingerprints: Fingerprints) -> None: ...
 
 
+@runtime_checkable
+class AnalysisStore(Protocol):
+    """Where an episode's analysis (its embeddings and fingerprints, opaque bytes) waits, while its result is
+    not settled, to be decided again without decoding when a sibling arrives (detector.inference)."""
+
+    def get_analysis(self, path: Path) -> bytes | None: ...
+
+    def put_analysis(self, path: Path, data: bytes) -> None: ...
+
+    def drop_analysis(self, path: Path) -> None: ...
+
+
 class MemoryStore:
+    """The CLI's store: fingerprints only (a command ends; nothing arrives later to decide again)."""
+
     def __init__(self) -> None:
         self._items: dict[str, Fingerprints] = {}
 

@@ -155,7 +155,9 @@ def on_cluster(config: ClusterConfig, local: LoadedDetector, store: FingerprintS
     must run the same), falling back on this one when the config says so."""
     fallback = local.detect if config.fallback == "local" else None
     cluster = ClusterDetect(config, store, local.model_version, fallback)
-    return LoadedDetector(detect=cluster, model_version=local.model_version, stop=cluster.stop)
+    # Revisits run here: episodes detected here are revisited; those detected on workers keep their analyses there
+    # (not sent back), so they settle as first decided.
+    return LoadedDetector(detect=cluster, model_version=local.model_version, stop=cluster.stop, revisit=local.revisit)
 
 
 def cluster_state(config: ClusterConfig, timeout_s: float) -> str:

@@ -114,6 +114,7 @@ def rescan(
             owner=owner_id(),
             targets=targets,
             retry=RetryPolicy(config.worker.max_attempts, config.worker.retry_backoff_s),
+            revisit=detector.revisit,
         )
         progress = Progress(len(todo), sys.stderr)
         in_flight = config.cluster.in_flight if config.cluster is not None else 1
