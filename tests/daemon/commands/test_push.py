@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,48 @@ def test_plex_database_push_then_undo_through_the_daemon_flow(
     assert run("--config", str(config), "--undo", "--target", "plex") == 0
     assert "undone: 1, kept: 0" in capsys.readouterr().out
     assert {(m["text"], m["time_offset"]) for m in plex.markers(item)} == {("credits", 1_400_000)}
+
+
+def _one_episode(tmp_path: Path, video: Path, target_table: str, intro: Intro, *, duration_s: float) -> Path:
+    """A config with one target, and a stored detection of `video` queued for it."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[state]\ndir = "{tmp_path / "state"}"\n' + target_table)
+    engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'intro-daemon.db'}")
+    upgrade(engine)
+    store_result(make_sessions(engine), video, intro, ["t"], duration_s=duration_s)
+    return config
+
+
+@pytest.mark.skipif(shutil.which("mkvpropedit") is None, reason="needs mkvtoolnix (mkvpropedit)")
+def test_matroska_chapters_through_the_daemon_flow_are_what_a_player_reads(tmp_path: Path) -> None:
+    from daemon.publish.matroska import read_chapters
+    from tests.clips import write_clip
+
+    video = write_clip(tmp_path / "e1.mkv", 20.0)
+    config = _one_episode(
+        tmp_path, video, '[[targets]]\nname = "t"\nkind = "matroska"\n', Intro(4.0, 12.0, 0.9), duration_s=20.0
+    )
+    assert run("--config", str(config)) == 0
+    # What a player lists (PyAV reads them as mpv and Jellyfin do): the cold open, the opening, the episode.
+    assert [(c.start_ms, c.title) for c in read_chapters(video)] == [
+        (0, "Cold Open"),
+        (4000, "Opening"),
+        (12000, "Episode"),
+    ]
+
+
+def test_emby_chapter_markers_through_the_daemon_flow(tmp_path: Path) -> None:
+    from tests.fakeservers.emby import FakeEmby
+
+    video = tmp_path / "tv" / "e1.mkv"
+    video.parent.mkdir(parents=True)
+    video.write_bytes(b"x")
+    emby = FakeEmby("embyKey-123456", {str(video): "77"}).start()
+    try:
+        table = f'[[targets]]\nname = "t"\nkind = "emby"\nurl = "{emby.url}"\napi_key = "embyKey-123456"\n'
+        config = _one_episode(tmp_path, video, table, Intro(5.0, 35.0, 0.9), duration_s=1500.0)
+        config.chmod(0o600)
+        assert run("--config", str(config)) == 0
+        assert emby.intro_of("77") == (5.0, 35.0)  # IntroStart / IntroEnd markers, what Emby's Skip Intro reads
+    finally:
+        emby.stop()
