@@ -3,11 +3,16 @@ secrets kept out of every message. The `requests.Session` is injectable so tests
 
 No retry loop here on purpose: a push that fails transiently goes back to the queue with a backoff, so the
 worker is never blocked sleeping on one server while others wait.
+
+`timeout_s` bounds each wait (to connect, for the answer to start, between two reads) and also the whole body: a
+server or proxy that trickles a byte now and then never lets a per-read timeout fire, and would hold the push
+thread for as long as it likes.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _BODY_SNIPPET_CHARS = 200
+_READ_BYTES = 64 * 1024
 
 
 class HttpClient:
@@ -89,7 +95,9 @@ class HttpClient:
                 timeout=self._timeout,
                 verify=self._verify,
                 allow_redirects=False,  # a redirect would carry the auth header to wherever it points
+                stream=True,  # the body is read by `_read_body`, against a deadline
             )
+            self._read_body(where, response)
         # `from None`: requests' own messages carry the full URL; ours say what to do.
         except requests.exceptions.SSLError:
             raise PermanentPublishError(
@@ -106,6 +114,29 @@ class HttpClient:
             raise TransientPublishError(f"{where}: cannot connect to {self.base_url}") from None
         self._raise_for_status(where, response)
         return response
+
+    def _read_body(self, where: str, response: requests.Response) -> None:
+        """Read the whole body within `timeout_s` of the answer's start (plus at most one read's timeout), into
+        `response.content`; the connection is closed when that fails."""
+        timeout_s = self._timeout[1]
+        deadline = time.monotonic() + timeout_s
+        chunks = []
+        whole = False
+        try:
+            # read1: whatever has arrived, so the deadline is looked at after every trickle, not after 64 KiB.
+            while chunk := response.raw.read1(_READ_BYTES, decode_content=True):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise TransientPublishError(f"{where}: the answer took longer than {timeout_s:g} s; given up")
+            whole = True
+        except (urllib3.exceptions.HTTPError, OSError):
+            raise TransientPublishError(f"{where}: the answer broke off or stopped coming") from None
+        finally:
+            if whole:
+                response.raw.release_conn()  # read to its end: the connection serves the next request
+            else:
+                response.close()
+        response._content = b"".join(chunks)  # what requests itself does once it has read a body
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, headers={"Accept": "application/json"}, **kwargs)

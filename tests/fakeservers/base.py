@@ -1,5 +1,6 @@
 """A threaded HTTP server on 127.0.0.1 that records requests and can misbehave on cue (status codes, delays, being
-down), the routes being supplied by a subclass: its handler methods marked with `@handles(method, pattern)`."""
+down, hanging without an answer, trickling one), the routes being supplied by a subclass: its handler methods marked
+with `@handles(method, pattern)`. Each request is recorded with when it came and what it was answered."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: Any  # parsed JSON, or None
+    received_s: float = field(default_factory=time.monotonic)
+    answered: Reply | None = None  # set once the whole answer was sent; None: not (yet) answered
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -33,7 +36,12 @@ class Reply:
     body: Any = None  # JSON-encoded unless bytes/str
     headers: dict[str, str] = field(default_factory=dict)
     hang_up: bool = False  # close the connection without answering (a server that died mid-request)
+    # Misbehaviour of the connection itself; the request is not handled (nothing changes on the server):
+    hang_s: float = 0.0  # say nothing for this long, then close the connection without an answer
+    trickle_s: float = 0.0  # send the body one byte at a time, this long apart (a stalled proxy)
 
+
+HANG = Reply(0, hang_s=60.0)
 
 Handler = Callable[[Request, re.Match[str]], Reply]
 NO_ROUTE = Reply(404, "no such route")
@@ -57,6 +65,7 @@ class FakeServer:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._faults: list[tuple[re.Pattern[str] | None, Reply]] = []  # replies forced on the next requests, in order
         self.delay_s = 0.0  # every request waits this long (a hung server)
+        self.fault: Reply | None = None  # while set, every request gets this reply instead (a server in trouble)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -117,7 +126,7 @@ class FakeServer:
     def _dispatch(self, request: Request) -> Reply:
         with self._lock:
             self.requests.append(request)
-            fault = self._take_fault(request.path)
+            fault = self.fault or self._take_fault(request.path)
         if self.delay_s:
             time.sleep(self.delay_s)
         if fault is not None:
@@ -154,6 +163,9 @@ class FakeServer:
                 if reply.hang_up:
                     self.close_connection = True
                     return
+                if reply.hang_s:
+                    time.sleep(reply.hang_s)
+                    return  # the connection closes unanswered
                 payload = reply.body
                 if payload is None:
                     data = b""
@@ -171,9 +183,19 @@ class FakeServer:
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    self._write(data, reply.trickle_s)
+                    request.answered = reply
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
+
+            def _write(self, data: bytes, trickle_s: float) -> None:
+                if not trickle_s:
+                    self.wfile.write(data)
+                    return
+                for i in range(len(data)):
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(trickle_s)
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -126,3 +127,19 @@ def test_tls_is_verified_and_timeouts_are_set_by_default(fake: FakeServer) -> No
     assert session.kwargs["verify"] is True
     assert session.kwargs["timeout"] == (10.0, 10.0)
     assert session.kwargs["allow_redirects"] is False
+
+
+def test_an_answer_trickled_past_the_timeout_is_given_up(fake: FakeServer) -> None:
+    fake.fault = Reply(200, {"fine": True, "padding": "x" * 40}, trickle_s=0.1)  # about 6 s in all
+    started = time.monotonic()
+    with pytest.raises(TransientPublishError, match="the answer took longer than 1 s; given up"):
+        client(fake.url, timeout_s=1.0).get("/ok")
+    assert time.monotonic() - started < 2.5  # the deadline, plus at most one read's timeout
+
+
+def test_a_hung_server_is_given_up_after_the_timeout(fake: FakeServer) -> None:
+    fake.fault = Reply(0, hang_s=5.0)
+    started = time.monotonic()
+    with pytest.raises(TransientPublishError, match=r"no answer within 0\.5 s"):
+        client(fake.url, timeout_s=0.5).get("/ok")
+    assert time.monotonic() - started < 1.5
