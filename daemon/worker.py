@@ -180,54 +180,42 @@ class Worker:
             self._revisit_one(sibling)
 
     def _revisit_one(self, path: Path) -> None:
+        """No claim: the episode stays `done` while it is decided again (a claim would show it `processing`), and
+        the new result replaces the old one only if nothing changed meanwhile (episodes.replace_result)."""
         assert self._revisit is not None
         stat = stat_file(path)
         if stat is None:
             return
 
-        def claim(session: Session) -> tuple[int, tuple[float | None, float | None]] | None:
+        def current(session: Session) -> DetectionRecord | None:
             episode = episodes.get(session, str(path))
-            if (
-                episode is None
-                or episode.state != EpisodeState.DONE
-                or (episode.size, episode.mtime_ns) != (stat.size, stat.mtime_ns)
-            ):
+            if episode is None or episode.state != EpisodeState.DONE:
                 return None
-            latest = episodes.latest_detection(session, episode.id)
-            if latest is None or not episodes.claim(session, episode.id, self.owner, [EpisodeState.DONE]):
+            if (episode.size, episode.mtime_ns) != (stat.size, stat.mtime_ns):
                 return None
-            return episode.id, (latest.start_s, latest.end_s)
+            return episodes.latest_detection(session, episode.id)
 
-        claimed = self._db.write(claim)
-        if claimed is None:
+        before = self._db.read(current)
+        if before is None:
             return
-        episode_id, before = claimed
-        with self._lock:
-            self._claimed.add(episode_id)
         started = time.monotonic()
-        detection = None
         try:
             detection = self._revisit(path, self.library.siblings(path))
         except (DatabaseLost, DatabaseStopped):
             raise
         except Exception:
             log.exception("%s: deciding it again failed; its result stays", path)
-        try:
-            if detection is None or stat_file(path) != stat:
-                self._db.write(
-                    lambda s: episodes.finish(s, episode_id, self.owner, EpisodeState.DONE, count_attempt=False)
-                )
-                return
-            record = _record(detection, stat, time.monotonic() - started)
-            moved = (record.start_s, record.end_s) != before
-            targets = self.targets if moved else ()
-            self._db.write(lambda s: episodes.store_detection(s, episode_id, self.owner, record, targets))
+            return
+        if detection is None or stat_file(path) != stat:
+            return
+        record = _record(detection, stat, time.monotonic() - started)
+        moved = (record.start_s, record.end_s) != (before.start_s, before.end_s)
+        targets = self.targets if moved else ()
+        replaced = self._db.write(lambda s: episodes.replace_result(s, before.episode_id, before.id, record, targets))
+        if replaced:
             log.info(
                 "%s: decided again with its season, %s%s", path, _describe(detection), "" if moved else " (as before)"
             )
-        finally:
-            with self._lock:
-                self._claimed.discard(episode_id)
 
     def _crashed(self, path: Path, episode_id: int, started: float, error: str) -> Result:
         def give_back(session: Session) -> tuple[int, bool]:

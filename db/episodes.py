@@ -154,6 +154,26 @@ def store_detection(
     return episode
 
 
+def replace_result(
+    session: Session, episode_id: int, previous_id: int, record: DetectionRecord, targets: Sequence[str]
+) -> bool:
+    """A result decided again (revisit) replaces `previous_id`, if that is still the episode's latest result and
+    the episode is still done for the same file; `targets`' pushes go back to pending. False: something changed
+    meanwhile (a new detection, a changed file), and the new decision is dropped."""
+    episode = session.get(Episode, episode_id)
+    latest = latest_detection(session, episode_id)
+    if episode is None or episode.state != EpisodeState.DONE or latest is None or latest.id != previous_id:
+        return False
+    if (episode.size, episode.mtime_ns) != (record.file_size, record.file_mtime_ns):
+        return False
+    # In place: the pushes that name this result keep naming it, and it keeps the time the detection took.
+    for column in ("model_version", "start_s", "end_s", "confidence", "duration_s", "signals", "scores"):
+        setattr(latest, column, getattr(record, column))
+    latest.computed_by = record.computed_by
+    _queue_pushes(session, episode_id, targets)
+    return True
+
+
 def _queue_pushes(session: Session, episode_id: int, targets: Sequence[str]) -> None:
     existing = {p.target: p for p in session.scalars(select(Push).where(Push.episode_id == episode_id))}
     for target in targets:
