@@ -42,10 +42,12 @@ ONE_SIBLING_FALLBACK = True
 # Siblings analysed ahead of their turn (kept for when they are the target): a first scan of a season decodes each
 # file once. An entry is the embedding, ~4 KB per analysed second (5 MB for a 44-minute episode).
 ANALYSES_KEPT = 32
-# An episode decided with at least this many siblings is settled: its analysis (8 kB a second) is not kept for
-# `revisit`. A season up to this size plus one ends with the results of a scan of the whole season, whatever the
-# order its episodes came in; in a longer one the first episodes keep the decision taken with this many.
-SETTLED_SIBLINGS = 8
+# An episode decided with at least this many siblings is settled: its analysis (8 kB a second, 10 MB for a
+# 44-minute episode) is not kept for `revisit`. Small, so that a library's complete seasons keep nothing: only
+# seasons still arriving do, their first few episodes. A season of up to this many plus one ends with the results
+# of a scan of the whole season, whatever the order its episodes came in; in a longer one the first episodes keep
+# the decision taken with this many siblings.
+SETTLED_SIBLINGS = 3
 
 
 def inference_frame_mode(trained_on: FrameMode) -> FrameMode:
