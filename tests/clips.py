@@ -61,16 +61,27 @@ def remux(src: Path, dst: Path) -> Path:
     return dst
 
 
-def reencode(src: Path, dst: Path, *, height: int, crf: int, sample_rate: int, until_s: float | None = None) -> Path:
+def reencode(
+    src: Path,
+    dst: Path,
+    *,
+    height: int,
+    crf: int,
+    sample_rate: int,
+    until_s: float | None = None,
+    gain: float = 1.0,
+    layout: str = "stereo",
+) -> Path:
     """`src` encoded again at another picture size, quality and sample rate (a second quality of an episode);
-    `until_s`: the end cut off from there (a release cut by a few seconds)."""
+    `until_s`: the end cut off from there (a release cut by a few seconds); `gain`: the sound that much louder or
+    quieter; `layout`: its channels."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin, ain = inp.streams.video[0], inp.streams.audio[0]
         vout = out.add_stream("libx264", rate=vin.average_rate, options={"preset": "ultrafast", "crf": str(crf)})
         vout.height, vout.width = height, round(vin.width * height / vin.height / 2) * 2
         vout.pix_fmt = "yuv420p"
-        aout = out.add_stream("aac", rate=sample_rate)
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sample_rate)
+        aout = out.add_stream("aac", rate=sample_rate, layout=layout)
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
         for frame in inp.decode(vin, ain):
             if until_s is not None and frame.time is not None and frame.time > until_s:
                 continue
@@ -79,6 +90,12 @@ def reencode(src: Path, dst: Path, *, height: int, crf: int, sample_rate: int, u
                 out.mux(vout.encode(scaled))
             else:
                 for resampled in resampler.resample(frame):
+                    if gain != 1.0:
+                        louder = av.AudioFrame.from_ndarray(
+                            (resampled.to_ndarray() * gain).astype(np.float32), format="fltp", layout=layout
+                        )
+                        louder.sample_rate, louder.pts = resampled.sample_rate, resampled.pts
+                        resampled = louder
                     out.mux(aout.encode(resampled))
         out.mux(vout.encode(None))
         out.mux(aout.encode(None))
