@@ -1,6 +1,7 @@
 """A season whose episodes were encoded differently (sample rate, channels, loudness, picture size, quality,
 container): the intros found with the season as context must not move against those of the season encoded alike.
-Episodes with a cold open (procedural season, seed 14: intros at about 7 s), so that the start is measured, not pinned at 0."""
+Episodes with a cold open (procedural season, seed 14: intros at about 7 s), so that the start is measured, not
+pinned at 0."""
 
 from __future__ import annotations
 
