@@ -71,13 +71,20 @@ def reencode(
     until_s: float | None = None,
     gain: float = 1.0,
     layout: str = "stereo",
+    fps: int | None = None,
+    vfr: bool = False,
 ) -> Path:
     """`src` encoded again at another picture size, quality and sample rate (a second quality of an episode);
     `until_s`: the end cut off from there (a release cut by a few seconds); `gain`: the sound that much louder or
-    quieter; `layout`: its channels."""
+    quieter; `layout`: its channels; `fps`: another frame rate (frames dropped or held); `vfr`: every third frame
+    dropped with the others keeping their times (a variable frame rate)."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin, ain = inp.streams.video[0], inp.streams.audio[0]
-        vout = out.add_stream("libx264", rate=vin.average_rate, options={"preset": "ultrafast", "crf": str(crf)})
+        rate = fps or vin.average_rate
+        vout = out.add_stream("libx264", rate=rate, options={"preset": "ultrafast", "crf": str(crf)})
+        if vfr:
+            vout.time_base = Fraction(1, 1000)
+        shown, last_pts = 0, -1
         vout.height, vout.width = height, round(vin.width * height / vin.height / 2) * 2
         vout.pix_fmt = "yuv420p"
         aout = out.add_stream("aac", rate=sample_rate, layout=layout)
@@ -87,6 +94,13 @@ def reencode(
                 continue
             if isinstance(frame, av.VideoFrame):
                 scaled = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
+                shown += 1
+                if fps is not None or vfr:
+                    time_base = Fraction(1, 1000) if vfr else Fraction(1, fps or 1)
+                    pts = round((frame.time or 0.0) / time_base)
+                    if pts <= last_pts or (vfr and shown % 3 == 0):
+                        continue
+                    scaled.pts, scaled.time_base, last_pts = pts, time_base, pts
                 out.mux(vout.encode(scaled))
             else:
                 for resampled in resampler.resample(frame):

@@ -1,5 +1,5 @@
-"""A season whose episodes were encoded differently (sample rate, channels, loudness, picture size, quality,
-container): the intros found with the season as context must not move against those of the season encoded alike.
+"""A season whose episodes were encoded differently (sample rate, channels, loudness, picture size, frame rate,
+variable frame rate, quality, container): the intros found with the season as context must not move against those of the season encoded alike.
 Episodes with a cold open (procedural season, seed 14: intros at about 7 s), so that the start is measured, not
 pinned at 0."""
 
@@ -48,8 +48,10 @@ def test_a_season_of_mixed_encodes_gets_the_intros_of_the_season_encoded_alike(
     mixed_folder.mkdir()
     mixed = [
         remux(first, mixed_folder / (first.stem + ".mp4")),  # another container
-        reencode(second, mixed_folder / second.name, height=360, crf=30, sample_rate=44_100, gain=0.25),
-        reencode(third, mixed_folder / third.name, height=180, crf=36, sample_rate=22_050, gain=2.0, layout="mono"),
+        reencode(second, mixed_folder / second.name, height=360, crf=30, sample_rate=44_100, gain=0.25, fps=12),
+        reencode(
+            third, mixed_folder / third.name, height=180, crf=36, sample_rate=22_050, gain=2.0, layout="mono", vfr=True
+        ),
     ]
     for (start, end), (start_alike, end_alike) in zip(intros(mixed), alike, strict=True):
         assert abs(start - start_alike) <= 1.0 and abs(end - end_alike) <= 1.0, (start, end, start_alike, end_alike)
