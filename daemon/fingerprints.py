@@ -13,17 +13,20 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from daemon.library.filter import stat_file
+from daemon.library.filter import FileStat, stat_file
 from db import episodes
 from db.models import Fingerprint, StoredAnalysis
 from detector.fingerprint import Fingerprints
 
 log = logging.getLogger(__name__)
+
+_Row = TypeVar("_Row", Fingerprint, StoredAnalysis)  # the two tables of per-file bytes, alike in shape
 
 MEMORY_LIMIT = 256  # fingerprints of unknown files kept in memory (about 60 KB each)
 
@@ -42,15 +45,8 @@ class DatabaseStore:
             cached = self._memory.get((str(path), stat.size, stat.mtime_ns))
         if cached is not None:
             return cached
-        try:
-            with self._sessions() as session:
-                episode = episodes.get(session, str(path))
-                row = session.get(Fingerprint, episode.id) if episode is not None else None
-                if row is None or (row.file_size, row.file_mtime_ns) != (stat.size, stat.mtime_ns):
-                    return None
-                data = row.data
-        except DBAPIError as e:
-            log.debug("fingerprints of %s not read (%s): computed again", path, e.orig)
+        data = self._read(Fingerprint, path, stat)
+        if data is None:
             return None
         try:
             return Fingerprints.from_bytes(data)
@@ -59,18 +55,8 @@ class DatabaseStore:
 
     def put(self, path: Path, fingerprints: Fingerprints) -> None:
         stat = stat_file(path)
-        if stat is None:
+        if stat is None or self._write(Fingerprint, path, stat, fingerprints.to_bytes()):
             return
-        try:
-            with self._sessions.begin() as session:
-                episode = episodes.get(session, str(path))
-                if episode is not None:
-                    row = session.get(Fingerprint, episode.id) or Fingerprint(episode_id=episode.id)
-                    row.file_size, row.file_mtime_ns, row.data = stat.size, stat.mtime_ns, fingerprints.to_bytes()
-                    session.add(row)
-                    return
-        except DBAPIError as e:
-            log.debug("fingerprints of %s kept in memory only (%s)", path, e.orig)
         with self._lock:
             if len(self._memory) >= MEMORY_LIMIT:
                 self._memory.pop(next(iter(self._memory)))
@@ -78,33 +64,13 @@ class DatabaseStore:
 
     def get_analysis(self, path: Path) -> bytes | None:
         stat = stat_file(path)
-        if stat is None:
-            return None
-        try:
-            with self._sessions() as session:
-                episode = episodes.get(session, str(path))
-                row = session.get(StoredAnalysis, episode.id) if episode is not None else None
-                if row is None or (row.file_size, row.file_mtime_ns) != (stat.size, stat.mtime_ns):
-                    return None
-                return row.data
-        except DBAPIError as e:
-            log.debug("analysis of %s not read (%s)", path, e.orig)
-            return None
+        return None if stat is None else self._read(StoredAnalysis, path, stat)
 
     def put_analysis(self, path: Path, data: bytes) -> None:
-        """Kept only for an episode the database knows: one still settling is detected again when it has."""
+        """Kept only for an episode the database knows (a cache: otherwise the episode is simply not revisited)."""
         stat = stat_file(path)
-        if stat is None:
-            return
-        try:
-            with self._sessions.begin() as session:
-                episode = episodes.get(session, str(path))
-                if episode is not None:
-                    row = session.get(StoredAnalysis, episode.id) or StoredAnalysis(episode_id=episode.id)
-                    row.file_size, row.file_mtime_ns, row.data = stat.size, stat.mtime_ns, data
-                    session.add(row)
-        except DBAPIError as e:  # a cache: the episode is simply not revisited
-            log.debug("analysis of %s not kept (%s)", path, e.orig)
+        if stat is not None:
+            self._write(StoredAnalysis, path, stat, data)
 
     def drop_analysis(self, path: Path) -> None:
         try:
@@ -114,3 +80,31 @@ class DatabaseStore:
                     session.execute(delete(StoredAnalysis).where(StoredAnalysis.episode_id == episode.id))
         except DBAPIError as e:
             log.debug("analysis of %s not dropped (%s)", path, e.orig)
+
+    def _read(self, table: type[_Row], path: Path, stat: FileStat) -> bytes | None:
+        """The row's bytes when it was written for the file as it is now."""
+        try:
+            with self._sessions() as session:
+                episode = episodes.get(session, str(path))
+                row = session.get(table, episode.id) if episode is not None else None
+                if row is None or (row.file_size, row.file_mtime_ns) != (stat.size, stat.mtime_ns):
+                    return None
+                return row.data
+        except DBAPIError as e:
+            log.debug("%s of %s not read (%s)", table.__tablename__, path, e.orig)
+            return None
+
+    def _write(self, table: type[_Row], path: Path, stat: FileStat, data: bytes) -> bool:
+        """False when not written: an episode the database does not know yet, or a database that cannot take it."""
+        try:
+            with self._sessions.begin() as session:
+                episode = episodes.get(session, str(path))
+                if episode is None:
+                    return False
+                row = session.get(table, episode.id) or table(episode_id=episode.id)
+                row.file_size, row.file_mtime_ns, row.data = stat.size, stat.mtime_ns, data
+                session.add(row)
+                return True
+        except DBAPIError as e:
+            log.debug("%s of %s not written (%s)", table.__tablename__, path, e.orig)
+            return False

@@ -174,12 +174,13 @@ class Worker:
         is stored (no decoding), each under its own claim; their pushes go again only where the intro moved."""
         if self._revisit is None:
             return
-        for sibling in self.library.siblings(path):
+        season = [path, *self.library.siblings(path)]  # listed once, not once per sibling
+        for sibling in season[1:]:
             if self.stopping.is_set():
                 return
-            self._revisit_one(sibling)
+            self._revisit_one(sibling, [p for p in season if p != sibling])
 
-    def _revisit_one(self, path: Path) -> None:
+    def _revisit_one(self, path: Path, siblings: Sequence[Path]) -> None:
         """No claim: the episode stays `done` while it is decided again (a claim would show it `processing`), and
         the new result replaces the old one only if nothing changed meanwhile (episodes.replace_result)."""
         assert self._revisit is not None
@@ -200,7 +201,7 @@ class Worker:
             return
         started = time.monotonic()
         try:
-            detection = self._revisit(path, self.library.siblings(path))
+            detection = self._revisit(path, siblings)
         except (DatabaseLost, DatabaseStopped):
             raise
         except Exception:
