@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from corpus import sketch
 from corpus.catalog import Catalog, Split, partition
 from corpus.material import Material
 from corpus.plan import EncodeSettings, EpisodePlan, compose_season, compose_shows
 from corpus.procedural import plan_corpus, procedural_catalog, render_plans
-from corpus.profile import PROCEDURAL, REAL, IntroClass, Profile
+from corpus.profile import REAL, STRUCTURES, IntroClass, Profile
 from corpus.real import scan_catalog
 from corpus.render import render_episode
 from detector.labels import EpisodeTruth
@@ -39,12 +40,14 @@ def build(
     threads: int = 0,
     p_no_intro: float | None = None,
     max_episodes: int | None = None,
+    structure: str = "standard",
 ) -> list[EpisodeTruth]:
-    """p_no_intro: share of episodes without an intro (pilots, specials), at most a quarter of each season."""
+    """p_no_intro: share of episodes without an intro (pilots, specials), at most a quarter of each season.
+    structure: the episodes' layout, a key of corpus.profile.STRUCTURES."""
     if mode == "procedural":
-        catalog, profile, material = procedural_catalog(), PROCEDURAL, Material()
+        catalog, profile, material = procedural_catalog(), STRUCTURES[structure][1], Material()
     else:
-        catalog, profile, material = scan_catalog(assets), REAL, Material(assets)
+        catalog, profile, material = scan_catalog(assets), STRUCTURES[structure][0], Material(assets)
         _check_catalog(partition(catalog, split), split)
     if p_no_intro is not None:
         profile = replace(profile, p_no_intro=p_no_intro)
@@ -128,7 +131,7 @@ def _summary(truths: list[EpisodeTruth]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m corpus.build", description=__doc__)
-    parser.add_argument("mode", choices=("procedural", "real", "long"))
+    parser.add_argument("mode", choices=("procedural", "real", "long", "sketch"))
     parser.add_argument("--out", type=Path, required=True, help="corpus root (for long: the episode file)")
     parser.add_argument("--shows", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=4)
@@ -142,12 +145,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--p-no-intro", type=float, default=None, help="share of episodes without an intro (capped at 1/4 a season)"
     )
+    parser.add_argument(
+        "--structure",
+        choices=sorted(STRUCTURES),
+        default="standard",
+        help="'late': long cold opens and recaps before most intros (corpus/profile.py)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
     if args.mode == "long":
         truth = long_episode(args.out, minutes=args.minutes, seed=args.seed, assets=args.assets, threads=args.threads)
         log.info("wrote %s (intro %s) in %.0f s", args.out, truth.intro, time.monotonic() - started)
+        return
+    if args.mode == "sketch":  # another recipe, for held-out measurement only (corpus/sketch.py)
+        truths = sketch.build(args.out, args.shows, args.episodes, args.seed)
+        log.info("%s in %.0f s", _summary(truths), time.monotonic() - started)
         return
     truths = build(
         args.mode,
@@ -161,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         args.threads,
         args.p_no_intro,
         args.max_episodes,
+        args.structure,
     )
     log.info("%s in %.0f s", _summary(truths), time.monotonic() - started)
 

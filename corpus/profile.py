@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 Range = tuple[float, float]
 
@@ -66,3 +66,26 @@ REAL = Profile(
     bitrate_kbps=(500.0, 1800.0),
     keyint=(48.0, 250.0),
 )
+
+# Intros anywhere in the first half, as real shows place them: long cold opens (up to 5 min) and recaps before
+# most intros, so that a model cannot learn "the first seconds are the intro" from where ours usually sit.
+REAL_LATE = replace(
+    REAL,
+    episode_s=(300.0, 720.0),
+    cold_open_s=(20.0, 300.0),
+    recap_s=(15.0, 60.0),
+    p_cold_open=0.75,
+    p_recap=0.4,
+)
+
+PROCEDURAL_LATE = replace(
+    PROCEDURAL,
+    episode_s=(150.0, 300.0),
+    cold_open_s=(20.0, 120.0),
+    recap_s=(10.0, 30.0),
+    p_cold_open=0.75,
+    p_recap=0.4,
+)
+
+# (real, procedural) profile of each episode layout that `python -m corpus.build --structure` offers.
+STRUCTURES = {"standard": (REAL, PROCEDURAL), "late": (REAL_LATE, PROCEDURAL_LATE)}

@@ -116,14 +116,35 @@ def splice(host: Example, donor: Example, rng: torch.Generator) -> Example:
 
 
 def crop_span(n_seconds: int, truth: tuple[float, float] | None, rng: torch.Generator) -> tuple[int, int]:
-    """A random span [a, b) of the analysed seconds that never cuts the intro, in CROP_SHARE of the cases.
+    """A random span [a, b) of the analysed seconds that never cuts the intro, in CROP_SHARE of the cases: one
+    that holds the whole intro and starts anywhere before it, or one of story only, before or after the intro.
 
-    The LSTM otherwise learns where each training show's intro sits instead of what it sounds and looks like.
+    The LSTM starts every sequence from the same zero state, so it can count seconds: trained on sequences that
+    begin at the episode's start, where most intros are, it learns "the first seconds are the intro" (issue 25:
+    a lone file scored 0.7 for its first seconds of silence, 0.2 three minutes in). Spans that start anywhere,
+    with story or intro at their first second, leave nothing to learn from the position.
     """
     if torch.rand(1, generator=rng).item() >= CROP_SHARE or n_seconds < 2 * MIN_CROP_S:
         return 0, n_seconds
-    first, last = (int(truth[0]), int(np.ceil(truth[1]))) if truth else (n_seconds // 2, n_seconds // 2)
-    a = int(torch.randint(0, max(1, min(first, n_seconds - MIN_CROP_S)) + 1, (1,), generator=rng))
-    b_min = max(last + 1, a + MIN_CROP_S)
-    b = n_seconds if b_min >= n_seconds else int(torch.randint(b_min, n_seconds + 1, (1,), generator=rng))
-    return a, b
+
+    def draw(lo: int, hi: int) -> int:  # uniform in [lo, hi]
+        return lo + int(torch.randint(0, max(0, hi - lo) + 1, (1,), generator=rng))
+
+    if truth is None:
+        a = draw(0, n_seconds - MIN_CROP_S)
+        return a, draw(a + MIN_CROP_S, n_seconds)
+    first, last = int(truth[0]), min(n_seconds, int(np.ceil(truth[1])))
+    kinds = ["whole"]
+    if first >= MIN_CROP_S:
+        kinds.append("before")
+    if n_seconds - last >= MIN_CROP_S:
+        kinds.append("after")
+    kind = kinds[int(torch.randint(len(kinds), (1,), generator=rng))] if len(kinds) > 1 else "whole"
+    if kind == "before":
+        a = draw(0, first - MIN_CROP_S)
+        return a, draw(a + MIN_CROP_S, first)
+    if kind == "after":
+        a = draw(last, n_seconds - MIN_CROP_S)
+        return a, draw(a + MIN_CROP_S, n_seconds)
+    a = draw(0, min(first, n_seconds - MIN_CROP_S))
+    return a, draw(max(last, a + MIN_CROP_S), n_seconds)

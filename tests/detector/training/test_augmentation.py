@@ -3,7 +3,7 @@ from pathlib import Path
 import torch
 
 from detector.audio import FRAMES_PER_SECOND, WINDOW_S
-from detector.training.augmentation import augment, shift_bins, splice
+from detector.training.augmentation import MIN_CROP_S, augment, crop_span, shift_bins, splice
 from detector.training.dataset import Example
 
 
@@ -50,3 +50,23 @@ def test_augmentation_keeps_shapes_and_changes_the_sound_and_picture(examples: l
     assert float((mel - ex.mel.float()).abs().mean()) > 0.01
     again, _ = augment(ex, torch.Generator().manual_seed(3))
     assert torch.equal(mel, again)  # reproducible from the training seed
+
+
+def test_crops_never_cut_the_intro_and_start_anywhere():
+    # A 200 s span whose intro is 30-60 s: spans may hold it whole or none of it, and their first second is story
+    # before the intro, the intro's first second, or story after it, so the LSTM's zero state predicts nothing.
+    rng = torch.Generator().manual_seed(0)
+    starts_in = {"before": 0, "at": 0, "after": 0}
+    whole = 0
+    for _ in range(2000):
+        a, b = crop_span(200, (30.0, 60.0), rng)
+        assert 0 <= a < b <= 200 and b - a >= MIN_CROP_S
+        holds = a <= 30 and b >= 60
+        assert holds or b <= 30 or a >= 60, f"[{a}, {b}) cuts the intro"
+        whole += holds
+        starts_in["before" if a < 30 else "at" if a == 30 else "after"] += 1
+    assert starts_in["after"] > 300 and starts_in["before"] > 600 and starts_in["at"] > 0
+    assert 1000 < whole < 1800  # uncropped episodes and crops that hold the intro
+    # Without an intro any span of at least MIN_CROP_S seconds, starting anywhere.
+    spans = [crop_span(200, None, rng) for _ in range(500)]
+    assert all(b - a >= MIN_CROP_S for a, b in spans) and max(a for a, _ in spans) > 150
