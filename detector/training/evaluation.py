@@ -23,6 +23,31 @@ class Labelled:
     path: str  # as in truth.json
     tags: tuple[str, ...]
     outcome: Prediction
+    positions: tuple[str, ...] = ()  # rows of the per-position table this episode counts in (intro_positions)
+
+
+# Where an episode's intro starts: the rows of the per-position table (issue 25). An intro can be in two rows
+# (four minutes in is both "after 1-5 min" and, in a 12-minute episode, "past 25 %").
+POSITION_ROWS = ("at 0 s", "after 1-20 s", "after 20-60 s", "after 1-5 min", "after 5 min", "past 25 %", "none")
+
+
+def intro_positions(ep: EpisodeTruth) -> tuple[str, ...]:
+    if ep.intro is None:
+        return ("none",)
+    start = ep.intro.start_s
+    if start < 1.0:
+        rows = ["at 0 s"]
+    elif start < 20.0:
+        rows = ["after 1-20 s"]
+    elif start <= 60.0:
+        rows = ["after 20-60 s"]
+    elif start <= 300.0:
+        rows = ["after 1-5 min"]
+    else:
+        rows = ["after 5 min"]
+    if start > 0.25 * ep.duration_s:
+        rows.append("past 25 %")
+    return tuple(rows)
 
 
 def seasons_of(root: Path, truth: Sequence[EpisodeTruth]) -> list[list[Path]]:
@@ -58,7 +83,7 @@ def run_corpus(detector: Detector, root: Path, truth: Sequence[EpisodeTruth], lo
                 scores=np.asarray(result.scores, dtype=np.float32),
                 threshold=intervals.threshold,
             )
-            labelled.append(Labelled(ep.path, ep.tags, outcome))
+            labelled.append(Labelled(ep.path, ep.tags, outcome, intro_positions(ep)))
     return labelled
 
 
@@ -71,6 +96,16 @@ def report_lines(labelled: Sequence[Labelled]) -> list[str]:
             f"  tag {tag:<22} {part.episodes:>3} episodes: +-1 s {100 * part.within_1s:5.1f} %, "
             f"+-3 s {100 * part.within_3s:5.1f} %, missed {part.missed}, false {part.false_intros}"
         )
+    for row in POSITION_ROWS:
+        outcomes = [x.outcome for x in labelled if row in x.positions]
+        if outcomes:
+            part = evaluate(outcomes)
+            share = part.false_intros / max(1, part.no_intro_episodes) if row == "none" else part.within_2s
+            lines.append(
+                f"  intro {row:<20} {part.episodes:>3} episodes: +-2 s {100 * part.within_2s:5.1f} %, "
+                f"+-1 s {100 * part.within_1s:5.1f} %, missed {part.missed}, false {part.false_intros}"
+                + (f" ({100 * share:.1f} % false)" if row == "none" else "")
+            )
     return lines
 
 
