@@ -147,12 +147,12 @@ class Detector:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
-        self.lone_model = self.lone_checkpoint.network().to(self.device) if self.lone_checkpoint else None
+        self.lone_model = self.lone_checkpoint.network(shared=True).to(self.device) if self.lone_checkpoint else None
         self.store: FingerprintStore = store or MemoryStore()
         # Where analyses wait for `revisit`: the store, when it keeps them (the daemon's database, the CLI's memory).
         self._analyses: AnalysisStore | None = self.store if isinstance(self.store, AnalysisStore) else None
         self.frame_mode = frame_mode or inference_frame_mode(checkpoint.frame_mode)
-        self.model = checkpoint.network().to(self.device)
+        self.model = checkpoint.network(shared=True).to(self.device)
         self._kept: OrderedDict[str, Analysis] = OrderedDict()  # siblings analysed ahead of their turn, oldest first
 
     @classmethod
