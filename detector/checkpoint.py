@@ -68,10 +68,12 @@ class Checkpoint:
             season_rule=season_rule,
         )
 
-    def network(self) -> IntroNet:
-        """The network with these weights, in evaluation mode."""
+    def network(self, *, shared: bool = False) -> IntroNet:
+        """The network with these weights, in evaluation mode. `shared`: its parameters are this checkpoint's
+        tensors, not copies of them (11 MB a network): for inference, where neither changes. Training changes its
+        network's parameters in place, so it gets copies."""
         model = IntroNet(self.dims)
-        model.load_state_dict(self.state_dict)
+        model.load_state_dict(self.state_dict, assign=shared)
         return model.eval()
 
 

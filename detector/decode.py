@@ -69,12 +69,20 @@ class AudioSink(Protocol):
     def add(self, samples: np.ndarray) -> None: ...
 
 
+class PictureSink(Protocol):
+    """Takes the span's pictures as they are decoded: (FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 RGB, one per second, in
+    order, n_seconds in all (the last one repeated over a short stream's tail). The picture is the decoder's: copy
+    what is kept of it."""
+
+    def add(self, picture: np.ndarray) -> None: ...
+
+
 @dataclass(frozen=True)
 class DecodedMedia:
     info: MediaInfo
     n_seconds: int
     audio: np.ndarray  # (n_seconds * SAMPLE_RATE,) float32 mono; empty when it went to a sink
-    frames: np.ndarray  # (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 RGB
+    frames: np.ndarray  # (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 RGB; none when they went to a sink
     audio_decode_s: float = 0.0  # wall time spent on each stream (for the benchmark)
     video_decode_s: float = 0.0
     video_frames_decoded: int = 0
@@ -146,11 +154,12 @@ def decode(
     languages: Sequence[str] = (),
     sink_for: Callable[[int], AudioSink] | None = None,
     ceiling: MemoryCeiling | None = None,
+    picture_sink: PictureSink | None = None,
 ) -> DecodedMedia:
     """Decode the analysed span (the first half, or max_seconds if smaller) of one file; `languages`: the audio
     languages to prefer (see detector.streams); `sink_for(n_seconds)`: where the audio goes instead of
     `DecodedMedia.audio`, given the span's length; `ceiling`: refuse a file that would take the process over it
-    (MemoryLimitError)."""
+    (MemoryLimitError); `picture_sink`: where the pictures go instead of `DecodedMedia.frames`."""
     path = Path(path)
     with _open(path) as container:
         info = _info(path, container)
@@ -165,7 +174,7 @@ def decode(
         if ceiling is not None:
             ceiling.admit(path, n_seconds, picture.codec_context.width, picture.codec_context.height)
         audio = _AudioOut(n_seconds * SAMPLE_RATE, None if sink_for is None else sink_for(n_seconds))
-        frames = _Pictures(n_seconds)
+        frames = _Pictures(n_seconds, picture_sink)
         try:
             times, n_decoded = _decode_span(container, audio_track, picture, origin_s, frame_mode, audio, frames)
             _check_tail(path, container, picture, origin_s, info)
@@ -285,21 +294,31 @@ class _AudioOut:
 
 
 class _Pictures:
-    """One picture per second of the span, in one array allocated once."""
+    """One picture per second of the span: handed to the sink, or kept in one array allocated once."""
 
-    def __init__(self, n_seconds: int) -> None:
+    def __init__(self, n_seconds: int, sink: PictureSink | None = None) -> None:
         self.n_seconds = n_seconds
         self.count = 0
-        self._frames = np.zeros((n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3), np.uint8)
+        self._sink = sink
+        self._frames = np.zeros((n_seconds if sink is None else 0, FRAME_HEIGHT, FRAME_WIDTH, 3), np.uint8)
+        self._last = np.zeros((FRAME_HEIGHT, FRAME_WIDTH, 3), np.uint8)  # black before the first picture
 
     def extend(self, pictures: list[np.ndarray]) -> None:
         for picture in pictures[: self.n_seconds - self.count]:
-            self._frames[self.count] = picture
+            if self._sink is not None:
+                self._sink.add(picture)
+                self._last = picture
+            else:
+                self._frames[self.count] = picture
             self.count += 1
 
     def finish(self) -> np.ndarray:
-        """Exactly n_seconds pictures: the last one repeats over a short tail (within the truncation tolerance)."""
-        if 0 < self.count < self.n_seconds:
+        """Exactly n_seconds pictures: the last one repeats over a short tail (within the truncation tolerance);
+        black when there was none."""
+        if self._sink is not None:
+            for _ in range(self.count, self.n_seconds):
+                self._sink.add(self._last)
+        elif 0 < self.count < self.n_seconds:
             self._frames[self.count :] = self._frames[self.count - 1]
         return self._frames
 

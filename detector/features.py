@@ -1,10 +1,11 @@
 """What the network reads for one episode: the padded log-mel of the analysed span and one picture per second,
 and the span's audio fingerprint codes. The audio is consumed as it is decoded (detector.decode.AudioSink), so
-only these, never the waveform, are held for a whole span."""
+only these, never the waveform, are held for a whole span. Inference goes further and embeds the pictures as they
+are decoded (detector.decode.PictureSink): then only their embeddings are held, never the pictures."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,11 +13,14 @@ import numpy as np
 import torch
 
 from detector.audio import SAMPLE_RATE, EpisodeLogMel
-from detector.decode import FrameMode, decode
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode
 from detector.fingerprint import AudioFingerprinter, Fingerprints, picture_hash
 from detector.memory import MemoryCeiling
+from detector.model import IMAGE_CHUNK
 
 BATCH_SAMPLES = 60 * SAMPLE_RATE
+# (N, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 pictures -> (N, embedding): a network's image CNN (IntroNet.embed_images).
+PictureEmbedder = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -24,11 +28,16 @@ class EpisodeFeatures:
     n_seconds: int  # analysed seconds (the first half)
     duration_s: float  # of the whole file
     mel: torch.Tensor  # (N_MELS, (n_seconds + WINDOW_S) * FRAMES_PER_SECOND) float32
-    frames: torch.Tensor  # (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8
+    frames: torch.Tensor  # (n_seconds, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8; none when they went to embedders
     audio_codes: np.ndarray  # (n_codes,) uint32: detector.fingerprint.audio_fingerprint of the span's audio
+    # When the pictures went to embedders, as they were decoded: each one's (n_seconds, embedding), in the order
+    # given, and the pictures' hashes (detector.fingerprint.picture_hash).
+    picture_embeddings: tuple[torch.Tensor, ...] = ()
+    picture_codes: np.ndarray | None = None
 
     def fingerprints(self) -> Fingerprints:
-        return Fingerprints(audio=self.audio_codes, picture=picture_hash(self.frames.numpy()))
+        picture = self.picture_codes if self.picture_codes is not None else picture_hash(self.frames.numpy())
+        return Fingerprints(audio=self.audio_codes, picture=picture)
 
 
 class _Features:
@@ -60,14 +69,49 @@ class _Features:
             self.ceiling.check(self.path)
 
 
+class _EmbeddedPictures:
+    """The picture sink that embeds the pictures as they are decoded, IMAGE_CHUNK at a time (the chunks that
+    IntroNet.embed_images cuts a whole episode's pictures into, so the numbers are the same), and hashes them for
+    the fingerprints. Only a chunk of pictures is held, never the span's (50 MB for half an hour)."""
+
+    def __init__(self, embedders: Sequence[PictureEmbedder]) -> None:
+        self.embedders = tuple(embedders)
+        self._chunk = np.empty((IMAGE_CHUNK, FRAME_HEIGHT, FRAME_WIDTH, 3), np.uint8)
+        self._filled = 0
+        self._embeddings: list[list[torch.Tensor]] = [[] for _ in self.embedders]
+        self._codes: list[np.ndarray] = []
+
+    def add(self, picture: np.ndarray) -> None:
+        self._chunk[self._filled] = picture
+        self._filled += 1
+        if self._filled == IMAGE_CHUNK:
+            self._embed()
+
+    def _embed(self) -> None:
+        pictures = self._chunk[: self._filled]
+        for embedder, embedded in zip(self.embedders, self._embeddings, strict=True):
+            embedded.append(embedder(torch.from_numpy(pictures)))
+        self._codes.append(picture_hash(pictures))
+        self._filled = 0
+
+    def finish(self) -> tuple[tuple[torch.Tensor, ...], np.ndarray]:
+        """Each embedder's (n_pictures, embedding), and the pictures' hashes."""
+        if self._filled:
+            self._embed()
+        codes = np.concatenate(self._codes) if self._codes else np.zeros(0, np.uint64)
+        return tuple(torch.cat(embedded) for embedded in self._embeddings), codes
+
+
 def extract(
     path: str | Path,
     frame_mode: FrameMode = FrameMode.ALL,
     max_seconds: int | None = None,
     languages: Sequence[str] = (),
     ceiling: MemoryCeiling | None = None,
+    embedders: Sequence[PictureEmbedder] = (),
 ) -> EpisodeFeatures:
-    """`ceiling`: a file that would take the process over it, or does, raises MemoryLimitError."""
+    """`ceiling`: a file that would take the process over it, or does, raises MemoryLimitError. `embedders`: the
+    pictures go to them as they are decoded (EpisodeFeatures.picture_embeddings) and are not kept."""
     sink: _Features | None = None
 
     def features_for(n_seconds: int) -> _Features:
@@ -75,15 +119,21 @@ def extract(
         sink = _Features(Path(path), n_seconds, ceiling)
         return sink
 
-    media = decode(path, frame_mode, max_seconds, languages, sink_for=features_for, ceiling=ceiling)
+    pictures = _EmbeddedPictures(embedders) if embedders else None
+    media = decode(
+        path, frame_mode, max_seconds, languages, sink_for=features_for, ceiling=ceiling, picture_sink=pictures
+    )
     assert sink is not None
     sink.flush()
+    embeddings, codes = pictures.finish() if pictures is not None else ((), None)
     return EpisodeFeatures(
         n_seconds=media.n_seconds,
         duration_s=media.info.duration_s,
         mel=sink.mel.finish(),
         frames=torch.from_numpy(media.frames),
         audio_codes=sink.codes.finish(),
+        picture_embeddings=embeddings,
+        picture_codes=codes,
     )
 
 

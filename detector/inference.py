@@ -10,6 +10,7 @@ import struct
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from detector.features import extract
 from detector.fingerprint import Fingerprints
 from detector.intervals import IntervalParams, find_intro
 from detector.memory import MemoryCeiling
+from detector.model import IntroNet
 from detector.repetition import season_context
 from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity
@@ -48,6 +50,11 @@ ANALYSES_KEPT = 32
 # of a scan of the whole season, whatever the order its episodes came in; in a longer one the first episodes keep
 # the decision taken with this many siblings.
 SETTLED_SIBLINGS = 3
+
+
+def _embed_pictures(net: IntroNet, device: torch.device, pictures: torch.Tensor) -> torch.Tensor:
+    """(N, H, W, 3) uint8 pictures on the CPU -> (N, embedding) on `device`: `net`'s image CNN."""
+    return net.embed_images(pictures.unsqueeze(0).to(device))[0]
 
 
 def inference_frame_mode(trained_on: FrameMode) -> FrameMode:
@@ -147,12 +154,12 @@ class Detector:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
-        self.lone_model = self.lone_checkpoint.network().to(self.device) if self.lone_checkpoint else None
+        self.lone_model = self.lone_checkpoint.network(shared=True).to(self.device) if self.lone_checkpoint else None
         self.store: FingerprintStore = store or MemoryStore()
         # Where analyses wait for `revisit`: the store, when it keeps them (the daemon's database, the CLI's memory).
         self._analyses: AnalysisStore | None = self.store if isinstance(self.store, AnalysisStore) else None
         self.frame_mode = frame_mode or inference_frame_mode(checkpoint.frame_mode)
-        self.model = checkpoint.network().to(self.device)
+        self.model = checkpoint.network(shared=True).to(self.device)
         self._kept: OrderedDict[str, Analysis] = OrderedDict()  # siblings analysed ahead of their turn, oldest first
 
     @classmethod
@@ -206,16 +213,24 @@ class Detector:
         siblings: how many the episode has, when known. With none, the lone-episode model embeds it (when there is
         one); with one, both models do (ONE_SIBLING_FALLBACK)."""
         path = Path(path)
-        features = extract(path, self.frame_mode, languages=self.languages, ceiling=self.ceiling)
         lone = siblings == 0 and self.lone_model is not None
         net = self.lone_model if lone and self.lone_model is not None else self.model
-        mel, frames = features.mel.unsqueeze(0).to(self.device), features.frames.unsqueeze(0).to(self.device)
-        embedding = net.embed(mel, frames)[0]
-        lone_embedding = season_embedding = None
+        other: IntroNet | None = None  # the other model's embedding too
         if ONE_SIBLING_FALLBACK and siblings == 1 and not lone and self.lone_model is not None:
-            lone_embedding = self.lone_model.embed(mel, frames)[0]
+            other = self.lone_model  # the lone embedding
         if lone and self.uses_siblings and self._analyses is not None:  # decided again when siblings arrive
-            season_embedding = self.model.embed(mel, frames)[0]
+            other = self.model  # the season embedding
+        nets = [net] if other is None else [net, other]
+        # The pictures are embedded as they are decoded (detector.features): the span's pictures are never held.
+        embedders = [partial(_embed_pictures, n, self.device) for n in nets]
+        features = extract(path, self.frame_mode, languages=self.languages, ceiling=self.ceiling, embedders=embedders)
+        mel = features.mel.unsqueeze(0).to(self.device)
+        embedding, *others = (
+            n.embed_with_pictures(mel, pictures.unsqueeze(0))[0]
+            for n, pictures in zip(nets, features.picture_embeddings, strict=True)
+        )
+        lone_embedding = others[0] if others and other is self.lone_model else None
+        season_embedding = others[0] if others and other is self.model else None
         own = None
         if self.uses_siblings:
             own = features.fingerprints()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.cluster import DBSCAN
 
 from detector.result import Intro
 
@@ -34,6 +33,10 @@ def find_intro(scores: np.ndarray, params: IntervalParams = IntervalParams()) ->
     points = np.flatnonzero(np.asarray(scores) >= params.threshold)
     if points.size == 0:
         return None
+    # Imported here, not with the module: scikit-learn takes ~70 MB on top of torch and scipy, and a detection
+    # needs it only after the network has run and its inputs are freed, so it no longer adds to the peak.
+    from sklearn.cluster import DBSCAN
+
     labels = DBSCAN(eps=params.eps_s, min_samples=params.min_samples).fit_predict(points.reshape(-1, 1))
     clustered = labels >= 0
     if not clustered.any():

@@ -1,9 +1,9 @@
 """What a detection may take of memory: an estimate made before decoding, and a ceiling checked while it runs.
 
-The analysed span is at most MAX_ANALYSED_S and its audio is consumed as it is decoded (detector.features), so
-what grows with the span is what is kept of it: the log-mel (12.8 kB a second) and one small picture a second
-(27.6 kB). The rest is the decoder's frames, which grow with the picture's size, and the network's working
-memory, which the model bounds by running in chunks. The estimate errs high: a refused file is said as such,
+The analysed span is at most MAX_ANALYSED_S and its audio and pictures are consumed as they are decoded
+(detector.features), so what grows with the span is what is kept of them: the log-mel (12.8 kB a second) and the
+pictures' embeddings (2 kB a second for each of at most two networks). The rest is the decoder's frames, which grow
+with the picture's size, and the network's working memory, which the model bounds by running in chunks. The estimate errs high: a refused file is said as such,
 an out-of-memory kill takes the service down.
 """
 
@@ -17,10 +17,11 @@ from pathlib import Path
 
 from detector.errors import MemoryLimitError
 
-# Measured with `python -m bench.bench_memory` (peak RSS over the RSS before the detection): 83 MB for a 90 s
-# span, 135 MB for 1320 s, at 320x180. A little is added to each.
-BASE_NEED_MB = 90.0
-NEED_PER_SECOND_MB = 0.045
+# Measured on the files of `python -m bench.bench_memory` (peak RSS over the RSS before the detection): 105 MB
+# for a 90 s span, 112 MB for 1320 s, 119 MB for 1800 s, at 320x180. The base includes scikit-learn (~65 MB),
+# which the first detection imports after its network has run (detector.intervals). A little is added to each.
+BASE_NEED_MB = 110.0
+NEED_PER_SECOND_MB = 0.02
 DECODER_FRAMES = 16  # decoded pictures the decoder holds at once (references, frame threads)
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 

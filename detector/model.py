@@ -22,6 +22,7 @@ from detector.decode import FRAME_HEIGHT, FRAME_WIDTH
 
 AUDIO_TIME_POOLS = (5, 5, 2)  # product = FRAMES_PER_SECOND: one column per second
 AUDIO_CHUNK_S = 120  # seconds of log-mel through the audio trunk at a time (inference)
+IMAGE_CHUNK = 64  # pictures through the image CNN at a time: a long episode's pictures never sit in memory as floats
 assert AUDIO_TIME_POOLS[0] * AUDIO_TIME_POOLS[1] * AUDIO_TIME_POOLS[2] == FRAMES_PER_SECOND
 
 
@@ -117,8 +118,8 @@ class IntroNet(nn.Module):
         self.lstm = nn.LSTM(2 * dims.embedding + dims.n_extra, dims.hidden, batch_first=True)
         self.head = nn.Linear(dims.hidden, 1)
 
-    def embed_images(self, frames: torch.Tensor, chunk: int = 64) -> torch.Tensor:
-        """(B, N, H, W, 3) uint8 -> (B, N, embedding); chunked so a long episode's pictures never sit in memory as floats."""
+    def embed_images(self, frames: torch.Tensor, chunk: int = IMAGE_CHUNK) -> torch.Tensor:
+        """(B, N, H, W, 3) uint8 -> (B, N, embedding), `chunk` pictures at a time."""
         b, n = frames.shape[:2]
         flat = frames.reshape(b * n, *frames.shape[2:])
         out = [self.image(to_image_input(flat[i : i + chunk])) for i in range(0, b * n, chunk)]
@@ -126,7 +127,12 @@ class IntroNet(nn.Module):
 
     def embed(self, mel: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         # mel: (B, n_mels, (N + 10) * 50); frames: (B, N, H, W, 3) uint8 -> (B, N, 1000)
-        return torch.cat([self.audio(mel, frames.shape[1]), self.embed_images(frames)], dim=-1)
+        return self.embed_with_pictures(mel, self.embed_images(frames))
+
+    def embed_with_pictures(self, mel: torch.Tensor, pictures: torch.Tensor) -> torch.Tensor:
+        """`embed` of pictures that embed_images has embedded already (inference does it as they are decoded):
+        mel (B, n_mels, (N + 10) * 50), pictures (B, N, embedding) -> (B, N, 1000)."""
+        return torch.cat([self.audio(mel, pictures.shape[1]), pictures], dim=-1)
 
     def classify(self, embedding: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         # embedding: (B, N, 1000); extra: (B, N, n_extra) or None for a lone episode -> logits (B, N)

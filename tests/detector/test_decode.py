@@ -7,11 +7,14 @@ import pytest
 import torch
 
 from detector.audio import SAMPLE_RATE, episode_log_mel
-from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, MediaInfo, decode, probe
+from detector.checkpoint import Checkpoint
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, MediaInfo, _Pictures, decode, probe
 from detector.errors import DecodeError
 from detector.features import extract
 from detector.fingerprint import audio_fingerprint
+from detector.model import IMAGE_CHUNK
 from detector.result import MAX_ANALYSED_S
+from detector.weights import MODELS
 from tests.clips import attach_cover, write_clip, write_tracks
 
 
@@ -70,6 +73,36 @@ def test_features_from_the_stream_equal_those_from_the_whole_waveform(clip: Path
     assert torch.equal(features.mel, episode_log_mel(media.audio, media.n_seconds))
     assert np.array_equal(features.audio_codes, audio_fingerprint(media.audio))
     assert np.array_equal(features.frames.numpy(), media.frames)
+
+
+def test_pictures_embedded_as_they_are_decoded_equal_the_kept_pictures_embedded(tmp_path: Path):
+    # 140 s analysed at one picture a second: two whole chunks of IMAGE_CHUNK and a part of one.
+    clip = write_clip(tmp_path / "long.mkv", 280.0, fps=1)
+    net = Checkpoint.load(MODELS["seed"]).network(shared=True)
+    with torch.inference_mode():
+        kept = extract(clip)
+        embedded = extract(clip, embedders=[lambda pictures: net.embed_images(pictures.unsqueeze(0))[0]])
+        assert kept.n_seconds == 140 > 2 * IMAGE_CHUNK and len(embedded.frames) == 0  # never held
+        (pictures,) = embedded.picture_embeddings
+        assert torch.equal(pictures, net.embed_images(kept.frames.unsqueeze(0))[0])
+    assert np.array_equal(embedded.fingerprints().picture, kept.fingerprints().picture)
+    assert torch.equal(embedded.mel, kept.mel)
+
+
+def test_a_picture_sink_gets_the_last_picture_over_a_short_tail_and_black_without_one():
+    got: list[np.ndarray] = []
+
+    class Sink:
+        def add(self, picture: np.ndarray) -> None:
+            got.append(picture.copy())
+
+    first, last = (np.full((FRAME_HEIGHT, FRAME_WIDTH, 3), level, np.uint8) for level in (10, 20))
+    pictures = _Pictures(4, Sink())
+    pictures.extend([first, last])
+    assert len(pictures.finish()) == 0 and [int(p[0, 0, 0]) for p in got] == [10, 20, 20, 20]
+    got.clear()
+    _Pictures(2, Sink()).finish()
+    assert [int(p.max()) for p in got] == [0, 0]  # as the kept array's zeros
 
 
 def test_max_seconds_limits_the_span(clip: Path):
