@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from detector.labels import load_truth
+from detector.training.evaluation import intro_positions
 
 
 def test_eval_prints_the_report_and_with_episodes_one_line_per_episode(season_media: list[Path]):
@@ -27,3 +28,9 @@ def test_eval_prints_the_report_and_with_episodes_one_line_per_episode(season_me
         assert line.endswith(
             ("within +-1 s", "within +-2 s", "within +-3 s", "than 3 s", "MISSED", "FALSE intro", "none marked")
         )
+    # One row per place an intro starts in (the per-position table), counting every episode in at least one.
+    rows = {row for ep in truths for row in intro_positions(ep)}
+    for row in rows:
+        (line,) = [x for x in out if x.startswith(f"  intro {row} ")]
+        n = sum(row in intro_positions(ep) for ep in truths)
+        assert f" {n} episodes: +-2 s " in line
