@@ -51,6 +51,7 @@ def model_card(checkpoint: Checkpoint) -> str:
         json.dumps(c.get("tune_report"), indent=1),
         "```",
         "",
+        *_held_out_lines(c.get("held_out", {})),
         "## Epochs",
         "",
         "```",
@@ -59,3 +60,20 @@ def model_card(checkpoint: Checkpoint) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _held_out_lines(held_out: dict[str, dict[str, object]]) -> list[str]:
+    """`train --held-out`: each corpus's figures, every episode alone, by tag and by where the intro starts."""
+    lines = []
+    for root, measured in held_out.items():
+        lines += [
+            f"## Held out: {root}, every episode alone (measured {measured['measured']})",
+            "",
+            "Neither fitted nor tuned on. `intro  <where>` rows: episodes by where their intro starts.",
+            "",
+            "```",
+            *(str(line) for line in measured["lines"]),  # type: ignore[attr-defined]
+            "```",
+            "",
+        ]
+    return lines

@@ -85,6 +85,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "edge corrections on the corpus (the network is not trained again)",
     )
     parser.add_argument(
+        "--held-out",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="after training, detect every episode of these corpora alone with the new weights (they must neither "
+        "fit nor tune) and put the figures, by where the intro starts, in the model card",
+    )
+    parser.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="do not train: measure the weights at --out on --held-out and rewrite their model card",
+    )
+    parser.add_argument(
         "--season-context",
         action="store_true",
         help="fuse cross-episode repetition into the network's input (the season model)",
@@ -115,6 +128,25 @@ def retune_rule(args: argparse.Namespace) -> int:
     return 0
 
 
+def measure_held_out(out: Path, roots: Sequence[Path]) -> None:
+    """Every episode of each corpus detected alone with the weights at `out` (the seed model's path: DBSCAN, shot
+    cuts), the report stored in the card and the card rewritten."""
+    from detector.inference import Detector
+    from detector.labels import load_truth
+    from detector.training.evaluation import report_lines, run_corpus
+
+    checkpoint = Checkpoint.load(out)
+    detector = Detector.load(out)
+    held_out = dict(checkpoint.card.get("held_out", {}))
+    for root in roots:
+        started = time.monotonic()
+        lines = report_lines(run_corpus(detector, root, load_truth(root), lone=True))
+        held_out[str(root)] = {"measured": f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}", "lines": lines}
+        log.info("%s alone in %.0f s:\n%s", root, time.monotonic() - started, "\n".join(lines))
+    replace(checkpoint, card={**checkpoint.card, "held_out": held_out}).save(out)
+    out.with_suffix(".md").write_text(model_card(Checkpoint.load(out)))
+
+
 def _require_truth(option: str, roots: Sequence[Path]) -> None:
     for root in roots:
         if not (root / "truth.json").is_file():
@@ -127,6 +159,10 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.retune_rule:
         return retune_rule(args)
+    _require_truth("--held-out", args.held_out)
+    if args.measure_only:
+        measure_held_out(args.out or MODELS["seed"], args.held_out)
+        return 0
     _require_truth("--tune-corpus", args.tune_corpus)
     cfg = TrainConfig(
         epochs=args.epochs,
@@ -179,4 +215,6 @@ def run(args: argparse.Namespace) -> int:
     checkpoint.save(out)
     out.with_suffix(".md").write_text(model_card(Checkpoint.load(out)))
     log.info("wrote %s (%s), %.1f MB", out, version, out.stat().st_size / 1e6)
+    if args.held_out:
+        measure_held_out(out, args.held_out)
     return 0

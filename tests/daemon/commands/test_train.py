@@ -1,6 +1,7 @@
 """`train`'s options and what they run: re-measuring the season rule, continuing from earlier weights."""
 
 import argparse
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from detector.intervals import IntervalParams
 from detector.model import IntroNet, ModelDims
 from detector.season_rule import SeasonRuleParams
 from detector.training.dataset import Example
+from detector.weights import MODELS
 from tests.detector.training.examples import three_shows
 
 
@@ -74,3 +76,20 @@ def test_a_continued_model_is_versioned_by_its_round(
     second = Checkpoint.load(args.out)
     assert second.version.startswith("seed-") and second.version.endswith("-s0-r2")
     assert second.card["earlier_rounds"][0]["version"] == "seed-20260101-s0"
+
+
+def test_measure_only_puts_the_held_out_figures_by_intro_position_in_the_card(season_media: list[Path], tmp_path: Path):
+    root = season_media[0].parents[2]  # a generated season with its truth.json
+    out = tmp_path / "seed.pt"
+    shutil.copy(MODELS["seed"], out)
+    parser = argparse.ArgumentParser()
+    training.add_arguments(parser)
+    args = parser.parse_args(["--corpus", str(root), "--out", str(out), "--measure-only", "--held-out", str(root)])
+    assert training.run(args) == 0
+    measured = Checkpoint.load(out)
+    lines = measured.card["held_out"][str(root)]["lines"]
+    assert any(line.startswith("both ends within +-2 s") for line in lines)
+    assert any(line.startswith("  intro ") for line in lines)
+    card = out.with_suffix(".md").read_text()
+    assert f"## Held out: {root}, every episode alone" in card and "  intro " in card
+    assert measured.version == Checkpoint.load(MODELS["seed"]).version  # measured, not trained
