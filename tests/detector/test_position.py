@@ -1,9 +1,12 @@
 """Issue 25: the lone-episode network must score what it hears and sees, not where in the file it is.
 
-The shipped seed network once scored 0.7 for the first seconds of three minutes of silence over black, and 0.2 for
-its last: its LSTM, always started from the same state at a file's first second, had learned from training
-episodes whose intros mostly open them that "the first seconds are the intro". The second test is the issue's
-reproduction, with media from corpus.sketch (a recipe the networks were not trained on).
+The shipped seed network scores 0.74 for the first ten seconds of three minutes of silence over black and 0.20 for
+the last minute: its LSTM, always started from the same state at a file's first second, learned from training
+episodes whose intros mostly open them that "the first seconds are the intro", and falls back on that wherever
+the content says little. The second test is the issue's reproduction, with media from corpus.sketch (a recipe the
+networks were not trained on): the shipped network marks 0-90 s, the whole analysed half, for an intro at 20-50 s.
+Both are strict xfails until a lone network passes them (docs/training.md, "The position prior"): they fail today,
+and a model that fixes them turns them into failures to be unmarked.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ def _scores(net: torch.nn.Module, samples: np.ndarray, frames: np.ndarray) -> np
         return torch.sigmoid(net(mel.unsqueeze(0), torch.from_numpy(frames).unsqueeze(0)))[0].numpy()
 
 
+_OPEN = "issue 25 is open: the shipped seed network's "
+
+
+@pytest.mark.xfail(strict=True, reason=_OPEN + "scores drift 0.74 -> 0.20 (silence over black), 0.92 -> 0.24 (hiss)")
 @pytest.mark.parametrize("content", ["silence over black", "hiss over grey"])
 def test_the_score_of_unchanging_content_does_not_depend_on_the_second(content: str) -> None:
     net = Checkpoint.load(MODELS["seed"]).network().eval()
@@ -62,7 +69,17 @@ def sketch_episodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple
     return episodes
 
 
-@pytest.mark.parametrize("case", ["after 20 s", "after 45 s", "none"])
+_MARKS_ALL = pytest.mark.xfail(strict=True, reason=_OPEN + "intro marked 0-90 s, the whole analysed half")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param("after 20 s", marks=_MARKS_ALL),
+        pytest.param("after 45 s", marks=_MARKS_ALL),
+        "none",
+    ],
+)
 def test_a_lone_episode_gets_its_intro_after_a_cold_open_and_none_without(
     sketch_episodes: dict[str, tuple[Path, IntroSpan | None]], case: str
 ) -> None:
