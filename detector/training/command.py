@@ -76,6 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also try the mean of the last N epochs' weights on the tuning data (N >= 2; 0: not tried)",
     )
     parser.add_argument(
+        "--freeze-embeddings",
+        action="store_true",
+        help="train the LSTM and its head only (with --init: the CNNs keep the starting weights)",
+    )
+    parser.add_argument(
         "--init", type=Path, default=None, help="continue training from these weights instead of random ones"
     )
     parser.add_argument(
@@ -174,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         frame_mode=args.frame_mode,
         splice_share=args.splice_share,
         average_last=args.average_last,
+        freeze_embeddings=args.freeze_embeddings,
     )
     started = time.monotonic()
     examples = [ex for root in args.corpus for ex in load_corpus(root, args.cache, FrameMode(cfg.frame_mode))]

@@ -45,6 +45,7 @@ class TrainConfig:
     splice_share: float = 0.5  # seed model: share of training steps on a spliced episode (see splice)
     init: str = ""  # version of the checkpoint whose weights training continues from ("" = random weights)
     average_last: int = 0  # >= 2: the mean of the last N epochs' weights is a candidate too (0 = not tried)
+    freeze_embeddings: bool = False  # train the LSTM and its head only; the two CNNs keep their weights
 
 
 def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tuple[list[Example], list[Example]]:
@@ -59,8 +60,15 @@ def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tu
 BLIND_SHARE = 0.3
 
 
-def _make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = model.parameters()
+def _make_optimizer(model: IntroNet, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.freeze_embeddings:
+        # What a sequence model learns about where it is lives in the LSTM; the CNNs, trained on many more shows
+        # than a later round adds, keep what they learned instead of fitting the new shows' recordings.
+        for module in (model.audio, model.image):
+            module.requires_grad_(False)
+        params = [p for p in model.parameters() if p.requires_grad]
+    else:
+        params = list(model.parameters())
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "sgd":

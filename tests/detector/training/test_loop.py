@@ -32,6 +32,17 @@ def test_every_optimizer_of_the_seed_trains_a_step(examples: list[Example], opti
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
+def test_frozen_embeddings_train_the_lstm_and_head_only(examples: list[Example]):
+    torch.manual_seed(0)
+    model = IntroNet(ModelDims())
+    cfg = TrainConfig(lr=1e-3, batch_episodes=2, freeze_embeddings=True)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train_epoch(model, _make_optimizer(model, cfg), examples[:2], cfg, torch.Generator(), siblings_of(examples))
+    after = model.state_dict()
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"lstm", "head"}
+
+
 def test_unknown_optimizer_is_refused():
     with pytest.raises(ValueError, match="adam, sgd or lbfgs"):
         _make_optimizer(IntroNet(ModelDims()), TrainConfig(optimizer="rmsprop"))
