@@ -232,12 +232,15 @@ def repetition_scores(
 
 @dataclass(frozen=True, eq=False)
 class _Hit:
-    """Per target code: matched at some verified offset, the best similarity (0..1) and its offset (steps)."""
+    """Per target code: matched at some verified offset, the best similarity (0..1) and the offset kept (steps)."""
 
     matched: np.ndarray  # (n,) bool
     similarity: np.ndarray  # (n,) float32
     offset: np.ndarray  # (n,) int64, meaningful where matched
     offsets: np.ndarray  # offsets (steps) that matched anywhere
+
+
+NEAR_BEST = 0.1  # similarities this close to a code's best count as equally good offsets (see _match_one)
 
 
 def _match_one(
@@ -255,10 +258,15 @@ def _match_one(
     if n == 0 or len(sibling) == 0 or len(candidates) == 0:
         return _Hit(np.zeros(n, bool), np.zeros(n, np.float32), np.zeros(n, np.int64), np.zeros(0, np.int64))
     matched, similarity = _verify(target, sibling, candidates, params, step_s)  # (k, n) each
-    best = np.argmax(similarity, axis=0)
+    # A theme built on a loop matches itself one loop later, and per code the best of those offsets flips back and
+    # forth, which content_changes reads as the content changing every few seconds. Among offsets within
+    # NEAR_BEST of a code's best, the one that holds the most codes overall wins: the alignment of the whole run.
+    coverage = matched.sum(axis=1)
+    near = matched & (similarity >= similarity.max(axis=0) - NEAR_BEST)
+    best = np.argmax(np.where(near, coverage[:, None], -1), axis=0)
     return _Hit(
         matched=np.logical_or.reduce(matched, axis=0),
-        similarity=similarity[best, np.arange(n)],
+        similarity=similarity.max(axis=0),  # how well the code repeats, whichever offset is kept
         offset=candidates[best],
         offsets=candidates[np.logical_or.reduce(matched, axis=1)],
     )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from detector.fingerprint import FP_STEP_S, Fingerprints
-from detector.repetition import RepetitionFeatures, copies, repetition_scores, season_context
+from detector.repetition import RepetitionFeatures, content_changes, copies, repetition_scores, season_context
 
 CODES_PER_S = round(1 / FP_STEP_S)
 INTRO_S = 40
@@ -181,3 +181,22 @@ def test_an_intro_filling_most_of_a_short_first_half_is_no_copy() -> None:
     # A real copy beside them is still no copy that can be told: all of it is what the season shares.
     copy = Fingerprints(audio=flip_bits(target.audio, 0.1, 32, season.rng), picture=target.picture)
     assert copies(repetition_scores(target, [*siblings, copy])) == []
+
+
+def test_a_theme_built_on_a_loop_is_one_run_at_one_offset() -> None:
+    # A 40 s intro that is a 5 s loop played eight times matches itself one loop later: per code, the offsets a loop
+    # apart are equally good. The season's alignment is the one that holds the whole run, so the offset stays put
+    # and nothing inside the intro reads as a change of content (issue 19: looped themes were cut to pieces there).
+    season = Season(seed=3)
+    loop = season.random_audio(5)
+    season.intro_audio = np.tile(loop, INTRO_S // 5)
+    target = season.episode(intro_at_s=60, flip_rate=0.05)
+    siblings = [season.episode(at, flip_rate=0.05) for at in (0, 20, 95, 130)]
+    features = repetition_scores(target, siblings)
+    first, last = supported_seconds(features.audio_support)
+    assert abs(first - 60) <= 1 and abs(last - (60 + INTRO_S - 1)) <= 1
+    for j, at in enumerate((0, 20, 95, 130)):
+        inside = features.audio_offset_s[j, 62 : 60 + INTRO_S - 2]
+        at_season_offset = np.isclose(inside, at - 60, atol=0.2).mean()
+        assert at_season_offset >= 0.9, f"sibling {j}: offsets {np.unique(inside.round(1))}, {at_season_offset:.0%}"
+    assert not [t for t in content_changes(features) if 60 < t < 60 + INTRO_S - 1]
