@@ -51,7 +51,7 @@ ASSERTED: dict[str, tuple[Span, Span]] = {
 # What their README states the files are: the intro file is 5-30 s of the clip, all of it shared.
 README_TRUTH: tuple[Span, Span] = ((0.0, 25.0), (5.0, 30.0))
 
-# Measured 2026-12 with the shipped season model (season+seed weights, post4).
+# Measured 2026-12 with the shipped season model (season+seed weights, post4; the same with post5).
 _UNPADDED = (
     "ours, not padded: intro file 0.00-11.83 s, clip 4.95-16.80 s (signals network, repetition, edges). The detector "
     "analyses the first half of a file, floor(25 / 2) = 12 s of the intro file, so no end past 12 s can be found "
