@@ -87,6 +87,9 @@ class WorkerConfig:
     # The process's resident memory may not go over this: a file that would take it over is failed, with the
     # ceiling named (systemd's MemoryMax= in the unit is the backstop above it). 0: no ceiling.
     memory_limit_mb: int = 1536
+    # With 3 or more siblings stored, an episode's sound is decoded first and its pictures only where the
+    # network's scores could change the answer (detector.inference); False: the network on every second's picture.
+    cascade: bool = True
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,7 @@ def _worker(t: Table) -> WorkerConfig:
         weights=t.path("weights", None),
         audio_languages=tuple(lang.lower() for lang in t.str_list("audio_languages", d.audio_languages)),
         memory_limit_mb=t.integer("memory_limit_mb", d.memory_limit_mb, minimum=0),
+        cascade=t.boolean("cascade", d.cascade),
     )
     t.finish()
     return cfg

@@ -65,6 +65,7 @@ def load_detector(config: WorkerConfig, store: FingerprintStore | None = None) -
             store=store,
             languages=config.audio_languages,
             memory_limit_mb=config.memory_limit_mb or None,
+            cascade=config.cascade,
         )
     except (OSError, ValueError) as e:
         which = config.weights or "the shipped weights"

@@ -155,11 +155,14 @@ def decode(
     sink_for: Callable[[int], AudioSink] | None = None,
     ceiling: MemoryCeiling | None = None,
     picture_sink: PictureSink | None = None,
+    pictures: bool = True,
 ) -> DecodedMedia:
     """Decode the analysed span (the first half, or max_seconds if smaller) of one file; `languages`: the audio
     languages to prefer (see detector.streams); `sink_for(n_seconds)`: where the audio goes instead of
     `DecodedMedia.audio`, given the span's length; `ceiling`: refuse a file that would take the process over it
-    (MemoryLimitError); `picture_sink`: where the pictures go instead of `DecodedMedia.frames`."""
+    (MemoryLimitError); `picture_sink`: where the pictures go instead of `DecodedMedia.frames`. pictures=False: the
+    sound alone (the cascade's first step, see detector.inference): no video frame is decoded, none is returned,
+    and the file must still have a video stream."""
     path = Path(path)
     with _open(path) as container:
         info = _info(path, container)
@@ -176,7 +179,8 @@ def decode(
         audio = _AudioOut(n_seconds * SAMPLE_RATE, None if sink_for is None else sink_for(n_seconds))
         frames = _Pictures(n_seconds, picture_sink)
         try:
-            times, n_decoded = _decode_span(container, audio_track, picture, origin_s, frame_mode, audio, frames)
+            video = picture if pictures else None
+            times, n_decoded = _decode_span(container, audio_track, video, origin_s, frame_mode, audio, frames)
             _check_tail(path, container, picture, origin_s, info)
         except av.error.FFmpegError as exc:
             raise DecodeError(path, f"decoding failed ({exc})") from exc
@@ -185,7 +189,7 @@ def decode(
         raise DecodeError(
             path, f"truncated: audio ends at {audio_end_s:.1f} s, the header says {info.duration_s:.1f} s"
         )
-    if frames.count < n_seconds - TRUNCATION_TOLERANCE_S:
+    if pictures and frames.count < n_seconds - TRUNCATION_TOLERANCE_S:
         raise DecodeError(path, f"truncated: video ends at {frames.count} s, the header says {info.duration_s:.1f} s")
     return DecodedMedia(
         info=info,
@@ -218,15 +222,17 @@ def _check_tail(
 def _decode_span(
     container: av.container.InputContainer,
     audio_stream: av.AudioStream,
-    video_stream: av.VideoStream,
+    video_stream: av.VideoStream | None,
     origin_s: float,
     frame_mode: FrameMode,
     audio: _AudioOut,
     pictures: _Pictures,
 ) -> tuple[tuple[float, float], int]:
-    """Demux both streams until both have covered the span; returns the seconds spent decoding each and the
-    number of video frames decoded."""
+    """Demux both streams (the audio alone when video_stream is None) until both have covered the span; returns
+    the seconds spent decoding each and the number of video frames decoded."""
     n_seconds = pictures.n_seconds
+    if video_stream is None:
+        return _decode_audio(container, audio_stream, origin_s, n_seconds, audio), 0
     video_stream.thread_type = "AUTO"  # frame + slice threads: the video decoder is the bottleneck
     if frame_mode is FrameMode.KEYFRAMES:
         video_stream.codec_context.skip_frame = "NONKEY"
@@ -264,6 +270,33 @@ def _decode_span(
     if not video_done:
         pictures.extend(picker.flush())
     return (audio_s, video_s), n_decoded
+
+
+def _decode_audio(
+    container: av.container.InputContainer,
+    audio_stream: av.AudioStream,
+    origin_s: float,
+    n_seconds: int,
+    audio: _AudioOut,
+) -> tuple[float, float]:
+    """The span's sound alone: the video packets are read past, not decoded."""
+    started = time.perf_counter()
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    done = False
+    for packet in container.demux(audio_stream):
+        for frame in _safe_decode(packet):
+            assert isinstance(frame, av.AudioFrame)
+            if frame.time is not None and frame.time - origin_s >= n_seconds:
+                done = True
+                break
+            for out in resampler.resample(frame):
+                audio.add(out.to_ndarray().reshape(-1))
+        if done:
+            break
+    if not done:
+        for out in resampler.resample(None):
+            audio.add(out.to_ndarray().reshape(-1))
+    return time.perf_counter() - started, 0.0
 
 
 class _AudioOut:

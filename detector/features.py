@@ -40,13 +40,27 @@ class EpisodeFeatures:
         return Fingerprints(audio=self.audio_codes, picture=picture)
 
 
+@dataclass(frozen=True)
+class SoundFeatures:
+    """What the sound alone gives (the cascade's first step, detector.inference): the span's audio codes."""
+
+    n_seconds: int
+    duration_s: float
+    audio_codes: np.ndarray  # (n_codes,) uint32
+
+    def fingerprints(self) -> Fingerprints:
+        """With hash 0 ("no information") for every second's picture: none was decoded, and the matcher ignores
+        0, so these count as no picture evidence, neither for nor against, wherever they are matched."""
+        return Fingerprints(audio=self.audio_codes, picture=np.zeros(self.n_seconds, np.uint64))
+
+
 class _Features:
     """The audio sink that turns the span's samples into the log-mel and the fingerprint codes as they come."""
 
-    def __init__(self, path: Path, n_seconds: int, ceiling: MemoryCeiling | None) -> None:
+    def __init__(self, path: Path, n_seconds: int, ceiling: MemoryCeiling | None, mel: bool = True) -> None:
         self.path = path
         self.ceiling = ceiling
-        self.mel = EpisodeLogMel(n_seconds)
+        self.mel = EpisodeLogMel(n_seconds) if mel else None
         self.codes = AudioFingerprinter()
         # The decoder hands over ~20 ms at a time; an STFT and an FFT batch per piece would cost more than both
         # on a whole batch, so pieces are gathered up to BATCH_SAMPLES first.
@@ -63,7 +77,8 @@ class _Features:
         if self._batch:
             samples = np.concatenate(self._batch)
             self._batch, self._batched = [], 0
-            self.mel.add(samples)
+            if self.mel is not None:
+                self.mel.add(samples)
             self.codes.add(samples)
         if self.ceiling is not None:
             self.ceiling.check(self.path)
@@ -123,7 +138,7 @@ def extract(
     media = decode(
         path, frame_mode, max_seconds, languages, sink_for=features_for, ceiling=ceiling, picture_sink=pictures
     )
-    assert sink is not None
+    assert sink is not None and sink.mel is not None
     sink.flush()
     embeddings, codes = pictures.finish() if pictures is not None else ((), None)
     return EpisodeFeatures(
@@ -135,6 +150,23 @@ def extract(
         picture_embeddings=embeddings,
         picture_codes=codes,
     )
+
+
+def extract_sound(
+    path: str | Path, languages: Sequence[str] = (), ceiling: MemoryCeiling | None = None
+) -> SoundFeatures:
+    """The span's audio codes from its sound alone: no picture decoded, no log-mel computed."""
+    sink: _Features | None = None
+
+    def features_for(n_seconds: int) -> _Features:
+        nonlocal sink
+        sink = _Features(Path(path), n_seconds, ceiling, mel=False)
+        return sink
+
+    media = decode(path, languages=languages, sink_for=features_for, ceiling=ceiling, pictures=False)
+    assert sink is not None
+    sink.flush()
+    return SoundFeatures(n_seconds=media.n_seconds, duration_s=media.info.duration_s, audio_codes=sink.codes.finish())
 
 
 def second_labels(n_seconds: int, start_s: float | None, end_s: float | None) -> np.ndarray:

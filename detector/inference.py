@@ -20,7 +20,7 @@ from detector import cuts
 from detector.checkpoint import Checkpoint
 from detector.decode import FrameMode, decode_pictures
 from detector.errors import DecodeError
-from detector.features import extract
+from detector.features import extract, extract_sound
 from detector.fingerprint import Fingerprints
 from detector.intervals import IntervalParams, find_intro
 from detector.memory import MemoryCeiling
@@ -28,7 +28,7 @@ from detector.model import IntroNet
 from detector.repetition import season_context
 from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity
-from detector.season_rule import SeasonRuleParams, locate_repeated_intro
+from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro
 from detector.weights import DEFAULT_MODEL, MODELS
 
 log = logging.getLogger(__name__)
@@ -139,13 +139,17 @@ class Detector:
         languages: Sequence[str] = (),
         ceiling: MemoryCeiling | None = None,
         device: str = "cpu",
+        cascade: bool = True,
     ) -> None:
         """snap_to_cuts: both ends, with or without siblings, move to the shot cut next to them (detector.cuts);
         False: the seed design's DBSCAN ends (or the sound's) as they are. languages: the audio languages to
         prefer in a file with several tracks (detector.streams). ceiling: files that would take the process
         over it raise MemoryLimitError. device: where the networks run ("auto": a GPU when torch sees one);
-        decoding and features stay on the CPU."""
+        decoding and features stay on the CPU. cascade: an episode with SETTLED_SIBLINGS stored siblings is decided
+        from its sound first, its pictures decoded only when the network could change the answer (see detect);
+        False: always the network on every second's picture."""
         self.checkpoint = checkpoint
+        self.cascade = cascade
         self.ceiling = ceiling
         self.languages = tuple(languages)
         self.snap_to_cuts = snap_to_cuts
@@ -175,6 +179,7 @@ class Detector:
         languages: Sequence[str] = (),
         memory_limit_mb: float | None = None,
         device: str = "cpu",
+        cascade: bool = True,
     ) -> Detector:
         """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there).
         snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends).
@@ -185,7 +190,17 @@ class Detector:
         if checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
             lone = Checkpoint.load(MODELS["seed"])
         ceiling = MemoryCeiling(memory_limit_mb) if memory_limit_mb else None
-        return cls(checkpoint, frame_mode, store, lone, snap_to_cuts=snap_to_cuts, languages=languages, ceiling=ceiling)
+        return cls(
+            checkpoint,
+            frame_mode,
+            store,
+            lone,
+            snap_to_cuts=snap_to_cuts,
+            languages=languages,
+            ceiling=ceiling,
+            device=device,
+            cascade=cascade,
+        )
 
     @property
     def uses_siblings(self) -> bool:
@@ -274,7 +289,26 @@ class Detector:
         else:
             intro = find_intro(scores, self.intervals)
         intro, at_cuts = self._at_cuts(analysis.path, intro)
-        return self._detection(analysis, scores, intro, signals + at_cuts)
+        return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + at_cuts)
+
+    def _by_sound(self, path: Path, siblings: Sequence[Fingerprints]) -> Detection | None:
+        """The cascade's first step: the episode decided from its sound and its siblings' stored fingerprints, when
+        the network's scores cannot change the answer (season_rule.decided_by_sound); its pictures are decoded only
+        around the intro's ends, for the shot cuts. None: the pictures are needed (nothing is stored then)."""
+        sound = extract_sound(path, self.languages, self.ceiling)
+        own = sound.fingerprints()
+        others, repetition, n_copies = season_context(own, siblings)
+        if repetition.n_siblings < 2:  # one sibling or none left: the lone-episode model may be asked
+            return None
+        certain, intro = decided_by_sound(own, others, repetition, self.season_rule)
+        if not certain:
+            log.info("%s: the network's scores could change the answer: decoding its pictures", path)
+            return None
+        self.store.put(path, own)
+        signals: tuple[str, ...] = ("copies",) if n_copies else ()
+        signals += ("repetition", "sound") + (("edges",) if self.season_rule.refine else ())
+        intro, at_cuts = self._at_cuts(path, intro)
+        return self._detection(path, sound.duration_s, repetition.audio_support, intro, signals + at_cuts)
 
     def _alone(self, analysis: Analysis, embedding: torch.Tensor, signals: tuple[str, ...]) -> Detection:
         """The lone-episode model's result, as for an episode without siblings."""
@@ -282,7 +316,7 @@ class Detector:
         logits = self.lone_model.classify(embedding.unsqueeze(0))[0]
         scores = torch.sigmoid(logits).cpu().numpy().astype(np.float32)
         intro, at_cuts = self._at_cuts(analysis.path, find_intro(scores, self.lone_checkpoint.intervals))
-        return self._detection(analysis, scores, intro, signals + at_cuts)
+        return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + at_cuts)
 
     def _at_cuts(self, path: Path, intro: Intro | None) -> tuple[Intro | None, tuple[str, ...]]:
         """The intro's ends at the shot cuts next to them (detector.cuts), and ("cuts",) when one moved.
@@ -299,16 +333,16 @@ class Detector:
         return snapped, (("cuts",) if snapped != intro else ())
 
     def _detection(
-        self, analysis: Analysis, scores: np.ndarray, intro: Intro | None, signals: tuple[str, ...]
+        self, path: Path, duration_s: float, scores: np.ndarray, intro: Intro | None, signals: tuple[str, ...]
     ) -> Detection:
         if intro is not None and intro.duration_s > MAX_INTRO_S:
-            log.info("%s: %.0f s found, longer than an intro can be: none marked", analysis.path, intro.duration_s)
+            log.info("%s: %.0f s found, longer than an intro can be: none marked", path, intro.duration_s)
             intro, signals = None, (*signals, "too-long")
-        if analysis.duration_s / 2 > MAX_ANALYSED_S:  # the end of its first half was not looked at
+        if duration_s / 2 > MAX_ANALYSED_S:  # the end of its first half was not looked at
             signals = (*signals, "capped")
         return Detection(
-            path=analysis.path,
-            duration_s=analysis.duration_s,
+            path=path,
+            duration_s=duration_s,
             intro=intro,
             model_version=self.model_version,
             scores=tuple(round(float(s), 3) for s in scores),
@@ -317,9 +351,21 @@ class Detector:
 
     def detect(self, path: str | Path, siblings: Sequence[Path] = ()) -> Detection:
         """One episode; its siblings' fingerprints come from the store, or are decoded once and stored. An episode
-        decided with fewer than SETTLED_SIBLINGS siblings keeps its analysis in the store, for `revisit`."""
+        decided with fewer than SETTLED_SIBLINGS siblings keeps its analysis in the store, for `revisit`.
+
+        The cascade: with at least SETTLED_SIBLINGS siblings stored, the sound is decoded first and the season's
+        repetition decides when the network's scores cannot change the answer (most episodes of a season); the
+        pictures are decoded only around the intro's ends then. Otherwise the file is decoded again with its
+        pictures (the sound, a few per cent of the cost, twice), and the network scores every second."""
+        path = Path(path)
         found = self._sibling_fingerprints(siblings) if self.uses_siblings else []
-        kept = self._kept.pop(file_identity(Path(path)), None) if found else None
+        kept = self._kept.pop(file_identity(path), None) if found else None
+        if kept is None and self.cascade and len(found) >= SETTLED_SIBLINGS:
+            by_sound = self._by_sound(path, found)
+            if by_sound is not None:
+                if self._analyses is not None:
+                    self._analyses.drop_analysis(path)
+                return by_sound
         analysis = kept or self.analyse(path, siblings=len(found))
         detection = self.finish(analysis, found)
         if self._analyses is not None:

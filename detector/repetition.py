@@ -218,10 +218,12 @@ def repetition_scores(
     audio_match, audio_similarity, audio_offset_s, picture_match, picture_similarity, picture_offset_s = (
         stacked or [empty] * 6
     )
+    # A sibling analysed from its sound alone has no picture hashes (all 0): it says nothing about the pictures.
+    with_pictures = np.array([bool(np.any(sibling.picture)) for sibling in siblings], dtype=bool)
     return RepetitionFeatures(
         audio_support=_mean_or_zero(audio_match, n_seconds),
         audio_similarity=_max_or_zero(audio_similarity, n_seconds),
-        picture_support=_mean_or_zero(picture_match, n_seconds),
+        picture_support=_mean_or_zero(picture_match[with_pictures] if len(siblings) else picture_match, n_seconds),
         picture_similarity=_max_or_zero(picture_similarity, n_seconds),
         audio_match=audio_match,
         audio_offset_s=audio_offset_s,

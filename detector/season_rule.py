@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -94,6 +95,22 @@ def repeated_candidates(
     network's probability and the support.
     changes: seconds where the repeated content changes (repetition.content_changes); runs are split there.
     """
+    candidates = []
+    for run in sorted(
+        _repeated_runs(support, params, changes), key=partial(_merit, scores, support, params), reverse=True
+    ):
+        start, end = trim_to_core(support, *run)
+        if end - start > MAX_INTRO_S:
+            continue
+        confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
+        candidates.append(Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4)))
+    return candidates
+
+
+def _repeated_runs(
+    support: np.ndarray, params: SeasonRuleParams, changes: Sequence[int] | np.ndarray
+) -> list[tuple[int, int]]:
+    """[start, end) of the runs of repeated seconds, split at the content changes, at least min_repeated_s long."""
     repeated = np.asarray(support) >= params.support_threshold
     edges = np.flatnonzero(np.diff(np.concatenate([[0], repeated.astype(np.int8), [0]])))
     cuts = np.asarray(changes, dtype=np.int64)
@@ -102,22 +119,53 @@ def repeated_candidates(
         inner = cuts[(cuts > a) & (cuts < b)]
         bounds = [int(a), *(int(c) for c in inner), int(b)]
         runs += [(x, y) for x, y in itertools.pairwise(bounds) if y - x >= params.min_repeated_s]
+    return runs
 
-    def merit(run: tuple[int, int]) -> float:
-        return (
-            (run[1] - run[0]) / 60.0
-            + params.network_weight * float(np.mean(scores[run[0] : run[1]]))
-            + params.support_weight * float(np.mean(support[run[0] : run[1]]))
-        )
 
-    candidates = []
-    for run in sorted(runs, key=merit, reverse=True):
+def _merit(scores: np.ndarray, support: np.ndarray, params: SeasonRuleParams, run: tuple[int, int]) -> float:
+    return (
+        (run[1] - run[0]) / 60.0
+        + params.network_weight * float(np.mean(scores[run[0] : run[1]]))
+        + params.support_weight * float(np.mean(support[run[0] : run[1]]))
+    )
+
+
+def decided_by_sound(
+    target: Fingerprints,
+    siblings: Sequence[Fingerprints],
+    repetition: RepetitionFeatures,
+    params: SeasonRuleParams,
+) -> tuple[bool, Intro | None]:
+    """(True, what locate_repeated_intro returns) when that answer is the same whatever the network's scores are;
+    (False, None) when the scores could change it. Needs no pictures: the candidates, the consensus and the
+    refined ends come from the audio codes, and the scores only order the candidates, each run's merit moving by
+    at most network_weight (scores are probabilities). The answer is certain when no other candidate that could
+    rank above the first one not held as story is itself not held as story, and at most two could rank above it
+    (only the first three are looked at). The intro's confidence is then its mean support (no scores)."""
+    support = repetition.audio_support
+    no_scores = np.zeros(len(support), np.float32)
+    ranked = []  # (merit without scores, candidate), best first
+    for run in _repeated_runs(support, params, content_changes(repetition)):
         start, end = trim_to_core(support, *run)
-        if end - start > MAX_INTRO_S:
-            continue
-        confidence = 0.5 * float(np.mean(scores[start:end])) + 0.5 * float(np.mean(support[start:end]))
-        candidates.append(Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4)))
-    return candidates
+        if end - start <= MAX_INTRO_S:
+            confidence = round(float(np.mean(support[start:end])), 4)
+            ranked.append((_merit(no_scores, support, params, run), Intro(float(start), float(end), confidence)))
+    ranked.sort(key=lambda r: r[0], reverse=True)
+    reach = params.network_weight
+    own_intros: dict[int, Intro | None] = {}
+    for i, (low, candidate) in enumerate(ranked):
+        if held_as_story(candidate, target, siblings, repetition, params, own_intros):
+            continue  # held as story whatever the scores: passed over wherever it ranks
+        rivals = [j for j, (merit, _) in enumerate(ranked) if j != i and merit + reach >= low]
+        if len(rivals) > 2:
+            return False, None  # could be pushed out of the three looked at
+        for j in rivals:
+            if j > i and not held_as_story(ranked[j][1], target, siblings, repetition, params, own_intros):
+                return False, None  # the scores decide between the two
+        if params.refine:
+            return True, sharpen(candidate, target, siblings, repetition, params.start_offset_s, params.end_offset_s)
+        return True, candidate
+    return True, None  # nothing repeats, or all of it is the siblings' story
 
 
 def find_repeated_intro(

@@ -46,6 +46,12 @@ def model_arguments(parser: argparse.ArgumentParser) -> None:
         "the default); or the last key frame (7x faster, less accurate)",
     )
     parser.add_argument(
+        "--no-cascade",
+        action="store_true",
+        help="decode every second's picture even when 3 or more siblings are stored and the sound decides "
+        "(the full-picture path)",
+    )
+    parser.add_argument(
         "--no-cuts",
         action="store_true",
         help="leave the intro's ends where the network or the sound put them (the seed design's DBSCAN ends) instead "
@@ -61,7 +67,11 @@ def load_detector(args: argparse.Namespace) -> Detector:
 
     frame_mode = FrameMode(args.frame_mode) if args.frame_mode else None
     return Detector.load(
-        args.weights or MODELS[args.model], threads=args.threads, frame_mode=frame_mode, snap_to_cuts=not args.no_cuts
+        args.weights or MODELS[args.model],
+        threads=args.threads,
+        frame_mode=frame_mode,
+        snap_to_cuts=not args.no_cuts,
+        cascade=not args.no_cascade,
     )
 
 

@@ -75,13 +75,23 @@ def _show_lines(session: Session, episode: Episode) -> list[str]:
         lines.append(
             "  copies     other copies of this episode are in its season; they were left out of its season context"
         )
+    if "sound" in detection.signals.split(","):
+        lines.append(
+            "  pictures   decoded only around the intro's ends (shot cuts): the season's repetition decided, and no "
+            "network scores could have changed it"
+        )
     if "too-long" in detection.signals.split(","):
         lines.append("  too long   what was found is longer than an intro can be, so no intro is marked")
     if "capped" in detection.signals.split(","):
         lines.append(
             f"  analysed   the first {clock(MAX_ANALYSED_S)} only, not the whole first half: the file is that long"
         )
-    lines.extend(_score_lines(detection))
+    lines.extend(
+        _score_lines(
+            detection,
+            "share of the siblings repeating it" if "sound" in detection.signals.split(",") else "probability",
+        )
+    )
     for push in sorted(episode.pushes, key=lambda p: p.target):
         pushed = f", has detection #{push.detection_id}" if push.detection_id else ""
         error = f": {push.last_error}" if push.last_error else ""
@@ -89,13 +99,13 @@ def _show_lines(session: Session, episode: Episode) -> list[str]:
     return lines
 
 
-def _score_lines(detection: DetectionRecord) -> list[str]:
+def _score_lines(detection: DetectionRecord, height: str) -> list[str]:
     scores = decode_scores(detection.scores).tolist()
     if not scores:
         return ["  scores     none stored"]
     per_char = -(-len(scores) // SCORE_WIDTH)
     lines = [
-        f"  scores     per second, 0:00 - {clock(len(scores))}, one character = {per_char} s, height = probability",
+        f"  scores     per second, 0:00 - {clock(len(scores))}, one character = {per_char} s, height = {height}",
         "  |" + sparkline(scores, SCORE_WIDTH),
     ]
     if detection.start_s is not None and detection.end_s is not None:

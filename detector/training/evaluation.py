@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ class Labelled:
     tags: tuple[str, ...]
     outcome: Prediction
     positions: tuple[str, ...] = ()  # rows of the per-position table this episode counts in (intro_positions)
+    signals: tuple[str, ...] = ()  # what produced the result (Detection.signals)
 
 
 # Where an episode's intro starts: the rows of the per-position table (issue 25). An intro can be in two rows
@@ -59,15 +60,25 @@ def seasons_of(root: Path, truth: Sequence[EpisodeTruth]) -> list[list[Path]]:
     return list(by_folder.values())
 
 
-def run_corpus(detector: Detector, root: Path, truth: Sequence[EpisodeTruth], lone: bool = False) -> list[Labelled]:
-    """Every episode detected with its season (or alone); files that fail are logged and left out."""
+def run_corpus(
+    detector: Detector, root: Path, truth: Sequence[EpisodeTruth], lone: bool = False, as_new: bool = False
+) -> list[Labelled]:
+    """Every episode detected with its season (or alone); files that fail are logged and left out.
+    as_new: each season is scanned first, then every episode is detected again as a new one whose siblings are
+    stored (what the daemon does when an episode arrives; the cascade's case), and those results are scored."""
     by_path = {root / ep.path: ep for ep in truth}
     groups = seasons_of(root, truth)
     if lone:
         groups = [[p] for g in groups for p in g]
     labelled = []
     for group in groups:
-        for path, result in detect_all(detector, group, []):
+        results: Iterable[tuple[Path, Detection | str]]
+        if as_new:
+            list(detect_all(detector, group, []))  # the season's fingerprints, stored
+            results = ((p, r) for p in group for _, r in detect_all(detector, [p], [s for s in group if s != p]))
+        else:
+            results = detect_all(detector, group, [])
+        for path, result in results:
             if not isinstance(result, Detection):
                 log.error("%s: %s", path, result)
                 continue
@@ -83,7 +94,7 @@ def run_corpus(detector: Detector, root: Path, truth: Sequence[EpisodeTruth], lo
                 scores=np.asarray(result.scores, dtype=np.float32),
                 threshold=intervals.threshold,
             )
-            labelled.append(Labelled(ep.path, ep.tags, outcome, intro_positions(ep)))
+            labelled.append(Labelled(ep.path, ep.tags, outcome, intro_positions(ep), result.signals))
     return labelled
 
 

@@ -9,6 +9,7 @@ from daemon.config import (
     ConfigError,
     PathMap,
     TargetConfig,
+    WorkerConfig,
     default_state_dir,
     load_config,
 )
@@ -73,6 +74,7 @@ def test_file_values_and_relative_paths(tmp_path: Path) -> None:
             workers = 2
             torch_threads = 3
             audio_languages = ["JPN", "eng"]
+            cascade = false
             """,
         ),
         env={},
@@ -83,6 +85,7 @@ def test_file_values_and_relative_paths(tmp_path: Path) -> None:
     assert config.library.settle_s == 2.0 and config.library.polling
     assert config.state.database_url == f"sqlite:///{tmp_path}/state/intro-daemon.db"
     assert (config.worker.workers, config.worker.torch_threads) == (2, 3)
+    assert not config.worker.cascade and WorkerConfig().cascade
 
 
 def test_cli_library_replaces_the_files_folders(tmp_path: Path) -> None:

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
+from daemon.commands.rescan import rescan
+from daemon.config import load_config
 from tests.conftest import FakeDetector
-from tests.daemon.commands.libraries import status_config
+from tests.daemon.commands.libraries import library_of, loader, status_config, write_config
 
 
 def test_show_draws_the_scores(tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,3 +24,17 @@ def test_show_draws_the_scores(tmp_path: Path, fake_detector: FakeDetector, caps
     assert "push       home: pending (attempts 0)" in out
     assert main(["show", "--config", str(path), str(lib / "Show" / "S2" / "e1.mkv")]) == 1
     assert "is not in the database" in capsys.readouterr().err
+
+
+def test_show_says_when_the_sound_decided_and_the_pictures_were_decoded_only_at_the_ends(
+    tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lib = library_of(tmp_path / "lib", {"Show/S1/e1.mkv": b"SOUND"})
+    path = write_config(tmp_path, lib, "")
+    rescan(load_config(path), (lib / "Show" / "S1",), force=False, detector_loader=loader(fake_detector), targets=())
+    capsys.readouterr()
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e1.mkv")]) == 0
+    out = capsys.readouterr().out
+    assert "from repetition,sound,cuts" in out
+    assert "pictures   decoded only around the intro's ends (shot cuts)" in out
+    assert "one character = 1 s, height = share of the siblings repeating it" in out

@@ -1,0 +1,141 @@
+"""The cascade: with enough stored siblings, an episode is decided from its sound, and its pictures are decoded only
+around the intro's ends, exactly when the network's scores cannot change the answer."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import detector.inference as inference
+from detector import Detector
+from detector.fingerprint import Fingerprints
+from detector.repetition import repetition_scores
+from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro, repeated_candidates
+from tests.detector.test_season_rule import N_SECONDS, codes, episode
+
+
+def score_vectors(candidates: list, rng: np.random.Generator) -> list[np.ndarray]:
+    """Scores that push each candidate up and the others down, plus flat and random ones."""
+    vectors = [np.zeros(N_SECONDS), np.ones(N_SECONDS), rng.random(N_SECONDS)]
+    for c in candidates:
+        favour = np.zeros(N_SECONDS)
+        favour[int(c.start_s) : int(np.ceil(c.end_s))] = 1.0
+        vectors.append(favour)
+    return vectors
+
+
+@pytest.mark.parametrize("refine", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_what_the_sound_decides_is_what_any_scores_give(seed: int, refine: bool):
+    rng = np.random.default_rng(seed)
+    theme, cue = codes(rng, rng.uniform(15, 60)), codes(rng, rng.uniform(9, 30))
+    target = episode(rng, theme, rng.uniform(0, 60), (cue, rng.uniform(120, 160)))
+    siblings = [episode(rng, theme, rng.uniform(0, 80)) for _ in range(3)]
+    # A score cue that one sibling reuses in its story: repeated, but held as story by the season.
+    siblings.append(episode(rng, theme, rng.uniform(0, 30), (cue, rng.uniform(100, 160))))
+    repetition = repetition_scores(target, siblings)
+    params = SeasonRuleParams(refine=refine)
+    certain, intro = decided_by_sound(target, siblings, repetition, params)
+    assert certain and intro is not None
+    candidates = repeated_candidates(np.zeros(N_SECONDS), repetition.audio_support, params)
+    for scores in score_vectors(candidates, rng):
+        found = locate_repeated_intro(scores, target, siblings, repetition, params)
+        assert found is not None and (found.start_s, found.end_s) == (intro.start_s, intro.end_s)
+
+
+def test_nothing_repeated_is_certain_too():
+    rng = np.random.default_rng(1)
+    target = episode(rng, codes(rng, 1), 0.0)
+    siblings = [episode(rng, codes(rng, 1), 0.0) for _ in range(3)]
+    assert decided_by_sound(target, siblings, repetition_scores(target, siblings), SeasonRuleParams()) == (True, None)
+
+
+def test_two_intro_like_runs_of_about_the_same_length_are_left_to_the_network():
+    # Half the season opens with one theme, half with another; the target has both, 20 s and 21 s long: which one
+    # is its intro is the network's call, so the sound alone must not answer.
+    rng = np.random.default_rng(2)
+    first, second = codes(rng, 20), codes(rng, 21)
+    target = episode(rng, first, 10.0, (second, 100.0))
+    siblings = [
+        episode(rng, first, 0.0),
+        episode(rng, first, 5.0),
+        episode(rng, second, 0.0),
+        episode(rng, second, 8.0),
+    ]
+    repetition = repetition_scores(target, siblings)
+    params = SeasonRuleParams()
+    assert decided_by_sound(target, siblings, repetition, params) == (False, None)
+    answers = set()
+    for scores in score_vectors(repeated_candidates(np.zeros(N_SECONDS), repetition.audio_support, params), rng):
+        found = locate_repeated_intro(scores, target, siblings, repetition, params)
+        answers.add(None if found is None else round(found.start_s))
+    assert answers == {10, 100}  # the scores do decide between them
+
+
+def test_a_sibling_without_pictures_says_nothing_about_the_pictures():
+    rng = np.random.default_rng(4)
+    theme = codes(rng, 30)
+    target = episode(rng, theme, 10.0)
+    with_pictures = [episode(rng, theme, 0.0) for _ in range(3)]
+    sound_only = episode(rng, theme, 20.0)
+    sound_only = Fingerprints(audio=sound_only.audio, picture=np.zeros(N_SECONDS, np.uint64))
+    alone = repetition_scores(target, with_pictures)
+    mixed = repetition_scores(target, [*with_pictures, sound_only])
+    np.testing.assert_array_equal(alone.picture_support, mixed.picture_support)
+    assert mixed.audio_support.max() > 0  # its sound still counts
+
+
+@pytest.fixture(scope="module")
+def six_episodes(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    from corpus.procedural import make_season
+
+    out = tmp_path_factory.mktemp("six")
+    return sorted(out / t.path for t in make_season(out, episodes=6, seed=11))
+
+
+def test_a_new_episode_with_stored_siblings_is_decided_by_its_sound_as_the_network_would(
+    six_episodes: list[Path], monkeypatch: pytest.MonkeyPatch
+):
+    full = Detector.load(threads=1, cascade=False)
+    whole = dict(full.detect_season(six_episodes))  # stores every episode's fingerprints
+    cascade = Detector.load(threads=1, store=full.store)
+    decoded: list[Path] = []
+    spans: list[int] = []
+    real_extract, real_pictures = inference.extract, inference.decode_pictures
+
+    def counting_extract(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        decoded.append(Path(path))
+        return real_extract(path, *args, **kwargs)
+
+    def counting_pictures(path, windows):  # type: ignore[no-untyped-def]
+        spans.append(len(windows))
+        return real_pictures(path, windows)
+
+    monkeypatch.setattr(inference, "extract", counting_extract)
+    monkeypatch.setattr(inference, "decode_pictures", counting_pictures)
+    for path in six_episodes:
+        found = cascade.detect(path, [p for p in six_episodes if p != path])
+        expected = whole[path]
+        assert not isinstance(expected, Exception)
+        assert found.intro == expected.intro or (
+            found.intro is not None
+            and expected.intro is not None
+            and (found.intro.start_s, found.intro.end_s) == (expected.intro.start_s, expected.intro.end_s)
+        )
+        assert "sound" in found.signals and "network" not in found.signals
+        assert len(found.scores) == len(expected.scores)  # the per-second repetition support, for `show`
+    assert decoded == []  # no picture of the span was decoded ...
+    assert spans and set(spans) == {2}  # ... only the windows around the two ends, once per intro found
+
+
+def test_when_the_scores_could_change_the_answer_the_pictures_are_decoded(
+    six_episodes: list[Path], monkeypatch: pytest.MonkeyPatch
+):
+    full = Detector.load(threads=1, cascade=False)
+    whole = dict(full.detect_season(six_episodes))
+    cascade = Detector.load(threads=1, store=full.store)
+    monkeypatch.setattr(inference, "decided_by_sound", lambda *args: (False, None))
+    target = six_episodes[0]
+    found = cascade.detect(target, six_episodes[1:])
+    assert "network" in found.signals and "sound" not in found.signals
+    assert found == whole[target]
