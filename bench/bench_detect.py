@@ -1,14 +1,22 @@
-"""Speed and memory of one detection on a long 1080p episode, stage by stage, frame modes side by side.
+"""Speed and memory of one detection on a 44-minute 1080p episode: the cascade, the full-picture path and Jellyfin
+Intro Skipper's algorithm, side by side, (a) for a lone episode and (b) for a new episode of a season whose
+siblings are stored.
 
-    python -m bench.bench_detect [--episode PATH] [--minutes 44] [--weights PATH]
+    python -m bench.bench_detect [--minutes 44] [--siblings 4] [--threads N] [--no-baseline]
 
-Builds (once, into cache/bench/) a realistic 44-minute 1920x1080 H.264/AAC episode unless --episode is given.
-Each frame mode runs in its own child process so that its peak RSS is its own.
+Builds once, into cache/bench/: a realistic 4-minute 1920x1080 H.264/AAC render joined to itself by stream copy up
+to --minutes (bench.bench_detect.ensure_episode), and a season made from it (bench.season: the same video, each
+episode its own sound with the intro at the same place). The siblings' fingerprints are computed once (the
+full-picture path, as a first scan stores them) and kept; each measured run is its own process, so its peak RSS
+is its own; it loads the models, then times the detection alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import gc
 import json
 import resource
 import subprocess
@@ -17,75 +25,29 @@ import time
 from pathlib import Path
 
 CACHE = Path("cache/bench")
-
-
-def measure(episode: Path, model: str, frame_mode: str, weights: Path | None, threads: int | None) -> dict[str, float]:
-    """One lone-episode detection, timed per stage (runs in the child)."""
-    import torch
-
-    from detector.audio import episode_log_mel
-    from detector.decode import FrameMode, decode
-    from detector.fingerprint import fingerprint
-    from detector.inference import Analysis, Detector
-    from detector.weights import MODELS
-
-    started = time.perf_counter()
-    detector = Detector.load(weights or MODELS[model], threads=threads, frame_mode=FrameMode(frame_mode))
-    load_s = time.perf_counter() - started
-
-    t0 = time.perf_counter()
-    media = decode(episode, detector.frame_mode)
-    t1 = time.perf_counter()
-    mel = episode_log_mel(media.audio, media.n_seconds)
-    frames = torch.from_numpy(media.frames)
-    t2 = time.perf_counter()
-    with torch.inference_mode():
-        embedding = detector.model.embed(mel.unsqueeze(0), frames.unsqueeze(0))[0]
-    t3 = time.perf_counter()
-    fingerprints = fingerprint(media.audio, media.frames) if detector.uses_siblings else None
-    t4 = time.perf_counter()
-    detection = detector.finish(Analysis(episode, media.info.duration_s, embedding, fingerprints), [])
-    t5 = time.perf_counter()
-    intro = detection.intro
-    return {
-        "duration_s": media.info.duration_s,
-        "analysed_s": media.n_seconds,
-        "model_load_s": load_s,
-        "decode_s": t1 - t0,
-        "audio_decode_s": media.audio_decode_s,
-        "frame_decode_s": media.video_decode_s,
-        "frames_decoded": media.video_frames_decoded,
-        "features_s": t2 - t1,
-        "cnn_s": t3 - t2,
-        "fingerprint_s": t4 - t3,
-        "lstm_intervals_s": t5 - t4,
-        "detect_s": t5 - t0,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "intro": [intro.start_s, intro.end_s] if intro else None,  # type: ignore[dict-item]
-    }
-
-
 PART_MINUTES = 4  # rendered once, then repeated by stream copy: the decoding cost per minute is the same
+RUNS = ("lone:full", "season:skipper", "season:full", "season:cascade")
 
 
-def ensure_episode(minutes: int) -> Path:
-    """A `minutes`-long 1080p episode: a realistic 4-minute render (corpus.build.long_episode: x264 veryfast,
-    B-frames, keyint 250) joined to itself by stream copy, since rendering 44 minutes of 1080p costs far more
-    than the benchmark itself."""
-    path = CACHE / f"long-{minutes}min-1080p.mkv"
-    if path.exists():
-        return path
-    from corpus.build import long_episode
-
-    CACHE.mkdir(parents=True, exist_ok=True)
+def ensure_episode(minutes: int) -> tuple[Path, tuple[float, float]]:
+    """A `minutes`-long 1080p episode and the intro of its first part: a realistic 4-minute render
+    (corpus.build.long_episode: x264 veryfast, B-frames, keyint 250) joined to itself by stream copy, since
+    rendering 44 minutes of 1080p costs far more than the benchmark itself."""
     part = CACHE / f"part-{PART_MINUTES}min-1080p.mkv"
-    started = time.monotonic()
-    if not part.exists():
+    truth = part.with_suffix(".json")
+    if not part.exists() or not truth.exists():
+        from corpus.build import long_episode
+
+        CACHE.mkdir(parents=True, exist_ok=True)
         print(f"rendering {part} (once) ...", file=sys.stderr)
-        long_episode(part, minutes=PART_MINUTES, width=1920, height=1080, seed=0)
-    repeat_by_stream_copy(part, path, times=-(-minutes // PART_MINUTES))
-    print(f"built {path} in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    return path
+        rendered = long_episode(part, minutes=PART_MINUTES, width=1920, height=1080, seed=0)
+        assert rendered.intro is not None
+        truth.write_text(json.dumps({"intro": [rendered.intro.start_s, rendered.intro.end_s]}))
+    intro = json.loads(truth.read_text())["intro"]
+    path = CACHE / f"long-{minutes}min-1080p.mkv"
+    if not path.exists():
+        repeat_by_stream_copy(part, path, times=-(-minutes // PART_MINUTES))
+    return path, (float(intro[0]), float(intro[1]))
 
 
 def repeat_by_stream_copy(src: Path, dst: Path, times: int) -> None:
@@ -112,57 +74,171 @@ def repeat_by_stream_copy(src: Path, dst: Path, times: int) -> None:
     tmp.replace(dst)
 
 
+def _fingerprint_file(sibling: Path) -> Path:
+    return sibling.with_suffix(".fp")
+
+
+def store_siblings(siblings: list[Path], threads: int | None) -> None:
+    """(child) Each sibling's fingerprints as a first scan stores them (the full-picture path), and its Intro
+    Skipper points, into files beside it."""
+    import numpy as np
+
+    from bench.intro_skipper import analysis_window_s, fingerprint_file, media_duration_s
+    from detector import Detector
+
+    detector = Detector.load(threads=threads, cascade=False)
+    for sibling in siblings:
+        if not _fingerprint_file(sibling).exists():
+            analysis = detector.analyse(sibling, siblings=len(siblings))
+            assert analysis.fingerprints is not None
+            _fingerprint_file(sibling).write_bytes(analysis.fingerprints.to_bytes())
+        points = sibling.with_suffix(".points.npy")
+        if not points.exists() and _has_fpcalc():
+            np.save(points, fingerprint_file(sibling, analysis_window_s(media_duration_s(sibling))))
+
+
+def _has_fpcalc() -> bool:
+    import shutil
+
+    return shutil.which("fpcalc") is not None
+
+
+def _rss_now_mb() -> float:
+    """Resident size now, after what a finished job leaves (the daemon between jobs)."""
+    gc.collect()
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(run: str, target: Path, siblings: list[Path], threads: int | None) -> dict[str, object]:
+    """(child) One detection of `target`, timed after the models are loaded."""
+    case, path = run.split(":")
+    if path == "skipper":
+        return _measure_skipper(target, siblings)
+    from detector import Detector
+    from detector.decode import COUNTS, probe
+    from detector.fingerprint import Fingerprints
+    from detector.season import MemoryStore
+
+    store = MemoryStore()
+    if case == "season":
+        for sibling in siblings:
+            store.put(sibling, Fingerprints.from_bytes(_fingerprint_file(sibling).read_bytes()))
+    started = time.perf_counter()
+    detector = Detector.load(threads=threads, store=store, cascade=path == "cascade")
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    detection = detector.detect(target, siblings if case == "season" else [])
+    wall_s = time.perf_counter() - started
+    intro = detection.intro
+    return {
+        "duration_s": probe(target).duration_s,
+        "wall_s": wall_s,
+        "load_s": load_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_after_mb": _rss_now_mb(),
+        "frames": COUNTS.video_frames,
+        "window_frames": COUNTS.window_frames,
+        "passes": f"{COUNTS.sound_passes} sound, {COUNTS.picture_passes} pictures",
+        "signals": ",".join(detection.signals),
+        "intro": None if intro is None else f"{intro.start_s:.2f}-{intro.end_s:.2f}",
+    }
+
+
+def _measure_skipper(target: Path, siblings: list[Path]) -> dict[str, object]:
+    """The plugin's work for a new episode: fpcalc on its window, compared with the stored siblings' points."""
+    import numpy as np
+
+    from bench import intro_skipper as skipper
+
+    points = [np.load(s.with_suffix(".points.npy")) for s in siblings]
+    started = time.perf_counter()
+    duration_s = skipper.media_duration_s(target)
+    own = skipper.fingerprint_file(target, skipper.analysis_window_s(duration_s))
+    intro = skipper.reduce_season([own, *points])[0]
+    if intro is not None:
+        silences = skipper.silence_spans(skipper.decode_audio(target, intro.end_s + 2), skipper.SILENCE_SAMPLE_RATE)
+        intro = skipper.refine_end_on_silence(intro, silences)
+    wall_s = time.perf_counter() - started
+    return {
+        "duration_s": duration_s,
+        "wall_s": wall_s,
+        "load_s": 0.0,
+        "peak_rss_mb": (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        )
+        / 1024,
+        "rss_after_mb": float("nan"),
+        "frames": 0,
+        "window_frames": 0,
+        "passes": "fpcalc",
+        "signals": "chromaprint",
+        "intro": None if intro is None else f"{intro.start_s:.2f}-{intro.end_s:.2f}",
+    }
+
+
+def _child(args: list[str]) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bench_detect", *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--episode", type=Path, default=None)
     parser.add_argument("--minutes", type=int, default=44)
-    parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument("--siblings", type=int, default=4, help="stored siblings of the new episode (>= 3)")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument(
-        "--runs",
-        default="seed:all,seed:reference,seed:keyframes,season:all,season:reference",
-        help="model:frame-mode pairs to compare, side by side",
-    )
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # model:frame-mode
+    parser.add_argument("--no-baseline", action="store_true", help="leave out Intro Skipper's algorithm")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--season", type=Path, nargs="*", default=[], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    threads = ["--threads", str(args.threads)] if args.threads else []
 
     if args.child:
-        model, mode = args.child.split(":")
-        result = measure(args.episode, model, mode, args.weights, args.threads)
-        print(json.dumps(result))
+        target, *siblings = args.season
+        if args.child == "store":
+            store_siblings(siblings, args.threads)
+            print("{}")
+        else:
+            print(json.dumps(measure(args.child, target, siblings, args.threads)))
         return 0
 
-    episode = args.episode or ensure_episode(args.minutes)
-    results = {}
-    for run in args.runs.split(","):
-        cmd = [sys.executable, "-m", "bench.bench_detect", "--child", run, "--episode", str(episode)]
-        if args.weights:
-            cmd += ["--weights", str(args.weights)]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        results[run] = json.loads(out.strip().splitlines()[-1])
+    from bench.season import ensure_season
+
+    episode, intro_s = ensure_episode(args.minutes)
+    season = ensure_season(episode, intro_s, args.siblings + 1, CACHE / f"season-{args.minutes}min-1080p")
+    names = [str(p) for p in season]
+    _child(["--child", "store", "--season", *names, *threads])
+    runs = [r for r in RUNS if not (r.endswith("skipper") and (args.no_baseline or not _has_fpcalc()))]
+    results = {run: _child(["--child", run, "--season", *names, *threads]) for run in runs}
 
     first = next(iter(results.values()))
-    print(f"episode: {episode} ({first['duration_s'] / 60:.1f} min, first {first['analysed_s']} s analysed)")
-    print(f"{'stage':<22}" + "".join(f"{m:>16}" for m in results))
+    minutes = float(first["duration_s"]) / 60  # type: ignore[arg-type]
+    print(
+        f"new episode {season[0]} ({minutes:.1f} min, 1920x1080 H.264, AAC); intro at {intro_s[0]:.2f}-{intro_s[1]:.2f} s"
+    )
+    print(f"(a) lone: nothing stored; (b) season: {args.siblings} siblings' fingerprints stored")
+    print(f"{'':<24}" + "".join(f"{r:>18}" for r in results))
     rows = [
-        ("audio decode s", "audio_decode_s"),
-        ("frame decode s", "frame_decode_s"),
-        ("frames decoded", "frames_decoded"),
-        ("decode total s", "decode_s"),
-        ("log-mel s", "features_s"),
-        ("CNN embeddings s", "cnn_s"),
-        ("fingerprints s", "fingerprint_s"),
-        ("LSTM, intervals, cuts s", "lstm_intervals_s"),
-        ("detect wall s", "detect_s"),
-        ("model load s", "model_load_s"),
-        ("peak RSS MB", "peak_rss_mb"),
+        ("detection wall s", lambda r: f"{r['wall_s']:.2f}"),
+        ("x real time", lambda r: f"{float(r['duration_s']) / float(r['wall_s']):.0f}"),
+        ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}"),
+        ("RSS after, idle MB", lambda r: f"{r['rss_after_mb']:.0f}"),
+        ("video frames decoded", lambda r: f"{r['frames']}"),
+        ("... around the ends", lambda r: f"{r['window_frames']}"),
+        ("span decodes", lambda r: f"{r['passes']}"),
+        ("model load s", lambda r: f"{r['load_s']:.2f}"),
+        ("intro s", lambda r: f"{r['intro']}"),
     ]
-    for label, key in rows:
-        print(f"{label:<22}" + "".join(f"{r[key]:>16.2f}" for r in results.values()))
-    print(f"{'x real time':<22}" + "".join(f"{r['duration_s'] / r['detect_s']:>16.1f}" for r in results.values()))
-    print(f"{'intro':<22}" + "".join(f"{json.dumps(r['intro']):>16}" for r in results.values()))
+    for label, cell in rows:
+        print(f"{label:<24}" + "".join(f"{cell(r):>18}" for r in results.values()))
+    for run, r in results.items():
+        print(f"{run}: {r['signals']}")
     return 0
 
 

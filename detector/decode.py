@@ -88,6 +88,19 @@ class DecodedMedia:
     video_frames_decoded: int = 0
 
 
+@dataclass
+class DecodeCounts:
+    """The decoding this process has done: the benchmarks print it, and tests count passes over files with it."""
+
+    sound_passes: int = 0  # decodes of a span's sound alone (the cascade's first step)
+    picture_passes: int = 0  # decodes of a span with its pictures
+    video_frames: int = 0  # video frames decoded, in spans and in windows around intro ends
+    window_frames: int = 0  # ... of which around intro ends (decode_pictures)
+
+
+COUNTS = DecodeCounts()
+
+
 def _open(path: Path) -> av.container.InputContainer:
     try:
         st = path.stat()
@@ -184,6 +197,11 @@ def decode(
             _check_tail(path, container, picture, origin_s, info)
         except av.error.FFmpegError as exc:
             raise DecodeError(path, f"decoding failed ({exc})") from exc
+    if pictures:
+        COUNTS.picture_passes += 1
+    else:
+        COUNTS.sound_passes += 1
+    COUNTS.video_frames += n_decoded
     audio_end_s = audio.count / SAMPLE_RATE
     if audio_end_s < n_seconds - TRUNCATION_TOLERANCE_S:
         raise DecodeError(
@@ -436,6 +454,8 @@ def _pictures_between(
     try:
         container.seek(int((origin_s + start_s) * av.time_base), backward=True, any_frame=False)
         for frame in container.decode(stream):
+            COUNTS.video_frames += 1
+            COUNTS.window_frames += 1
             if frame.time is None or frame.time - origin_s < start_s:
                 continue
             if frame.time - origin_s > end_s:
