@@ -1,6 +1,7 @@
 """The cascade: with enough stored siblings, an episode is decided from its sound, and its pictures are decoded only
 around the intro's ends, exactly when the network's scores cannot change the answer."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 import detector.inference as inference
 from detector import Detector
+from detector.decode import COUNTS
 from detector.fingerprint import Fingerprints
 from detector.repetition import repetition_scores
 from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro, repeated_candidates
@@ -86,18 +88,30 @@ def test_a_sibling_without_pictures_says_nothing_about_the_pictures():
 
 
 @pytest.fixture(scope="module")
-def six_episodes(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def season_of_ten(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     from corpus.procedural import make_season
 
-    out = tmp_path_factory.mktemp("six")
-    return sorted(out / t.path for t in make_season(out, episodes=6, seed=11))
+    out = tmp_path_factory.mktemp("ten")
+    return sorted(out / t.path for t in make_season(out, episodes=10, seed=11))
+
+
+def test_a_first_scan_of_ten_episodes_one_at_a_time_decodes_each_file_once(season_of_ten: list[Path]):
+    # As the daemon does: each episode its own detection, the others its siblings. The first one analyses its
+    # nine siblings with their pictures and keeps the analyses (they are the next targets); itself, with nine
+    # siblings stored, it is decided from its sound.
+    detector = Detector.load(threads=1)
+    before = dataclasses.replace(COUNTS)
+    results = [detector.detect(p, [s for s in season_of_ten if s != p]) for p in season_of_ten]
+    assert COUNTS.picture_passes - before.picture_passes == len(season_of_ten) - 1
+    assert COUNTS.sound_passes - before.sound_passes == 1
+    assert "sound" in results[0].signals and all("network" in r.signals for r in results[1:])
 
 
 def test_a_new_episode_with_stored_siblings_is_decided_by_its_sound_as_the_network_would(
-    six_episodes: list[Path], monkeypatch: pytest.MonkeyPatch
+    season_of_ten: list[Path], monkeypatch: pytest.MonkeyPatch
 ):
     full = Detector.load(threads=1, cascade=False)
-    whole = dict(full.detect_season(six_episodes))  # stores every episode's fingerprints
+    whole = dict(full.detect_season(season_of_ten))  # stores every episode's fingerprints
     cascade = Detector.load(threads=1, store=full.store)
     decoded: list[Path] = []
     spans: list[int] = []
@@ -113,8 +127,8 @@ def test_a_new_episode_with_stored_siblings_is_decided_by_its_sound_as_the_netwo
 
     monkeypatch.setattr(inference, "extract", counting_extract)
     monkeypatch.setattr(inference, "decode_pictures", counting_pictures)
-    for path in six_episodes:
-        found = cascade.detect(path, [p for p in six_episodes if p != path])
+    for path in season_of_ten:
+        found = cascade.detect(path, [p for p in season_of_ten if p != path])
         expected = whole[path]
         assert not isinstance(expected, Exception)
         assert found.intro == expected.intro or (
@@ -129,13 +143,13 @@ def test_a_new_episode_with_stored_siblings_is_decided_by_its_sound_as_the_netwo
 
 
 def test_when_the_scores_could_change_the_answer_the_pictures_are_decoded(
-    six_episodes: list[Path], monkeypatch: pytest.MonkeyPatch
+    season_of_ten: list[Path], monkeypatch: pytest.MonkeyPatch
 ):
     full = Detector.load(threads=1, cascade=False)
-    whole = dict(full.detect_season(six_episodes))
+    whole = dict(full.detect_season(season_of_ten))
     cascade = Detector.load(threads=1, store=full.store)
     monkeypatch.setattr(inference, "decided_by_sound", lambda *args: (False, None))
-    target = six_episodes[0]
-    found = cascade.detect(target, six_episodes[1:])
+    target = season_of_ten[0]
+    found = cascade.detect(target, season_of_ten[1:])
     assert "network" in found.signals and "sound" not in found.signals
     assert found == whole[target]
