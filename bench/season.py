@@ -41,11 +41,11 @@ def story_second(episode: int, second: int) -> np.ndarray:
 
 
 def intro_sound(source: Path, start_s: float, end_s: float) -> np.ndarray:
-    """(2, n) float32 at RATE: the source's sound from start_s to end_s."""
+    """(2, n) float32 at RATE: the source's sound from start_s to end_s. Decoded from the start, not sought: a
+    seek lands on the cluster of a key frame, which in a stream-copied file can be seconds after the time asked."""
     chunks = []
     resampler = av.AudioResampler(format="fltp", layout="stereo", rate=RATE)
     with av.open(str(source)) as container:
-        container.seek(int(max(0.0, start_s - 1) * av.time_base), backward=True)
         for frame in container.decode(audio=0):
             if frame.time is not None and frame.time > end_s + 1:
                 break
