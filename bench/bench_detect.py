@@ -4,6 +4,9 @@ siblings are stored.
 
     python -m bench.bench_detect [--minutes 44] [--siblings 4] [--threads N] [--no-baseline]
 
+Then the real service (`intro-daemon run`) on a library of one episode: its resident size with the detection
+process loaded, and idle once that process is unloaded (worker.unload_after_s).
+
 Builds once, into cache/bench/: a realistic 4-minute 1920x1080 H.264/AAC render joined to itself by stream copy up
 to --minutes (bench.bench_detect.ensure_episode), and a season made from it (bench.season: the same video, each
 episode its own sound with the intro at the same place). The siblings' fingerprints are computed once (the
@@ -181,6 +184,63 @@ def _measure_skipper(target: Path, siblings: list[Path]) -> dict[str, object]:
     }
 
 
+def _process_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+
+
+def measure_daemon(episode: Path, unload_after_s: float = 5.0) -> dict[str, float]:
+    """The real service (`intro-daemon run`) on a library of one episode: its resident size once the episode is
+    done, with the detection process loaded beside it, and once that process is unloaded (daemon idle)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-daemon-") as tmp:
+        root = Path(tmp)
+        (root / "library" / "Show" / "Season 01").mkdir(parents=True)
+        (root / "library" / "Show" / "Season 01" / "Show S01E01.mkv").symlink_to(episode.resolve())
+        config = root / "config.toml"
+        config.write_text(
+            f'[state]\ndatabase_url = "sqlite:///{root / "state.db"}"\n[library]\nsettle_s = 0.5\n'
+            f"[worker]\nnice = 0\ndetection_process = true\nunload_after_s = {unload_after_s}\n"
+        )
+        log = root / "log"
+        with log.open("w") as out:
+            daemon = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daemon.cli",
+                    "run",
+                    "--config",
+                    str(config),
+                    "--library",
+                    str(root / "library"),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            deadline = time.monotonic() + 600
+            while ": done," not in log.read_text():
+                if daemon.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the daemon did not detect the episode:\n{log.read_text()}")
+                time.sleep(0.2)
+            (detection_process,) = _children(daemon.pid)
+            loaded = {"daemon_mb": _process_rss_mb(daemon.pid), "detection_mb": _process_rss_mb(detection_process)}
+            while _children(daemon.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            return {**loaded, "idle_mb": _process_rss_mb(daemon.pid), "unload_after_s": unload_after_s}
+        finally:
+            daemon.terminate()
+            daemon.wait(30)
+
+
 def _child(args: list[str]) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.bench_detect", *args], check=True, capture_output=True, text=True
@@ -239,6 +299,13 @@ def main() -> int:
         print(f"{label:<24}" + "".join(f"{cell(r):>18}" for r in results.values()))
     for run, r in results.items():
         print(f"{run}: {r['signals']}")
+    part = CACHE / f"part-{PART_MINUTES}min-1080p.mkv"
+    daemon = measure_daemon(part)
+    print(
+        f"intro-daemon run, one episode ({part.name}) done: daemon {daemon['daemon_mb']:.0f} MB + detection process "
+        f"{daemon['detection_mb']:.0f} MB; idle, after worker.unload_after_s = {daemon['unload_after_s']:.0f} s: "
+        f"{daemon['idle_mb']:.0f} MB"
+    )
     return 0
 
 

@@ -84,12 +84,17 @@ class WorkerConfig:
     weights: Path | None = None  # None: the weights shipped with the detector
     # Audio tracks in these languages (as the files tag them, e.g. "eng", "jpn") are preferred, in this order.
     audio_languages: tuple[str, ...] = ()
-    # The process's resident memory may not go over this: a file that would take it over is failed, with the
-    # ceiling named (systemd's MemoryMax= in the unit is the backstop above it). 0: no ceiling.
+    # The detection process's resident memory may not go over this: a file that would take it over is failed, with
+    # the ceiling named (systemd's MemoryMax= in the unit is the backstop above it). 0: no ceiling.
     memory_limit_mb: int = 1536
     # With 3 or more siblings stored, an episode's sound is decoded first and its pictures only where the
     # network's scores could change the answer (detector.inference); False: the network on every second's picture.
     cascade: bool = True
+    # `run` detects in a process of its own (daemon/detector_process.py), closed after `unload_after_s` without
+    # work, so that an idle daemon holds no torch and no models; the next episode loads them again (~3 s).
+    # 0: kept loaded. Off by default until a damaged database is told apart as surely as in one process.
+    detection_process: bool = False
+    unload_after_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -238,6 +243,8 @@ def _worker(t: Table) -> WorkerConfig:
         audio_languages=tuple(lang.lower() for lang in t.str_list("audio_languages", d.audio_languages)),
         memory_limit_mb=t.integer("memory_limit_mb", d.memory_limit_mb, minimum=0),
         cascade=t.boolean("cascade", d.cascade),
+        detection_process=t.boolean("detection_process", d.detection_process),
+        unload_after_s=t.number("unload_after_s", d.unload_after_s, minimum=0.0),
     )
     t.finish()
     return cfg

@@ -16,6 +16,10 @@ class DecodeError(Exception):
         self.cause = cause
         super().__init__(f"{self.path}: {cause}")
 
+    def __reduce__(self) -> tuple[type[DecodeError], tuple[Path, str]]:
+        # Pickled as it was made (the daemon's detection process sends it back): not from the joined message.
+        return type(self), (self.path, self.cause)
+
 
 class MemoryLimitError(DecodeError):
     """Analysing a file would take the process over its memory ceiling (detector.memory). The file may be fine

@@ -17,6 +17,7 @@ from daemon import systemd
 from daemon.commands.common import load, prepare, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoadError, load_detector
+from daemon.detector_process import DetectorPool
 from daemon.fingerprints import DatabaseStore
 from daemon.publish.pusher import make_pusher
 from daemon.service import Daemon
@@ -37,16 +38,23 @@ def main(args: argparse.Namespace) -> int:
         return 2
     quiet_library_logs()
     systemd.block_service_signals()  # already blocked by daemon.cli; here too for callers of main() itself
+    _lower_priority(config.worker.nice)  # before the detection process starts: it inherits it
     try:
-        # The fingerprint store has its own engine: it is used from inside detections, the daemon's from outside.
         store = DatabaseStore(make_sessions(make_engine(config.state.database_url)))
-        detector = load_detector(config.worker, store)
+        if config.worker.detection_process:
+            # Detections in a process of their own (daemon/detector_process.py), closed when idle; it keeps the
+            # fingerprints in the database through its own connection.
+            detector = DetectorPool(
+                config.worker, config.state.database_url, unload_after_s=config.worker.unload_after_s
+            ).loaded()
+        else:
+            # The fingerprint store has its own engine: it is used from inside detections, the daemon's from outside.
+            detector = load_detector(config.worker, store)
         if config.cluster is not None:
             from daemon.cluster.client import on_cluster
 
             detector = on_cluster(config.cluster, detector, store)
         daemon = Daemon(config, detector, pusher_factory=make_pusher, on_database_lost=_stop_self)
-        _lower_priority(config.worker.nice)
         daemon.start()
     except (DetectorLoadError, ConfigError, DatabaseLost) as e:
         systemd.unblock_service_signals()
