@@ -1,4 +1,5 @@
-"""The label format: which episode of a labelled corpus has its intro where (`truth.json` at the corpus root).
+"""The label format: which episode of a labelled corpus has its intro where (`truth.json` at the corpus root), and,
+in corpora that label them, its recap, credits and preview.
 
 Training and evaluation read it; the corpus generator (corpus/) writes it. Paths are relative to the corpus root,
 so that a corpus can be moved.
@@ -26,6 +27,14 @@ class IntroSpan:
 
 
 @dataclass(frozen=True)
+class SegmentSpan:
+    kind: str  # "recap", "credits" or "preview" (detector.result.SEGMENT_KINDS; the intro is EpisodeTruth.intro)
+    start_s: float
+    end_s: float
+    final: bool = False  # credits: nothing but credits follows
+
+
+@dataclass(frozen=True)
 class EpisodeTruth:
     path: str  # relative to the corpus root, POSIX separators
     show: str
@@ -33,6 +42,12 @@ class EpisodeTruth:
     duration_s: float
     intro: IntroSpan | None
     tags: tuple[str, ...] = ()
+    # None: this corpus does not label the other kinds (older corpora); (): labelled, and the episode has none.
+    segments: tuple[SegmentSpan, ...] | None = None
+
+    def segment(self, kind: str) -> SegmentSpan | None:
+        """The labelled segment of `kind` (None: none, or not labelled)."""
+        return next((s for s in self.segments or () if s.kind == kind), None)
 
 
 def _episode_to_json(ep: EpisodeTruth) -> dict[str, object]:
@@ -44,6 +59,15 @@ def _episode_to_json(ep: EpisodeTruth) -> dict[str, object]:
         "duration_s": ep.duration_s,
         "intro": intro,
         "tags": list(ep.tags),
+        **(
+            {}
+            if ep.segments is None
+            else {
+                "segments": [
+                    {"kind": s.kind, "start_s": s.start_s, "end_s": s.end_s, "final": s.final} for s in ep.segments
+                ]
+            }
+        ),
     }
 
 
@@ -54,6 +78,13 @@ def _episode_from_json(raw: dict[str, object]) -> EpisodeTruth:
         intro = IntroSpan(start_s=float(intro_raw["start_s"]), end_s=float(intro_raw["end_s"]))
     tags = raw.get("tags") or []
     tag_list = tags if isinstance(tags, list) else []
+    segments_raw = raw.get("segments")
+    segments = None
+    if isinstance(segments_raw, list):
+        segments = tuple(
+            SegmentSpan(str(s["kind"]), float(s["start_s"]), float(s["end_s"]), bool(s.get("final", False)))
+            for s in segments_raw
+        )
     return EpisodeTruth(
         path=str(raw["path"]),
         show=str(raw["show"]),
@@ -61,6 +92,7 @@ def _episode_from_json(raw: dict[str, object]) -> EpisodeTruth:
         duration_s=float(str(raw["duration_s"])),
         intro=intro,
         tags=tuple(str(t) for t in tag_list),
+        segments=segments,
     )
 
 

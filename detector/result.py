@@ -27,6 +27,33 @@ class Intro:
         return self.end_s - self.start_s
 
 
+# The kinds of segment a viewer skips, in the order they come in an episode: "Previously on", the title sequence,
+# the end credits, "Next time on". Jellyfin's media segments name them Recap, Intro, Outro, Preview.
+SEGMENT_KINDS = ("recap", "intro", "credits", "preview")
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str  # one of SEGMENT_KINDS
+    start_s: float
+    end_s: float
+    confidence: float  # 0..1
+    signals: tuple[str, ...] = ()  # the evidence, e.g. ("repetition", "black-card")
+    # Credits only: nothing but credits follows (no post-credits scene): a player may end the episode there (Plex's
+    # "final" credits marker, "Next episode").
+    final: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in SEGMENT_KINDS:
+            raise ValueError(f"segment kind {self.kind!r}: expected one of {', '.join(SEGMENT_KINDS)}")
+        if not self.end_s > self.start_s >= 0:
+            raise ValueError(f"{self.kind} {self.start_s}-{self.end_s} s: expected 0 <= start < end")
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
 @dataclass(frozen=True)
 class Detection:
     path: Path
@@ -40,3 +67,13 @@ class Detection:
     signals: tuple[str, ...] = ()
     # Where it was computed: the name of the cluster worker (daemon/cluster/); empty: in this process.
     computed_by: str = ""
+    # The other kinds found (recap, credits, preview: detector.segments), in time order; the intro stays `intro`.
+    others: tuple[Segment, ...] = ()
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Every segment found, the intro included, in time order."""
+        found = list(self.others)
+        if self.intro is not None:
+            found.append(Segment("intro", self.intro.start_s, self.intro.end_s, self.intro.confidence))
+        return tuple(sorted(found, key=lambda s: (s.start_s, SEGMENT_KINDS.index(s.kind))))
