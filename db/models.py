@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -118,6 +119,37 @@ class DetectionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     episode: Mapped[Episode] = relationship(back_populates="detections")
+    # Recap, credits and preview (the intro is start_s/end_s above), in time order.
+    others: Mapped[list[SegmentRecord]] = relationship(
+        back_populates="detection", cascade="all, delete-orphan", order_by="SegmentRecord.start_s"
+    )
+
+
+SEGMENT_KINDS_STORED = ("recap", "credits", "preview")  # detector.result.SEGMENT_KINDS but the intro
+
+
+class SegmentRecord(Base):
+    """One segment of a detection other than the intro (detector.result.Segment): a recap, the credits, a
+    preview."""
+
+    __tablename__ = "segments"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in SEGMENT_KINDS_STORED) + ")", name="segment_kind_valid"
+        ),
+        CheckConstraint("end_s > start_s", name="segment_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    signals: Mapped[str] = mapped_column(String, default="")  # comma-separated, as DetectionRecord.signals
+    final: Mapped[bool] = mapped_column(Boolean, default=False)  # credits: nothing but credits follows
+
+    detection: Mapped[DetectionRecord] = relationship(back_populates="others")
 
 
 class Push(Base):

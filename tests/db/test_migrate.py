@@ -45,5 +45,6 @@ def test_upgrade_from_the_first_revision_keeps_every_row(tmp_path: Path) -> None
         (detection,) = episode.detections
         assert (detection.start_s, detection.end_s, detection.scores) == (1.0, 51.0, b"\x00\x3c")
         assert episode.pushes == []
+        assert detection.others == []  # 0006: no other segment yet, the detection kept
     upgrade(engine)  # a second start: nothing to do
     engine.dispose()
