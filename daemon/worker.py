@@ -22,11 +22,12 @@ from daemon.detect import DetectFn, DetectorUnavailable, RevisitFn
 from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
 from daemon.retry import RetryPolicy
 from db import episodes
-from db.models import DetectionRecord, EpisodeState
-from db.scores import encode_scores
+from db.models import EpisodeState
+from db.results import detection_record, segments_of
 from db.transactions import Database, DatabaseLost, DatabaseStopped
 from detector import DecodeError, Detection
 from detector.errors import MemoryLimitError
+from detector.result import Segment
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class Worker:
         elapsed = time.monotonic() - started
         if stat_file(path) != stat:
             return self._end(path, episode_id, started, EpisodeState.PENDING, "changed while being analysed")
-        record = _record(detection, stat, elapsed)
+        record = detection_record(detection, stat.size, stat.mtime_ns, elapsed)
         targets = self.targets
         # Waits while the database is busy or full: the result is kept until it can be stored.
         stored = self._db.write(lambda s: episodes.store_detection(s, episode_id, self.owner, record, targets))
@@ -171,7 +172,7 @@ class Worker:
 
     def _revisit_season(self, path: Path) -> None:
         """A new result in a season: the earlier episodes decided with fewer siblings are decided again, from what
-        is stored (no decoding), each under its own claim; their pushes go again only where the intro moved."""
+        is stored (no decoding), each under its own claim; their pushes go again only where a segment moved."""
         if self._revisit is None:
             return
         season = [path, *self.library.siblings(path)]  # listed once, not once per sibling
@@ -188,17 +189,20 @@ class Worker:
         if stat is None:
             return
 
-        def current(session: Session) -> DetectionRecord | None:
+        def current(session: Session) -> tuple[int, int, tuple[Segment, ...]] | None:
+            """The latest result's episode id, id and segments (read here: its segment rows load lazily)."""
             episode = episodes.get(session, str(path))
             if episode is None or episode.state != EpisodeState.DONE:
                 return None
             if (episode.size, episode.mtime_ns) != (stat.size, stat.mtime_ns):
                 return None
-            return episodes.latest_detection(session, episode.id)
+            latest = episodes.latest_detection(session, episode.id)
+            return None if latest is None else (latest.episode_id, latest.id, segments_of(latest))
 
         before = self._db.read(current)
         if before is None:
             return
+        episode_id, before_id, before_segments = before
         started = time.monotonic()
         try:
             detection = self._revisit(path, siblings)
@@ -209,10 +213,11 @@ class Worker:
             return
         if detection is None or stat_file(path) != stat:
             return
-        record = _record(detection, stat, time.monotonic() - started)
-        moved = (record.start_s, record.end_s) != (before.start_s, before.end_s)
+        record = detection_record(detection, stat.size, stat.mtime_ns, time.monotonic() - started)
+        # Where the targets' markers would change: a segment's kind, ends or final credits (not its confidence).
+        moved = _spans(segments_of(record)) != _spans(before_segments)
         targets = self.targets if moved else ()
-        replaced = self._db.write(lambda s: episodes.replace_result(s, before.episode_id, before.id, record, targets))
+        replaced = self._db.write(lambda s: episodes.replace_result(s, episode_id, before_id, record, targets))
         if replaced:
             log.info(
                 "%s: decided again with its season, %s%s", path, _describe(detection), "" if moved else " (as before)"
@@ -260,25 +265,15 @@ class Worker:
         return Result(path, outcome, why, elapsed)
 
 
-def _record(detection: Detection, stat: FileStat, elapsed_s: float) -> DetectionRecord:
-    intro = detection.intro
-    return DetectionRecord(
-        file_size=stat.size,
-        file_mtime_ns=stat.mtime_ns,
-        model_version=detection.model_version,
-        start_s=intro.start_s if intro else None,
-        end_s=intro.end_s if intro else None,
-        confidence=intro.confidence if intro else None,
-        duration_s=detection.duration_s,
-        signals=",".join(detection.signals),
-        scores=encode_scores(detection.scores),
-        elapsed_s=elapsed_s,
-        computed_by=detection.computed_by,
-    )
+def _spans(segments: Sequence[Segment]) -> list[tuple[str, float, float, bool]]:
+    return [(s.kind, s.start_s, s.end_s, s.final) for s in segments]
 
 
 def _describe(detection: Detection) -> str:
     intro = detection.intro
-    if intro is None:
-        return "no intro"
-    return f"intro {intro.start_s:.1f}-{intro.end_s:.1f} s (confidence {intro.confidence:.2f})"
+    text = "no intro"
+    if intro is not None:
+        text = f"intro {intro.start_s:.1f}-{intro.end_s:.1f} s (confidence {intro.confidence:.2f})"
+    for s in detection.others:
+        text += f", {'final ' if s.final else ''}{s.kind} {s.start_s:.1f}-{s.end_s:.1f} s"
+    return text

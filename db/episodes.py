@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from db.models import DetectionRecord, Episode, EpisodeState, Push, PushState, utcnow
+from db.results import copy_segments
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ def replace_result(
     for column in ("model_version", "start_s", "end_s", "confidence", "duration_s", "signals", "scores"):
         setattr(latest, column, getattr(record, column))
     latest.computed_by = record.computed_by
+    latest.others = copy_segments(record)  # the old rows go (delete-orphan); `record`'s stay with it, unsaved
     _queue_pushes(session, episode_id, targets)
     return True
 
