@@ -93,6 +93,7 @@ class DecodeCounts:
     """The decoding this process has done: the benchmarks print it, and tests count passes over files with it."""
 
     sound_passes: int = 0  # decodes of a span's sound alone (the cascade's first step)
+    rest_passes: int = 0  # decodes of the sound after the span (decode_sound_from: the end of an episode)
     picture_passes: int = 0  # decodes of a span with its pictures
     video_frames: int = 0  # video frames decoded, in spans and in windows around intro ends
     window_frames: int = 0  # ... of which around intro ends (decode_pictures)
@@ -218,6 +219,55 @@ def decode(
         video_decode_s=times[1],
         video_frames_decoded=n_decoded,
     )
+
+
+def decode_sound_from(
+    path: str | Path, start_s: float, sink: AudioSink, languages: Sequence[str] = ()
+) -> tuple[float, float]:
+    """The sound from start_s (seconds of the file's time line) to the end, into `sink` (mono float32 at
+    SAMPLE_RATE, the first sample at start_s; silence where the stream starts late). No picture is decoded. Returns
+    the seconds of sound handed over and the file's duration. What follows the analysed span: the end of an
+    episode, where its credits and preview are (detector.segments)."""
+    path = Path(path)
+    with _open(path) as container:
+        info = _info(path, container)
+        audio_track = streams.audio_stream(container, path, languages)
+        if audio_track is None:
+            raise DecodeError(path, "no audio stream (the detector needs the sound)")
+        origin_s = streams.origin_s(container)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        wanted = max(0, round((info.duration_s - start_s) * SAMPLE_RATE))
+        handed = 0
+        try:
+            container.seek(int((origin_s + start_s) * av.time_base), any_frame=False, backward=True)
+            for packet in container.demux(audio_track):
+                for frame in _safe_decode(packet):
+                    assert isinstance(frame, av.AudioFrame)
+                    for out in resampler.resample(frame):
+                        handed += _hand_from(out, origin_s + start_s, handed, wanted, sink)
+            for out in resampler.resample(None):
+                handed += _hand_from(out, origin_s + start_s, handed, wanted, sink)
+        except av.error.FFmpegError as exc:
+            raise DecodeError(path, f"decoding failed after {start_s:.0f} s ({exc})") from exc
+    COUNTS.rest_passes += 1
+    return handed / SAMPLE_RATE, info.duration_s
+
+
+def _hand_from(frame: av.AudioFrame, from_s: float, handed: int, wanted: int, sink: AudioSink) -> int:
+    """The part of a resampled frame at or after from_s; returns how many samples were handed over. Its time
+    places only the first piece (silence before it where the stream starts late): after that the samples follow on,
+    since container times are rounded (to the millisecond in Matroska) and placing every frame by them would drop
+    or insert samples at each frame."""
+    samples = frame.to_ndarray().reshape(-1)
+    if handed == 0 and frame.time is not None:
+        at = round((frame.time - from_s) * SAMPLE_RATE)
+        if at + len(samples) <= 0:  # before the start: the seek lands on a key frame before it
+            return 0
+        samples = np.concatenate([np.zeros(at, np.float32), samples]) if at > 0 else samples[-at:]
+    samples = samples[: max(0, wanted - handed)]
+    if len(samples):
+        sink.add(samples)
+    return len(samples)
 
 
 def _check_tail(

@@ -13,10 +13,11 @@ import numpy as np
 import torch
 
 from detector.audio import SAMPLE_RATE, EpisodeLogMel
-from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, decode_sound_from
 from detector.fingerprint import AudioFingerprinter, Fingerprints, picture_hash
 from detector.memory import MemoryCeiling
 from detector.model import IMAGE_CHUNK
+from detector.result import MAX_ANALYSED_S
 
 BATCH_SAMPLES = 60 * SAMPLE_RATE
 # (N, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 pictures -> (N, embedding): a network's image CNN (IntroNet.embed_images).
@@ -34,10 +35,11 @@ class EpisodeFeatures:
     # given, and the pictures' hashes (detector.fingerprint.picture_hash).
     picture_embeddings: tuple[torch.Tensor, ...] = ()
     picture_codes: np.ndarray | None = None
+    rest: RestOfSound | None = None  # the codes of the sound after the span (with_rest=True)
 
     def fingerprints(self) -> Fingerprints:
         picture = self.picture_codes if self.picture_codes is not None else picture_hash(self.frames.numpy())
-        return Fingerprints(audio=self.audio_codes, picture=picture)
+        return _with_rest(Fingerprints(audio=self.audio_codes, picture=picture), self.rest)
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,40 @@ class SoundFeatures:
     n_seconds: int
     duration_s: float
     audio_codes: np.ndarray  # (n_codes,) uint32
+    rest: RestOfSound | None = None
 
     def fingerprints(self) -> Fingerprints:
         """With hash 0 ("no information") for every second's picture: none was decoded, and the matcher ignores
         0, so these count as no picture evidence, neither for nor against, wherever they are matched."""
-        return Fingerprints(audio=self.audio_codes, picture=np.zeros(self.n_seconds, np.uint64))
+        return _with_rest(Fingerprints(audio=self.audio_codes, picture=np.zeros(self.n_seconds, np.uint64)), self.rest)
+
+
+@dataclass(frozen=True)
+class RestOfSound:
+    """The audio codes of the sound after the analysed span, to the end of the file (see rest_of_sound)."""
+
+    start_s: float
+    codes: np.ndarray  # (n_codes,) uint32, code n at start_s + n * FP_STEP_S
+
+
+def _with_rest(fingerprints: Fingerprints, rest: RestOfSound | None) -> Fingerprints:
+    if rest is None:
+        return fingerprints
+    return Fingerprints(fingerprints.audio, fingerprints.picture, rest_audio=rest.codes, rest_start_s=rest.start_s)
+
+
+def rest_of_sound(
+    path: str | Path, n_seconds: int, duration_s: float, languages: Sequence[str] = ()
+) -> RestOfSound | None:
+    """The codes of the sound from the end of the analysed span to the end of the file (at most its last
+    MAX_ANALYSED_S): the credits and a preview are there, and a sibling's story quoted in a recap may be. Sound
+    only, a few per cent of a detection's cost. None for a file whose span is the whole of it."""
+    start_s = float(max(n_seconds, duration_s - MAX_ANALYSED_S))
+    if duration_s - start_s < 1.0:
+        return None
+    codes = AudioFingerprinter()
+    decode_sound_from(path, start_s, codes, languages)
+    return RestOfSound(start_s, codes.finish())
 
 
 class _Features:
@@ -124,9 +155,11 @@ def extract(
     languages: Sequence[str] = (),
     ceiling: MemoryCeiling | None = None,
     embedders: Sequence[PictureEmbedder] = (),
+    with_rest: bool = False,
 ) -> EpisodeFeatures:
     """`ceiling`: a file that would take the process over it, or does, raises MemoryLimitError. `embedders`: the
-    pictures go to them as they are decoded (EpisodeFeatures.picture_embeddings) and are not kept."""
+    pictures go to them as they are decoded (EpisodeFeatures.picture_embeddings) and are not kept. with_rest: also
+    the codes of the sound after the span (rest_of_sound)."""
     sink: _Features | None = None
 
     def features_for(n_seconds: int) -> _Features:
@@ -141,6 +174,8 @@ def extract(
     assert sink is not None and sink.mel is not None
     sink.flush()
     embeddings, codes = pictures.finish() if pictures is not None else ((), None)
+    duration_s = media.info.duration_s
+    rest = rest_of_sound(path, media.n_seconds, duration_s, languages) if with_rest else None
     return EpisodeFeatures(
         n_seconds=media.n_seconds,
         duration_s=media.info.duration_s,
@@ -149,13 +184,15 @@ def extract(
         audio_codes=sink.codes.finish(),
         picture_embeddings=embeddings,
         picture_codes=codes,
+        rest=rest,
     )
 
 
 def extract_sound(
-    path: str | Path, languages: Sequence[str] = (), ceiling: MemoryCeiling | None = None
+    path: str | Path, languages: Sequence[str] = (), ceiling: MemoryCeiling | None = None, with_rest: bool = False
 ) -> SoundFeatures:
-    """The span's audio codes from its sound alone: no picture decoded, no log-mel computed."""
+    """The span's audio codes from its sound alone: no picture decoded, no log-mel computed. with_rest: also the
+    codes of the sound after the span (rest_of_sound)."""
     sink: _Features | None = None
 
     def features_for(n_seconds: int) -> _Features:
@@ -166,7 +203,8 @@ def extract_sound(
     media = decode(path, languages=languages, sink_for=features_for, ceiling=ceiling, pictures=False)
     assert sink is not None
     sink.flush()
-    return SoundFeatures(n_seconds=media.n_seconds, duration_s=media.info.duration_s, audio_codes=sink.codes.finish())
+    rest = rest_of_sound(path, media.n_seconds, media.info.duration_s, languages) if with_rest else None
+    return SoundFeatures(media.n_seconds, media.info.duration_s, sink.codes.finish(), rest)
 
 
 def second_labels(n_seconds: int, start_s: float | None, end_s: float | None) -> np.ndarray:

@@ -18,7 +18,7 @@ every episode without being the same content, so the matcher ignores them.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -41,8 +41,10 @@ PICTURE_MIN_CONTRAST = 1.0  # mean |neighbour difference| (grey levels) below wh
 _CHUNK_FRAMES = 512  # STFT frames per FFT batch: bounds memory to ~50 MB whatever the audio length
 _PICTURES_PER_BATCH = 128  # ~15 MB as float
 _FORMAT_MAGIC = b"IDFP"
-_FORMAT_VERSION = 1  # bump when the codes change: stored fingerprints of another version are recomputed
-_HEADER = struct.Struct("<4sBdII")  # magic, version, audio_step_s, n_audio, n_picture
+# Bump when the codes change: stored fingerprints of another version are recomputed. 2: the sound after the
+# analysed span (rest_audio), for the credits and previews.
+_FORMAT_VERSION = 2
+_HEADER = struct.Struct("<4sBdIIdI")  # magic, version, audio_step_s, n_audio, n_picture, rest_start_s, n_rest
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
@@ -52,6 +54,20 @@ class Fingerprints:
     audio: np.ndarray  # (n_codes,) uint32
     picture: np.ndarray  # (n_seconds,) uint64
     audio_step_s: float = FP_STEP_S
+    # The sound after the analysed span, to the end of the file: rest_audio[n] covers rest_start_s + n * step.
+    # Empty: not known (a sibling says nothing about its end then). For an episode of up to an hour it starts where
+    # `audio` ends; a longer recording keeps its last MAX_ANALYSED_S.
+    rest_audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
+    rest_start_s: float = 0.0
+
+    def sound(self) -> np.ndarray:
+        """(n_codes,) uint32: the codes of the whole file from 0, `audio` then `rest_audio`, 0 ("no information")
+        in a gap between them; just `audio` when the rest is not known."""
+        if not len(self.rest_audio):
+            return self.audio
+        rest_at = round(self.rest_start_s / self.audio_step_s)
+        gap = np.zeros(max(0, rest_at - len(self.audio)), np.uint32)
+        return np.concatenate([self.audio[:rest_at], gap, self.rest_audio]).astype(np.uint32)
 
     @property
     def n_seconds(self) -> int:
@@ -61,25 +77,42 @@ class Fingerprints:
         return int(np.ceil(len(self.audio) * self.audio_step_s))
 
     def to_bytes(self) -> bytes:
-        header = _HEADER.pack(_FORMAT_MAGIC, _FORMAT_VERSION, self.audio_step_s, len(self.audio), len(self.picture))
+        header = _HEADER.pack(
+            _FORMAT_MAGIC,
+            _FORMAT_VERSION,
+            self.audio_step_s,
+            len(self.audio),
+            len(self.picture),
+            self.rest_start_s,
+            len(self.rest_audio),
+        )
         audio = np.ascontiguousarray(self.audio, dtype="<u4").tobytes()
         picture = np.ascontiguousarray(self.picture, dtype="<u8").tobytes()
-        return header + audio + picture
+        rest = np.ascontiguousarray(self.rest_audio, dtype="<u4").tobytes()
+        return header + audio + picture + rest
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprints:
         """Raises ValueError for data of another format version (the caller recomputes) or truncated data."""
         if len(data) < _HEADER.size:
             raise ValueError("fingerprint data too short")
-        magic, version, step_s, n_audio, n_picture = _HEADER.unpack_from(data)
+        magic, version = data[:4], data[4]
         if magic != _FORMAT_MAGIC or version != _FORMAT_VERSION:
             expected = f"{_FORMAT_MAGIC!r} v{_FORMAT_VERSION}"
             raise ValueError(f"fingerprint format {magic!r} v{version}, expected {expected}")
-        if len(data) != _HEADER.size + 4 * n_audio + 8 * n_picture:
+        _, _, step_s, n_audio, n_picture, rest_start_s, n_rest = _HEADER.unpack_from(data)
+        if len(data) != _HEADER.size + 4 * n_audio + 8 * n_picture + 4 * n_rest:
             raise ValueError("fingerprint data has the wrong length")
         audio = np.frombuffer(data, dtype="<u4", count=n_audio, offset=_HEADER.size)
         picture = np.frombuffer(data, dtype="<u8", count=n_picture, offset=_HEADER.size + 4 * n_audio)
-        return cls(audio=audio.astype(np.uint32), picture=picture.astype(np.uint64), audio_step_s=step_s)
+        rest = np.frombuffer(data, dtype="<u4", count=n_rest, offset=_HEADER.size + 4 * n_audio + 8 * n_picture)
+        return cls(
+            audio=audio.astype(np.uint32),
+            picture=picture.astype(np.uint64),
+            audio_step_s=step_s,
+            rest_audio=rest.astype(np.uint32),
+            rest_start_s=rest_start_s,
+        )
 
 
 def fingerprint(samples: np.ndarray, frames: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Fingerprints:

@@ -26,17 +26,19 @@ from detector.intervals import IntervalParams, find_intro
 from detector.memory import MemoryCeiling
 from detector.model import IntroNet
 from detector.repetition import season_context
-from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro
+from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segment
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity
 from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro
+from detector.segments import find_segments
 from detector.weights import DEFAULT_MODEL, MODELS
 
 log = logging.getLogger(__name__)
 
 # Bumped when what happens after the network changes the results (stored results name it, so the daemon redoes
 # older ones): 2 = ends snapped to shot cuts, 3 = the one-sibling fallback, 4 = copies of an episode left out of
-# its season context, and intros bounded in length, 5 = a looped theme keeps one offset per sibling (repetition).
-POSTPROCESSING = "post5"
+# its season context, and intros bounded in length, 5 = a looped theme keeps one offset per sibling (repetition),
+# 6 = recap, credits and preview (detector.segments).
+POSTPROCESSING = "post6"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
@@ -238,7 +240,14 @@ class Detector:
         nets = [net] if other is None else [net, other]
         # The pictures are embedded as they are decoded (detector.features): the span's pictures are never held.
         embedders = [partial(_embed_pictures, n, self.device) for n in nets]
-        features = extract(path, self.frame_mode, languages=self.languages, ceiling=self.ceiling, embedders=embedders)
+        features = extract(
+            path,
+            self.frame_mode,
+            languages=self.languages,
+            ceiling=self.ceiling,
+            embedders=embedders,
+            with_rest=self.uses_siblings,  # the end of the file, for the credits and previews (detector.segments)
+        )
         mel = features.mel.unsqueeze(0).to(self.device)
         embedding, *others = (
             n.embed_with_pictures(mel, pictures.unsqueeze(0))[0]
@@ -289,13 +298,16 @@ class Detector:
         else:
             intro = find_intro(scores, self.intervals)
         intro, at_cuts = self._at_cuts(analysis.path, intro)
-        return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + at_cuts)
+        others: tuple[Segment, ...] = ()
+        if analysis.fingerprints is not None and repetition is not None and repetition.n_siblings:
+            others = find_segments(analysis.fingerprints, siblings, intro, analysis.duration_s)
+        return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + at_cuts, others)
 
     def _by_sound(self, path: Path, siblings: Sequence[Fingerprints]) -> Detection | None:
         """The cascade's first step: the episode decided from its sound and its siblings' stored fingerprints, when
         the network's scores cannot change the answer (season_rule.decided_by_sound); its pictures are decoded only
         around the intro's ends, for the shot cuts. None: the pictures are needed (nothing is stored then)."""
-        sound = extract_sound(path, self.languages, self.ceiling)
+        sound = extract_sound(path, self.languages, self.ceiling, with_rest=True)
         own = sound.fingerprints()
         others, repetition, n_copies = season_context(own, siblings)
         if repetition.n_siblings < 2:  # one sibling or none left: the lone-episode model may be asked
@@ -308,7 +320,8 @@ class Detector:
         signals: tuple[str, ...] = ("copies",) if n_copies else ()
         signals += ("repetition", "sound") + (("edges",) if self.season_rule.refine else ())
         intro, at_cuts = self._at_cuts(path, intro)
-        return self._detection(path, sound.duration_s, repetition.audio_support, intro, signals + at_cuts)
+        found = find_segments(own, others, intro, sound.duration_s)
+        return self._detection(path, sound.duration_s, repetition.audio_support, intro, signals + at_cuts, found)
 
     def _alone(self, analysis: Analysis, embedding: torch.Tensor, signals: tuple[str, ...]) -> Detection:
         """The lone-episode model's result, as for an episode without siblings."""
@@ -333,7 +346,13 @@ class Detector:
         return snapped, (("cuts",) if snapped != intro else ())
 
     def _detection(
-        self, path: Path, duration_s: float, scores: np.ndarray, intro: Intro | None, signals: tuple[str, ...]
+        self,
+        path: Path,
+        duration_s: float,
+        scores: np.ndarray,
+        intro: Intro | None,
+        signals: tuple[str, ...],
+        others: tuple[Segment, ...] = (),
     ) -> Detection:
         if intro is not None and intro.duration_s > MAX_INTRO_S:
             log.info("%s: %.0f s found, longer than an intro can be: none marked", path, intro.duration_s)
@@ -347,6 +366,7 @@ class Detector:
             model_version=self.model_version,
             scores=tuple(round(float(s), 3) for s in scores),
             signals=signals,
+            others=others,
         )
 
     def detect(self, path: str | Path, siblings: Sequence[Path] = ()) -> Detection:

@@ -254,11 +254,14 @@ def _match_one(
 ) -> _Hit:
     """Stages for one sibling: candidate offsets -> aligned verification -> best offset per target code."""
     n = len(target)
+    nothing = _Hit(np.zeros(n, bool), np.zeros(n, np.float32), np.zeros(n, np.int64), np.zeros(0, np.int64))
+    if n == 0 or len(sibling) == 0:  # e.g. the pictures of fingerprints made from the sound alone
+        return nothing
     candidates = _candidate_offsets(target, sibling, params)
     if extra_offsets is not None:
         candidates = np.unique(np.concatenate([candidates, extra_offsets]))
-    if n == 0 or len(sibling) == 0 or len(candidates) == 0:
-        return _Hit(np.zeros(n, bool), np.zeros(n, np.float32), np.zeros(n, np.int64), np.zeros(0, np.int64))
+    if len(candidates) == 0:
+        return nothing
     matched, similarity = _verify(target, sibling, candidates, params, step_s)  # (k, n) each
     # A theme built on a loop matches itself one loop later, and per code the best of those offsets flips back and
     # forth, which content_changes reads as the content changing every few seconds. Among offsets within

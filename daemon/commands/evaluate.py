@@ -27,7 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from detector.labels import load_truth
-    from detector.training.evaluation import episode_lines, report_lines, run_corpus
+    from detector.training.evaluation import (
+        episode_lines,
+        report_lines,
+        run_corpus,
+        segment_episode_lines,
+        segment_lines,
+    )
 
     detector = load_detector(args)
     started = time.monotonic()
@@ -37,6 +43,9 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.as_new:
         by_sound = sum("sound" in x.signals for x in labelled)
         print(f"decided by the sound (pictures only at the ends): {by_sound} of {len(labelled)} episodes")
-    for line in report_lines(labelled) + (episode_lines(labelled) if args.episodes else []):
+    lines = report_lines(labelled) + segment_lines(labelled)
+    if args.episodes:
+        lines += episode_lines(labelled) + segment_episode_lines(labelled)
+    for line in lines:
         print(line)
     return 0

@@ -12,8 +12,16 @@ import numpy as np
 
 from detector.inference import Detector, detect_all
 from detector.labels import EpisodeTruth
-from detector.result import Detection
-from detector.training.metrics import Prediction, Report, evaluate, verdict
+from detector.result import SEGMENT_KINDS, Detection
+from detector.training.metrics import (
+    Prediction,
+    Report,
+    Segments,
+    evaluate,
+    kind_report,
+    story_marked_s,
+    verdict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +33,7 @@ class Labelled:
     outcome: Prediction
     positions: tuple[str, ...] = ()  # rows of the per-position table this episode counts in (intro_positions)
     signals: tuple[str, ...] = ()  # what produced the result (Detection.signals)
+    segments: Segments | None = None  # every kind, in corpora that label them (EpisodeTruth.segments)
 
 
 # Where an episode's intro starts: the rows of the per-position table (issue 25). An intro can be in two rows
@@ -94,8 +103,58 @@ def run_corpus(
                 scores=np.asarray(result.scores, dtype=np.float32),
                 threshold=intervals.threshold,
             )
-            labelled.append(Labelled(ep.path, ep.tags, outcome, intro_positions(ep), result.signals))
+            segments = _segments(ep, result)
+            labelled.append(Labelled(ep.path, ep.tags, outcome, intro_positions(ep), result.signals, segments))
     return labelled
+
+
+def _segments(ep: EpisodeTruth, result: Detection) -> Segments | None:
+    if ep.segments is None:
+        return None
+    truth = {s.kind: (s.start_s, s.end_s) for s in ep.segments}
+    if ep.intro is not None:
+        truth["intro"] = (ep.intro.start_s, ep.intro.end_s)
+    marked = {s.kind: (s.start_s, s.end_s) for s in result.segments}
+    credits = ep.segment("credits")
+    found_credits = next((s for s in result.others if s.kind == "credits"), None)
+    return Segments(
+        truth,
+        marked,
+        truth_final=credits.final if credits else False,
+        marked_final=found_credits.final if found_credits else False,
+    )
+
+
+def segment_lines(labelled: Sequence[Labelled]) -> list[str]:
+    """Per kind (recap, intro, credits, preview) on the episodes whose corpus labels every kind, then per tag the
+    story marked as any segment (what viewers hate most: a skip that eats the story)."""
+    episodes = [x for x in labelled if x.segments is not None]
+    if not episodes:
+        return []
+    lines = [f"segments, {len(episodes)} episodes labelled with every kind:"]
+    lines += ["  " + kind_report(kind, [x.segments for x in episodes if x.segments]).line() for kind in SEGMENT_KINDS]
+    story = [story_marked_s(x.segments) for x in episodes if x.segments]
+    lines.append(f"  story marked as any segment: {np.mean(story):.2f} s per episode (most {max(story):.1f} s)")
+    for tag in sorted({t for x in episodes for t in x.tags}):
+        part = [story_marked_s(x.segments) for x in episodes if x.segments and tag in x.tags]
+        credits = kind_report("credits", [x.segments for x in episodes if x.segments and tag in x.tags])
+        lines.append(
+            f"  tag {tag:<22} {len(part):>3} episodes: story marked {np.mean(part):5.2f} s/episode, "
+            f"credits start +-2 s {credits.start_within_2s * 100:5.1f} % of {credits.with_kind}, "
+            f"credits where none {credits.false}"
+        )
+    return lines
+
+
+def segment_episode_lines(labelled: Sequence[Labelled]) -> list[str]:
+    def spans(d: dict[str, tuple[float, float]]) -> str:
+        return " ".join(f"{k} {a:.1f}-{b:.1f}" for k, (a, b) in sorted(d.items(), key=lambda kv: kv[1]))
+
+    return [
+        f"{x.path}: truth [{spans(x.segments.truth)}] marked [{spans(x.segments.marked)}]"
+        for x in labelled
+        if x.segments is not None
+    ]
 
 
 def report_lines(labelled: Sequence[Labelled]) -> list[str]:

@@ -112,3 +112,75 @@ def evaluate(predictions: Sequence[Prediction]) -> Report:
         no_intro_episodes=len(without),
         story_marked_s=float(story),
     )
+
+
+Span = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """One episode's segments of every kind (the intro included): the truth and what was marked, kind -> span.
+    Kinds absent from `truth` are not there; `final` is the credits' flag on each side."""
+
+    truth: dict[str, Span]
+    marked: dict[str, Span]
+    truth_final: bool = False
+    marked_final: bool = False
+
+
+@dataclass(frozen=True)
+class KindReport:
+    kind: str
+    episodes: int
+    with_kind: int  # episodes that have one
+    start_within_2s: float  # share of those whose marked start is within +-2 s
+    both_within_2s: float
+    missed: int
+    false: int  # marked in an episode without one
+    final_right: int  # credits: episodes whose "final" flag matches the truth, of those found
+
+    def line(self) -> str:
+        without = self.episodes - self.with_kind
+        return (
+            f"{self.kind:<8} {self.with_kind:>3} of {self.episodes}: start +-2 s {100 * self.start_within_2s:5.1f} %, "
+            f"both ends +-2 s {100 * self.both_within_2s:5.1f} %, missed {self.missed}, "
+            f"marked where none {self.false} of {without} ({100 * self.false / max(1, without):.1f} %)"
+            + (f", final flag right {self.final_right}" if self.kind == "credits" else "")
+        )
+
+
+def kind_report(kind: str, episodes: Sequence[Segments]) -> KindReport:
+    having = [e for e in episodes if kind in e.truth]
+    found = [e for e in having if kind in e.marked]
+
+    def near(e: Segments, ends: int) -> bool:
+        return all(abs(e.truth[kind][i] - e.marked[kind][i]) <= 2.0 for i in range(ends))
+
+    n = max(1, len(having))
+    return KindReport(
+        kind=kind,
+        episodes=len(episodes),
+        with_kind=len(having),
+        start_within_2s=sum(near(e, 1) for e in found) / n,
+        both_within_2s=sum(near(e, 2) for e in found) / n,
+        missed=len(having) - len(found),
+        false=sum(kind in e.marked for e in episodes if kind not in e.truth),
+        final_right=sum(e.truth_final == e.marked_final for e in found) if kind == "credits" else 0,
+    )
+
+
+def story_marked_s(e: Segments) -> float:
+    """Seconds marked as any segment that are in none of the true ones: story a skip would eat."""
+    marked = _union(list(e.marked.values()))
+    truth = _union(list(e.truth.values()))
+    return sum(b - a for a, b in marked) - sum(_overlap_s(m, t) for m in marked for t in truth)
+
+
+def _union(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged

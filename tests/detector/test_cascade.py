@@ -104,6 +104,8 @@ def test_a_first_scan_of_ten_episodes_one_at_a_time_decodes_each_file_once(seaso
     results = [detector.detect(p, [s for s in season_of_ten if s != p]) for p in season_of_ten]
     assert COUNTS.picture_passes - before.picture_passes == len(season_of_ten) - 1
     assert COUNTS.sound_passes - before.sound_passes == 1
+    # The second half's sound (credits, previews), once per file too.
+    assert COUNTS.rest_passes - before.rest_passes == len(season_of_ten)
     assert "sound" in results[0].signals and all("network" in r.signals for r in results[1:])
 
 

@@ -129,7 +129,7 @@ def test_bytes_round_trip_and_version_check(clip: np.ndarray) -> None:
     assert np.array_equal(restored.picture, prints.picture)
     assert restored.audio_step_s == prints.audio_step_s
     assert restored.n_seconds == 30
-    assert len(prints.to_bytes()) < 4 * len(prints.audio) + 8 * 30 + 32
+    assert len(prints.to_bytes()) < 4 * len(prints.audio) + 8 * 30 + 48
     corrupted = bytearray(prints.to_bytes())
     corrupted[4] = 99  # the format version byte
     with pytest.raises(ValueError, match="format"):

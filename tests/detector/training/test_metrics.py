@@ -46,3 +46,29 @@ def test_verdict_names_the_tolerance_met_or_the_failure():
     assert verdict(Prediction((10.0, 30.0), None, empty)) == "MISSED"
     assert verdict(Prediction(None, (40.0, 50.0), empty)) == "FALSE intro"
     assert verdict(Prediction(None, None, empty)) == "no intro, none marked"
+
+
+def test_segment_figures_per_kind_and_story_marked() -> None:
+    from detector.training.metrics import Segments, kind_report, story_marked_s
+
+    episodes = [
+        # credits found 1 s late, final as labelled; the recap found exactly.
+        Segments(
+            {"recap": (0, 30), "intro": (40, 80), "credits": (500, 560)},
+            {"recap": (0, 30), "intro": (40, 80), "credits": (501, 560)},
+            True,
+            True,
+        ),
+        # credits found 5 s early (over the last scene's story): outside +-2 s, 5 s of story marked.
+        Segments({"intro": (0, 30), "credits": (500, 540)}, {"intro": (0, 30), "credits": (495, 540)}, False, True),
+        # no credits, none marked; a preview marked where none is.
+        Segments({"intro": (0, 30)}, {"intro": (0, 30), "preview": (580, 600)}),
+    ]
+    credits = kind_report("credits", episodes)
+    assert (credits.with_kind, credits.missed, credits.false) == (2, 0, 0)
+    assert credits.start_within_2s == 0.5 and credits.both_within_2s == 0.5
+    assert credits.final_right == 1
+    preview = kind_report("preview", episodes)
+    assert (preview.with_kind, preview.false) == (0, 1)
+    assert "marked where none 1 of 3" in preview.line()
+    assert [story_marked_s(e) for e in episodes] == [0.0, 5.0, 20.0]

@@ -1,0 +1,203 @@
+"""Recap, credits and preview from the season's repetition of the whole episode's sound (the intro is found before,
+by the season rule or the network, and is an input here).
+
+What each kind is, as the season's sound shows it (read with detector.repetition over the codes of the whole file,
+`Fingerprints.sound()`, against each sibling's):
+- credits: a run near the end of the episode that most siblings repeat near *their* end (the credits music). The
+  intro's theme reprised over a final scene repeats too, but at the siblings' intros, so it is not credits.
+- recap ("Previously on"): before the intro, clips that a sibling has as story: after that sibling's intro and
+  before its credits. A cold open is story of this episode only; a later episode's recap quoting this episode's
+  story matches at that sibling's *start*, so it is not taken for this episode's recap.
+- preview ("Next time on"): after the credits start (or near the end), clips that a sibling has as story.
+Both quoted kinds are clips repeated by few siblings; seconds most siblings repeat (intro, credits) are never a
+quote. The siblings' intros and credits are placed from the offsets at which they repeat this episode's.
+
+Sound only: a credits card over silence, or credits over footage whose music no sibling shares, is not found here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from detector.fingerprint import Fingerprints
+from detector.repetition import AUDIO_MATCH, repetition_scores
+from detector.result import Intro, Segment
+
+# Credits and previews are looked for in the last ENDING_S of an episode (and never in its first half): end credits
+# run from ~20 s to ~3 min, a preview ~10-60 s, a post-credits scene a few minutes at most.
+ENDING_S = 600.0
+MIN_CREDITS_S = 8.0  # a shorter shared run near the end is a sting or a cue, not credits
+MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a single 2 s match is chance)
+QUOTE_GAP_S = 4.0  # clips of one recap or preview are cut together; a wider gap ends it
+SHARED_GAP_S = 3.0  # gaps of this length inside a run of credits music are closed (a quiet bar, a swap of cue)
+FINAL_TAIL_S = 4.0  # credits whose music ends this close to the end of the file run to its end
+EDGE_SNAP_S = 2.0  # a recap starting this close to 0 starts at 0; one ending this close to the intro ends there
+SILENT_SHARE = 0.9  # a tail with this share of silent codes holds nothing but credits (a card, or nothing)
+# A whole episode's sound has the intro, the credits and every quoted clip at offsets of their own: more candidate
+# offsets per sibling than the intro's matching needs.
+WHOLE_MATCH = replace(AUDIO_MATCH, max_offsets=48)
+
+
+@dataclass(frozen=True, eq=False)
+class _Season:
+    """The target's sound against its siblings': per sibling, which seconds match and where in the sibling."""
+
+    matched: np.ndarray  # (n_siblings, n_seconds) bool
+    at_s: np.ndarray  # (n_siblings, n_seconds): the sibling's time of the match (NaN where none)
+    lengths_s: np.ndarray  # (n_siblings,) the siblings' lengths
+
+    @property
+    def n_seconds(self) -> int:
+        return self.matched.shape[1]
+
+    def offsets_over(self, start_s: float, end_s: float) -> np.ndarray:
+        """(n_siblings,) the median offset (sibling time - target time) over [start_s, end_s), NaN where the
+        sibling does not repeat at least half of it."""
+        a, b = int(start_s), max(int(start_s) + 1, int(np.ceil(end_s)))
+        offsets = np.full(len(self.matched), np.nan)
+        for j in range(len(self.matched)):
+            seconds = np.flatnonzero(self.matched[j, a:b]) + a
+            if len(seconds) >= 0.5 * (b - a):
+                offsets[j] = float(np.median(self.at_s[j, seconds] - seconds))
+        return offsets
+
+
+def find_segments(
+    target: Fingerprints, siblings: Sequence[Fingerprints], intro: Intro | None, duration_s: float
+) -> tuple[Segment, ...]:
+    """The recap, credits and preview of an episode, each at most once, in time order; () without siblings whose
+    whole sound is known, or when the target's is not."""
+    known = [s for s in siblings if len(s.rest_audio)]
+    if not known or not len(target.rest_audio):
+        return ()
+    season = _match(target, known)
+    story_from = _sibling_times(season, intro)  # where each sibling's story starts (after its intro)
+    credits = _credits(season, target, intro, duration_s)
+    story_until = season.lengths_s.copy()  # where each sibling's story ends (its credits)
+    if credits is not None:
+        credits_offsets = season.offsets_over(credits.start_s, credits.end_s)
+        story_until = np.where(np.isfinite(credits_offsets), credits.start_s + credits_offsets, story_until)
+    quoted = _quoted(season, story_from, story_until)
+    found: list[Segment] = []
+    if intro is not None:
+        recap = _recap(quoted, intro)
+        if recap is not None:
+            found.append(recap)
+    ending_from = _ending_from(duration_s, intro)
+    preview = _preview(quoted, credits.start_s if credits is not None else ending_from, credits, duration_s)
+    if credits is not None:
+        if preview is not None and preview.start_s >= credits.start_s:
+            # What follows the credits is the preview: they end where it starts, and are not the last thing.
+            credits = replace(credits, end_s=min(credits.end_s, preview.start_s), final=False)
+        if credits.duration_s >= MIN_CREDITS_S:
+            found.append(credits)
+    if preview is not None:
+        found.append(preview)
+    return tuple(sorted(found, key=lambda s: s.start_s))
+
+
+def _match(target: Fingerprints, siblings: Sequence[Fingerprints]) -> _Season:
+    empty = np.zeros(0, np.uint64)
+    whole = Fingerprints(target.sound(), empty, target.audio_step_s)
+    others = [Fingerprints(s.sound(), empty, s.audio_step_s) for s in siblings]
+    repetition = repetition_scores(whole, others, audio=WHOLE_MATCH)
+    matched = (repetition.audio_match >= 0.5) & np.isfinite(repetition.audio_offset_s)
+    at_s = np.arange(repetition.n_seconds)[None, :] + repetition.audio_offset_s
+    lengths_s = np.array([len(s.sound()) * s.audio_step_s for s in siblings])
+    return _Season(matched, np.where(matched, at_s, np.nan), lengths_s)
+
+
+def _sibling_times(season: _Season, intro: Intro | None) -> np.ndarray:
+    """(n_siblings,) where each sibling's story starts: the end of its intro, placed by the offset at which it
+    repeats the target's; 10 % into it when that is not known (no intro here, or the sibling lacks it)."""
+    fallback = 0.1 * season.lengths_s
+    if intro is None:
+        return fallback
+    offsets = season.offsets_over(intro.start_s, intro.end_s)
+    return np.where(np.isfinite(offsets), intro.end_s + offsets, fallback)
+
+
+def _ending_from(duration_s: float, intro: Intro | None) -> float:
+    start = max(duration_s / 2, duration_s - ENDING_S)
+    return max(start, intro.end_s) if intro is not None else start
+
+
+def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duration_s: float) -> Segment | None:
+    """The longest run near the end that at least half of the siblings repeat near their own end."""
+    n = season.n_seconds
+    start = int(np.ceil(_ending_from(duration_s, intro)))
+    if start >= n:
+        return None
+    sibling_ending = np.maximum(0.5 * season.lengths_s, season.lengths_s - ENDING_S)[:, None]
+    at_ending = season.matched & (np.nan_to_num(season.at_s, nan=-1.0) >= sibling_ending)
+    support = at_ending.mean(axis=0)
+    shared = np.zeros(n, dtype=bool)
+    shared[start:] = support[start:] >= 0.5
+    runs = [r for r in _runs(shared, SHARED_GAP_S) if r[1] - r[0] >= MIN_CREDITS_S]
+    if not runs:
+        return None
+    a, b = max(runs, key=lambda r: (r[1] - r[0], r[0]))
+    confidence = float(np.clip(support[a:b].mean(), 0, 1))
+    end_s, final = float(b), False
+    if duration_s - end_s <= FINAL_TAIL_S or _silent(target, end_s, duration_s):
+        end_s, final = duration_s, True
+    signals = ("repetition", "sound") + (("silent-tail",) if final and duration_s - b > FINAL_TAIL_S else ())
+    return Segment("credits", float(a), end_s, confidence, signals, final)
+
+
+def _silent(target: Fingerprints, start_s: float, end_s: float) -> bool:
+    codes = target.sound()
+    step = target.audio_step_s
+    tail = codes[int(start_s / step) : int(end_s / step)]
+    return len(tail) > 0 and float(np.mean(tail == 0)) >= SILENT_SHARE
+
+
+def _quoted(season: _Season, story_from: np.ndarray, story_until: np.ndarray) -> np.ndarray:
+    """(n_seconds,) bool: seconds that a sibling has as story, and that fewer than half of the siblings repeat (what
+    most repeat is the season's own: the intro, the credits)."""
+    at = np.nan_to_num(season.at_s, nan=-1.0)
+    story = season.matched & (at >= story_from[:, None]) & (at < story_until[:, None])
+    return story.any(axis=0) & (season.matched.mean(axis=0) < 0.5)
+
+
+def _recap(quoted: np.ndarray, intro: Intro) -> Segment | None:
+    before = quoted.copy()
+    before[int(intro.start_s) :] = False
+    clusters = [c for c in _runs(before, QUOTE_GAP_S) if before[c[0] : c[1]].sum() >= MIN_QUOTED_S]
+    if not clusters:
+        return None
+    a, b = clusters[0]
+    start_s = 0.0 if a <= EDGE_SNAP_S else float(a)
+    end_s = intro.start_s if intro.start_s - b <= EDGE_SNAP_S else float(b)
+    if end_s <= start_s:
+        return None
+    share = float(before[a:b].mean())
+    return Segment("recap", start_s, end_s, share, ("repetition", "quotes"))
+
+
+def _preview(quoted: np.ndarray, from_s: float, credits: Segment | None, duration_s: float) -> Segment | None:
+    after = np.zeros_like(quoted)
+    after[int(from_s) :] = quoted[int(from_s) :]
+    clusters = [c for c in _runs(after, QUOTE_GAP_S) if after[c[0] : c[1]].sum() >= MIN_QUOTED_S]
+    if not clusters:
+        return None
+    a, b = max(clusters, key=lambda c: int(after[c[0] : c[1]].sum()))
+    end_s = duration_s if duration_s - b <= EDGE_SNAP_S else float(b)
+    share = float(after[a:b].mean())
+    return Segment("preview", float(a), end_s, share, ("repetition", "quotes"))
+
+
+def _runs(mask: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+    """[start, end) of the True runs of a per-second mask, runs closer than max_gap_s merged."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    merged: list[tuple[int, int]] = []
+    for a, b in zip(starts, ends, strict=True):
+        if merged and a - merged[-1][1] <= max_gap_s:
+            merged[-1] = (merged[-1][0], int(b))
+        else:
+            merged.append((int(a), int(b)))
+    return merged

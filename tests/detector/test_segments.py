@@ -1,0 +1,135 @@
+"""Recap, credits and preview from hand-made fingerprints of a season: what each episode quotes, what the season
+shares at its ends, and what only looks like them (a theme reprise, story quoted by *another* episode's recap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from detector.fingerprint import FP_STEP_S, Fingerprints
+from detector.result import Intro, Segment
+from detector.segments import find_segments
+
+CODES_PER_S = round(1 / FP_STEP_S)
+INTRO = (60.0, 100.0)  # every episode's intro, after a 60 s recap + cold open
+CREDITS_S = 60
+
+
+def _flip(codes: np.ndarray, rng: np.random.Generator, rate: float = 0.08) -> np.ndarray:
+    flips = rng.random((len(codes), 32)) < rate
+    mask = (flips.astype(np.uint64) << np.arange(32, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    return codes ^ mask.astype(np.uint32)
+
+
+@dataclass
+class Episode:
+    length_s: int
+    sound: np.ndarray  # the whole file's codes
+    truth: dict[str, tuple[float, float]] = field(default_factory=dict)
+    final: bool = True
+
+    def put(self, at_s: float, codes: np.ndarray, rng: np.random.Generator) -> None:
+        at = round(at_s * CODES_PER_S)
+        self.sound[at : at + len(codes)] = _flip(codes, rng)
+
+    def fingerprints(self, with_rest: bool = True) -> Fingerprints:
+        half = self.length_s // 2 * CODES_PER_S
+        rest = self.sound[half:] if with_rest else np.zeros(0, np.uint32)
+        picture = np.zeros(self.length_s // 2, np.uint64)  # decoded from the sound alone: no picture evidence
+        return Fingerprints(self.sound[:half], picture, rest_audio=rest, rest_start_s=self.length_s // 2)
+
+
+class Season:
+    """Episode k: [recap: 3 clips of episode k-1's story][cold open][intro][story][credits][tail], the tail being a
+    preview (3 clips of episode k+1's story), a post-credits scene, or nothing (final credits)."""
+
+    def __init__(self, n: int = 5, seed: int = 0, tails: tuple[str, ...] = ("preview", "scene", "none")) -> None:
+        self.rng = np.random.default_rng(seed)
+        intro, credits = self.codes(INTRO[1] - INTRO[0]), self.codes(CREDITS_S)
+        self.episodes = []
+        for k in range(n):
+            length = int(self.rng.integers(560, 700))
+            ep = Episode(length, self.codes(length))
+            ep.put(INTRO[0], intro, self.rng)
+            ep.truth["credits"] = (length - CREDITS_S - 30.0, length - 30.0)
+            tail = tails[k % len(tails)]
+            if tail == "none":  # the credits are the last thing
+                ep.truth["credits"] = (length - CREDITS_S, float(length))
+            ep.put(ep.truth["credits"][0], credits, self.rng)
+            ep.final = tail == "none"
+            self.episodes.append((ep, tail))
+        for k, (ep, tail) in enumerate(self.episodes):
+            if k > 0:
+                self.quote(ep, 0.0, self.episodes[k - 1][0])
+                ep.truth["recap"] = (0.0, 30.0)
+            if tail == "preview" and k + 1 < n:
+                self.quote(ep, ep.length_s - 30.0, self.episodes[k + 1][0])
+                ep.truth["preview"] = (ep.length_s - 30.0, float(ep.length_s))
+
+    def codes(self, seconds: float) -> np.ndarray:
+        return self.rng.integers(1, 2**32, round(seconds * CODES_PER_S), dtype=np.uint32)
+
+    def quote(self, ep: Episode, at_s: float, source: Episode) -> None:
+        """Three 10 s clips of `source`'s story (between its intro and its credits) at at_s."""
+        for i, from_s in enumerate(self.rng.uniform(120, source.length_s - 200, 3)):
+            a = round(from_s * CODES_PER_S)
+            ep.put(at_s + 10 * i, source.sound[a : a + 10 * CODES_PER_S].copy(), self.rng)
+
+    def segments(self, k: int, with_rest: bool = True) -> dict[str, Segment]:
+        ep = self.episodes[k][0]
+        siblings = [e.fingerprints(with_rest) for j, (e, _) in enumerate(self.episodes) if j != k]
+        found = find_segments(ep.fingerprints(), siblings, Intro(*INTRO, 1.0), float(ep.length_s))
+        assert len({s.kind for s in found}) == len(found), "at most one of each kind"
+        return {s.kind: s for s in found}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_episode_gets_its_recap_credits_and_preview(seed: int) -> None:
+    season = Season(seed=seed)
+    for k, (ep, tail) in enumerate(season.episodes):
+        found = season.segments(k)
+        assert set(found) == set(ep.truth), (k, tail, found)
+        for kind, (start_s, end_s) in ep.truth.items():
+            assert abs(found[kind].start_s - start_s) <= 2.0, (k, kind, found[kind])
+            assert abs(found[kind].end_s - end_s) <= 2.0, (k, kind, found[kind])
+        assert found["credits"].final == ep.final, (k, tail)
+        # The quoted kinds never reach into the intro, nor the credits into the preview.
+        assert all(s.end_s <= INTRO[0] for s in found.values() if s.kind == "recap")
+        if "preview" in found:
+            assert found["credits"].end_s <= found["preview"].start_s
+
+
+def test_story_quoted_by_another_episode_is_not_this_episodes_recap_or_preview() -> None:
+    # Episode 0 has no recap; its story is quoted by episode 1's recap and by nothing else before its own intro.
+    season = Season(tails=("scene",))
+    found = season.segments(0)
+    assert "recap" not in found and "preview" not in found
+    assert set(found) == {"credits"}
+
+
+def test_a_theme_reprise_over_the_last_scene_is_not_the_credits() -> None:
+    season = Season(tails=("scene",))
+    ep = season.episodes[2][0]
+    intro = season.episodes[0][0].sound[round(INTRO[0] * CODES_PER_S) : round(INTRO[1] * CODES_PER_S)]
+    ep.put(ep.truth["credits"][0] - 45.0, intro[: 30 * CODES_PER_S].copy(), season.rng)
+    found = season.segments(2)
+    assert abs(found["credits"].start_s - ep.truth["credits"][0]) <= 2.0, found["credits"]
+
+
+def test_nothing_without_the_siblings_end_or_without_siblings() -> None:
+    season = Season()
+    assert season.segments(1, with_rest=False) == {}
+    ep = season.episodes[1][0]
+    assert find_segments(ep.fingerprints(), [], Intro(*INTRO, 1.0), float(ep.length_s)) == ()
+
+
+def test_no_credits_when_the_season_shares_nothing_at_its_end() -> None:
+    season = Season(tails=("scene",))
+    for ep, _ in season.episodes:  # every ending made the episode's own
+        a = round(ep.truth["credits"][0] * CODES_PER_S)
+        ep.sound[a:] = season.codes(ep.length_s - ep.truth["credits"][0])[: len(ep.sound) - a]
+    found = season.segments(2)
+    assert "credits" not in found and "preview" not in found
+    assert "recap" in found
