@@ -1,4 +1,5 @@
-"""`intro-daemon detect PATH...`: the intro of each episode named (a folder is one season), as text or JSON lines.
+"""`intro-daemon detect PATH...`: the intro of each episode named (a folder is one season), and its other segments
+(recap, credits, preview), as text or JSON lines.
 
 Also the model options that `eval` shares."""
 
@@ -12,14 +13,16 @@ from typing import TYPE_CHECKING
 
 from daemon.commands.output import clock
 from detector.media import season_groups
-from detector.result import Detection
+from detector.result import Detection, Segment
 
 if TYPE_CHECKING:
     from detector.inference import Detector
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    detect = sub.add_parser("detect", help="find the intro of episodes (a folder is one season)")
+    detect = sub.add_parser(
+        "detect", help="find the intro, recap, credits and preview of episodes (a folder is one season)"
+    )
     detect.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     detect.add_argument("--json", action="store_true", help="one JSON object per line")
     model_arguments(detect)
@@ -80,17 +83,41 @@ def _json_line(path: Path, detection: Detection | None, error: str | None) -> st
     if detection is not None and detection.intro is not None:
         i = detection.intro
         intro = {"start": round(i.start_s, 2), "end": round(i.end_s, 2), "confidence": round(i.confidence, 3)}
-    return json.dumps({"path": str(path), "intro": intro, "error": error})
+    # "intro" stays as it always was, for the scripts that read it; "segments" holds it again among the others.
+    segments = [_segment_json(s) for s in detection.segments] if detection is not None else []
+    return json.dumps({"path": str(path), "intro": intro, "segments": segments, "error": error})
+
+
+def _segment_json(segment: Segment) -> dict[str, object]:
+    found: dict[str, object] = {
+        "kind": segment.kind,
+        "start": round(segment.start_s, 2),
+        "end": round(segment.end_s, 2),
+        "confidence": round(segment.confidence, 3),
+        "signals": list(segment.signals),
+    }
+    if segment.kind == "credits":  # only credits can be final: the key is there for them alone
+        found["final"] = segment.final
+    return found
 
 
 def _text_line(path: Path, detection: Detection | None, error: str | None) -> str:
     if error is not None:
         return f"{path}: error: {error}"
     assert detection is not None
+    parts = [_segment_text(s) for s in detection.segments]
     if detection.intro is None:
-        return f"{path}: no intro"
-    i = detection.intro
-    return f"{path}: intro {clock(i.start_s, tenths=True)} - {clock(i.end_s, tenths=True)} ({i.duration_s:.0f} s, confidence {i.confidence:.2f})"
+        parts.insert(0, "no intro")
+    return f"{path}: " + "; ".join(parts)
+
+
+def _segment_text(s: Segment) -> str:
+    kind = "final credits" if s.final else s.kind
+    evidence = f", from {','.join(s.signals)}" if s.signals else ""
+    return (
+        f"{kind} {clock(s.start_s, tenths=True)} - {clock(s.end_s, tenths=True)} "
+        f"({s.duration_s:.0f} s, confidence {s.confidence:.2f}{evidence})"
+    )
 
 
 def run_detect(args: argparse.Namespace) -> int:
