@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from sqlalchemy import Column, Engine, Float, MetaData, Table, Unicode, func, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from db.models import DetectionRecord, Episode, Push
 
@@ -42,9 +42,11 @@ def recent_push_errors(session: Session, n: int) -> list[Push]:
 
 
 def latest_detections(session: Session) -> dict[int, DetectionRecord]:
-    """Each episode's latest detection, by episode id."""
+    """Each episode's latest detection, by episode id, its other segments loaded (one query for them all, not one
+    per detection)."""
     latest = select(func.max(DetectionRecord.id)).group_by(DetectionRecord.episode_id)
-    return {d.episode_id: d for d in session.scalars(select(DetectionRecord).where(DetectionRecord.id.in_(latest)))}
+    query = select(DetectionRecord).where(DetectionRecord.id.in_(latest)).options(selectinload(DetectionRecord.others))
+    return {d.episode_id: d for d in session.scalars(query)}
 
 
 def episodes_by_season(session: Session) -> dict[str, list[Episode]]:

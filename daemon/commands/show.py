@@ -1,4 +1,5 @@
-"""`intro-daemon show PATH`: what is stored for one episode (state, latest result, its scores, pushes), read-only.
+"""`intro-daemon show PATH`: what is stored for one episode (state, latest result and each segment it found, its
+scores, pushes), read-only.
 
 Never prints a secret: targets appear by their name from the pushes table.
 """
@@ -18,8 +19,9 @@ from daemon.commands.output import clock, span_marker, sparkline
 from daemon.config import Config
 from db import episodes
 from db.models import DetectionRecord, Episode
+from db.results import segments_of
 from db.scores import decode_scores
-from detector.result import MAX_ANALYSED_S
+from detector.result import MAX_ANALYSED_S, Segment
 
 SCORE_WIDTH = 100
 
@@ -63,14 +65,7 @@ def _show_lines(session: Session, episode: Episode) -> list[str]:
         f"took {detection.elapsed_s:.1f} s" + ("" if current else " (for an older version of the file)")
     )
     lines.append(f"  duration   {clock(detection.duration_s)}")
-    if detection.start_s is not None and detection.end_s is not None:
-        lines.append(
-            f"  intro      {clock(detection.start_s)} - {clock(detection.end_s)} "
-            f"({detection.end_s - detection.start_s:.0f} s), confidence {detection.confidence or 0:.2f}, "
-            f"from {detection.signals or 'unknown'}"
-        )
-    else:
-        lines.append(f"  intro      none found (signals: {detection.signals or 'unknown'})")
+    lines.extend(_segment_lines(detection))
     if "copies" in detection.signals.split(","):
         lines.append(
             "  copies     other copies of this episode are in its season; they were left out of its season context"
@@ -99,6 +94,36 @@ def _show_lines(session: Session, episode: Episode) -> list[str]:
     return lines
 
 
+def _segment_lines(detection: DetectionRecord) -> list[str]:
+    """A line per segment, in time order: the intro as it always was (its evidence is the detection's signals), a
+    missing one said where it would come (after a recap), then each other kind with its own evidence."""
+    if detection.start_s is not None and detection.end_s is not None:
+        intro = (
+            f"  intro      {clock(detection.start_s)} - {clock(detection.end_s)} "
+            f"({detection.end_s - detection.start_s:.0f} s), confidence {detection.confidence or 0:.2f}, "
+            f"from {detection.signals or 'unknown'}"
+        )
+    else:
+        intro = f"  intro      none found (signals: {detection.signals or 'unknown'})"
+    lines: list[str] = []
+    for segment in segments_of(detection):
+        if segment.kind != "recap" and intro not in lines:
+            lines.append(intro)
+        if segment.kind != "intro":
+            lines.append(_other_line(segment))
+    return lines if intro in lines else [*lines, intro]
+
+
+def _other_line(s: Segment) -> str:
+    text = (
+        f"  {s.kind:<10} {clock(s.start_s)} - {clock(s.end_s)} ({s.duration_s:.0f} s), confidence "
+        f"{s.confidence:.2f}, from {','.join(s.signals) or 'unknown'}"
+    )
+    if s.kind == "credits":
+        text += ", final: nothing but credits follows" if s.final else ", not final: the story goes on after them"
+    return text
+
+
 def _score_lines(detection: DetectionRecord, height: str) -> list[str]:
     scores = decode_scores(detection.scores).tolist()
     if not scores:
@@ -108,6 +133,9 @@ def _score_lines(detection: DetectionRecord, height: str) -> list[str]:
         f"  scores     per second, 0:00 - {clock(len(scores))}, one character = {per_char} s, height = {height}",
         "  |" + sparkline(scores, SCORE_WIDTH),
     ]
-    if detection.start_s is not None and detection.end_s is not None:
-        lines.append("  |" + span_marker(len(scores), detection.start_s, detection.end_s, SCORE_WIDTH) + " intro")
+    # Each segment under the seconds it covers, where it starts within the scored span (the credits seldom do).
+    for segment in segments_of(detection):
+        if segment.start_s < len(scores):
+            marker = span_marker(len(scores), segment.start_s, segment.end_s, SCORE_WIDTH)
+            lines.append(f"  |{marker} {segment.kind}")
     return lines

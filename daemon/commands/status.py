@@ -19,7 +19,10 @@ from daemon.commands.output import clock
 from daemon.config import ClusterConfig, Config
 from daemon.queue import DETECT_JOB_PREFIX, JOBS_TABLE, RECONCILE_JOB_ID
 from db import summary
-from db.models import EpisodeState
+from db.models import SEGMENT_KINDS_STORED, DetectionRecord, EpisodeState
+
+# How the season line names the episodes that have each other kind.
+KIND_TEXT = {"recap": "a recap", "credits": "credits", "preview": "a preview"}
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -132,7 +135,19 @@ def _season_lines(session: Session) -> list[str]:
             length = statistics.median(end - start for start, end in intros)
             start = statistics.median(start for start, _ in intros)
             text += f"; {len(intros)} intros, typically {clock(length)} long at {clock(start)}"
+        text += _other_kinds_text([d for e in members if e.state == EpisodeState.DONE and (d := detections.get(e.id))])
         if copied:
             text += f"; {copied} with copies of the same episode (left out of each other's season context)"
         lines.append(text)
     return lines
+
+
+def _other_kinds_text(done: list[DetectionRecord]) -> str:
+    """How many of the season's done episodes have a recap, credits (how many of them final), a preview."""
+    having = Counter(kind for d in done for kind in {s.kind for s in d.others})
+    final = sum(1 for d in done if any(s.kind == "credits" and s.final for s in d.others))
+    parts = []
+    for kind in SEGMENT_KINDS_STORED:
+        if having[kind]:
+            parts.append(f"{having[kind]} with {KIND_TEXT[kind]}" + (f" ({final} final)" if kind == "credits" else ""))
+    return "; " + ", ".join(parts) if parts else ""

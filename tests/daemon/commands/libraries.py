@@ -1,11 +1,14 @@
 """Small libraries of fake episodes and their config files, for the commands' tests."""
 
+import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 from daemon.commands.rescan import rescan
 from daemon.config import load_config
 from daemon.detect import LoadedDetector
 from daemon.publish.config import push_targets
+from detector.result import Detection, Segment
 from tests.conftest import FakeDetector
 
 
@@ -49,3 +52,19 @@ def status_config(tmp_path: Path, fake: FakeDetector) -> tuple[Path, Path]:
     targets = push_targets(config)  # the real publishers' names: "home"
     rescan(config, (lib / "Show" / "S1",), force=False, detector_loader=loader(fake), targets=targets)
     return path, lib
+
+
+class WithSegments(FakeDetector):
+    """FakeDetector's intro (10-40 s of a 2-minute episode) with a recap, final credits and a preview; b"BARE": no
+    intro, credits that are not final."""
+
+    def detect(self, path: Path, siblings: Sequence[Path] = ()) -> Detection:
+        found = super().detect(path, siblings)
+        if path.read_bytes().startswith(b"BARE"):
+            return dataclasses.replace(found, intro=None, others=(Segment("credits", 100.0, 110.0, 0.6),))
+        return dataclasses.replace(found, others=(RECAP, CREDITS, PREVIEW))
+
+
+RECAP = Segment("recap", 0.0, 8.0, 0.8, ("repetition",))
+CREDITS = Segment("credits", 100.0, 115.0, 0.7, ("black-card", "text"), final=True)
+PREVIEW = Segment("preview", 115.0, 120.0, 0.6, ("repetition",))

@@ -1,4 +1,4 @@
-"""`intro-daemon show PATH`: one episode's state, result, scores and pushes."""
+"""`intro-daemon show PATH`: one episode's state, result and its segments, scores and pushes."""
 
 from pathlib import Path
 
@@ -8,7 +8,7 @@ from daemon.cli import main
 from daemon.commands.rescan import rescan
 from daemon.config import load_config
 from tests.conftest import FakeDetector
-from tests.daemon.commands.libraries import library_of, loader, status_config, write_config
+from tests.daemon.commands.libraries import WithSegments, library_of, loader, status_config, write_config
 
 
 def test_show_draws_the_scores(tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,3 +38,29 @@ def test_show_says_when_the_sound_decided_and_the_pictures_were_decoded_only_at_
     assert "from repetition,sound,cuts" in out
     assert "pictures   decoded only around the intro's ends (shot cuts)" in out
     assert "one character = 1 s, height = share of the siblings repeating it" in out
+
+
+def test_show_lists_every_segment_in_time_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lib = library_of(tmp_path / "lib", {"Show/S1/e1.mkv": b"one", "Show/S1/e2.mkv": b"BARE"})
+    path = write_config(tmp_path, lib)
+    rescan(load_config(path), (lib,), force=False, detector_loader=loader(WithSegments()), targets=())
+    capsys.readouterr()
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e1.mkv")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  duration   2:00\n"
+        "  recap      0:00 - 0:08 (8 s), confidence 0.80, from repetition\n"
+        "  intro      0:10 - 0:40 (30 s), confidence 0.90, from network\n"
+        "  credits    1:40 - 1:55 (15 s), confidence 0.70, from black-card,text, final: nothing but credits follows\n"
+        "  preview    1:55 - 2:00 (5 s), confidence 0.60, from repetition\n"
+    ) in out
+    # Under the scores (the first minute): the recap and the intro; the credits and the preview come later.
+    assert "  |" + "^" * 8 + " recap\n" in out and "  |" + " " * 10 + "^" * 30 + " intro\n" in out
+    assert "^ credits" not in out and "^ preview" not in out
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e2.mkv")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  intro      none found (signals: network)\n"
+        "  credits    1:40 - 1:50 (10 s), confidence 0.60, from unknown, not final: the story goes on after them\n"
+    ) in out
+    assert "^" not in out

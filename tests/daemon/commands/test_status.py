@@ -6,7 +6,7 @@ import pytest
 
 from daemon.cli import main
 from tests.conftest import FakeDetector
-from tests.daemon.commands.libraries import library_of, loader, status_config, write_config
+from tests.daemon.commands.libraries import WithSegments, library_of, loader, status_config, write_config
 
 
 def test_status_counts_errors_seasons_and_no_secrets(
@@ -64,3 +64,26 @@ def test_status_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture
     path = write_config(tmp_path, tmp_path)
     assert main(["status", "--config", str(path)]) == 2
     assert "no database at" in capsys.readouterr().err
+
+
+def test_status_counts_the_episodes_with_each_other_kind(
+    tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from daemon.commands.rescan import rescan
+    from daemon.config import load_config
+
+    lib = library_of(
+        tmp_path / "lib",
+        {"Show/S1/e1.mkv": b"1", "Show/S1/e2.mkv": b"2", "Show/S1/e3.mkv": b"BARE", "Show/S2/e1.mkv": b"1"},
+    )
+    path = write_config(tmp_path, lib)
+    rescan(load_config(path), (lib / "Show" / "S1",), force=False, detector_loader=loader(WithSegments()), targets=[])
+    rescan(load_config(path), (lib / "Show" / "S2",), force=False, detector_loader=loader(fake_detector), targets=[])
+    capsys.readouterr()
+    assert main(["status", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"{lib}/Show/S1: 3 episodes, 3 done; 2 intros, typically 0:30 long at 0:10; "
+        "2 with a recap, 3 with credits (2 final), 2 with a preview\n"
+    ) in out
+    assert f"{lib}/Show/S2: 1 episodes, 1 done; 1 intros, typically 0:30 long at 0:10\n" in out  # nothing else found
