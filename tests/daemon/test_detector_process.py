@@ -16,8 +16,14 @@ from daemon.detect import DetectorLoadError, DetectorUnavailable, LoadedDetector
 from daemon.detector_process import DetectorCrashed, DetectorPool
 from detector import DecodeError, Detection, Intro
 from detector.errors import MemoryLimitError
+from detector.result import Segment
 
 FAKE = "tests.daemon.test_detector_process:load_fake"
+PARTS = (
+    Segment("recap", 0.0, 8.0, 0.8, ("repetition",)),
+    Segment("credits", 100.0, 115.0, 0.7, ("black-card",), final=True),
+    Segment("preview", 115.0, 120.0, 0.6),
+)
 
 
 def load_fake(config: WorkerConfig, database_url: str) -> LoadedDetector:
@@ -34,7 +40,8 @@ def load_fake(config: WorkerConfig, database_url: str) -> LoadedDetector:
         if data.startswith(b"CRASH"):
             raise RuntimeError("tensor shapes do not match")
         intro = Intro(10.0, 40.0, 0.9)
-        return Detection(path, 120.0, intro, f"fake/{os.getpid()}", (0.1,) * len(siblings), ("network",))
+        others = PARTS if data.startswith(b"PARTS") else ()
+        return Detection(path, 120.0, intro, f"fake/{os.getpid()}", (0.1,) * len(siblings), ("network",), "", others)
 
     def revisit(path: Path, siblings: Sequence[Path]) -> Detection | None:
         return None if not siblings else detect(path, siblings)
@@ -76,6 +83,15 @@ def test_a_detection_runs_in_the_child_and_comes_back_whole(pool: DetectorPool, 
     revisited = pool.revisit(tmp_path / "E01.mkv", siblings)
     assert revisited is not None and revisited.model_version == f"fake/{pid}"
     assert pool.processes() == [pid]  # the same process, loaded once
+
+
+def test_the_other_segments_come_back_with_the_detection(pool: DetectorPool, tmp_path: Path) -> None:
+    (pid,) = pool.processes()
+    detection = pool.detect(episode(tmp_path, "E01.mkv", b"PARTS"))
+    assert detection == Detection(
+        tmp_path / "E01.mkv", 120.0, Intro(10.0, 40.0, 0.9), f"fake/{pid}", (), ("network",), "", PARTS
+    )
+    assert [s.kind for s in detection.segments] == ["recap", "intro", "credits", "preview"]
 
 
 def test_the_process_exits_when_idle_and_the_next_episode_starts_another(tmp_path: Path) -> None:
