@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector import cuts
+from detector import cards, cuts
 from detector.checkpoint import Checkpoint
 from detector.decode import FrameMode, decode_pictures
 from detector.errors import DecodeError
@@ -29,7 +29,7 @@ from detector.repetition import season_context
 from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segment
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity
 from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro
-from detector.segments import find_segments
+from detector.segments import FINAL_TAIL_S, ending_from, find_segments, with_credits
 from detector.weights import DEFAULT_MODEL, MODELS
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,8 @@ class Detector:
         False: always the network on every second's picture."""
         self.checkpoint = checkpoint
         self.cascade = cascade
+        # Credits on a dark card, from the key frames of the episode's end, when the sound found none.
+        self.find_credits_on_cards = True
         self.ceiling = ceiling
         self.languages = tuple(languages)
         self.snap_to_cuts = snap_to_cuts
@@ -301,6 +303,7 @@ class Detector:
         others: tuple[Segment, ...] = ()
         if analysis.fingerprints is not None and repetition is not None and repetition.n_siblings:
             others = find_segments(analysis.fingerprints, siblings, intro, analysis.duration_s)
+        others = self._credits_on_a_card(analysis.path, analysis.duration_s, intro, others)
         return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + at_cuts, others)
 
     def _by_sound(self, path: Path, siblings: Sequence[Fingerprints]) -> Detection | None:
@@ -321,6 +324,7 @@ class Detector:
         signals += ("repetition", "sound") + (("edges",) if self.season_rule.refine else ())
         intro, at_cuts = self._at_cuts(path, intro)
         found = find_segments(own, others, intro, sound.duration_s)
+        found = self._credits_on_a_card(path, sound.duration_s, intro, found)
         return self._detection(path, sound.duration_s, repetition.audio_support, intro, signals + at_cuts, found)
 
     def _alone(self, analysis: Analysis, embedding: torch.Tensor, signals: tuple[str, ...]) -> Detection:
@@ -329,7 +333,30 @@ class Detector:
         logits = self.lone_model.classify(embedding.unsqueeze(0))[0]
         scores = torch.sigmoid(logits).cpu().numpy().astype(np.float32)
         intro, at_cuts = self._at_cuts(analysis.path, find_intro(scores, self.lone_checkpoint.intervals))
-        return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + at_cuts)
+        others = self._credits_on_a_card(analysis.path, analysis.duration_s, intro, ())
+        return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + at_cuts, others)
+
+    def _credits_on_a_card(
+        self, path: Path, duration_s: float, intro: Intro | None, found: tuple[Segment, ...]
+    ) -> tuple[Segment, ...]:
+        """Credits the sound did not find, from the pictures of the episode's end: its key frames first, then every
+        frame before the first card (detector.cards). A file that fails there keeps what the sound found."""
+        if not self.find_credits_on_cards or any(s.kind == "credits" for s in found):
+            return found
+        try:
+            ((times, pictures),) = decode_pictures(path, [(ending_from(duration_s, intro), duration_s)], keyframes=True)
+            run = cards.card_run(times, pictures)
+            if run is None:
+                return found
+            before_s, first_s, end_s = run
+            ((exact_times, exact),) = decode_pictures(path, [(before_s, first_s)])
+        except DecodeError as exc:
+            log.warning("%s; credits on a card not looked for", exc)
+            return found
+        start_s = cards.first_dark(exact_times, exact, default_s=first_s)
+        final = duration_s - end_s <= FINAL_TAIL_S
+        card = Segment("credits", round(start_s, 3), duration_s if final else end_s, 0.8, ("pictures", "card"), final)
+        return with_credits(found, card)
 
     def _at_cuts(self, path: Path, intro: Intro | None) -> tuple[Intro | None, tuple[str, ...]]:
         """The intro's ends at the shot cuts next to them (detector.cuts), and ("cuts",) when one moved.

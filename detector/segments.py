@@ -86,8 +86,8 @@ def find_segments(
         recap = _recap(quoted, intro)
         if recap is not None:
             found.append(recap)
-    ending_from = _ending_from(duration_s, intro)
-    preview = _preview(quoted, credits.start_s if credits is not None else ending_from, credits, duration_s)
+    ending = ending_from(duration_s, intro)
+    preview = _preview(quoted, credits.start_s if credits is not None else ending, credits, duration_s)
     if credits is not None:
         if preview is not None and preview.start_s >= credits.start_s:
             # What follows the credits is the preview: they end where it starts, and are not the last thing.
@@ -97,6 +97,17 @@ def find_segments(
     if preview is not None:
         found.append(preview)
     return tuple(sorted(found, key=lambda s: s.start_s))
+
+
+def with_credits(found: Sequence[Segment], credits: Segment) -> tuple[Segment, ...]:
+    """`found` (no credits among them) with credits found another way (detector.cards): a preview after their
+    start ends them, as in find_segments."""
+    preview = next((s for s in found if s.kind == "preview"), None)
+    if preview is not None and preview.start_s >= credits.start_s:
+        if preview.start_s - credits.start_s < MIN_CREDITS_S:
+            return tuple(found)
+        credits = replace(credits, end_s=min(credits.end_s, preview.start_s), final=False)
+    return tuple(sorted([*found, credits], key=lambda s: s.start_s))
 
 
 def _match(target: Fingerprints, siblings: Sequence[Fingerprints]) -> _Season:
@@ -120,7 +131,7 @@ def _sibling_times(season: _Season, intro: Intro | None) -> np.ndarray:
     return np.where(np.isfinite(offsets), intro.end_s + offsets, fallback)
 
 
-def _ending_from(duration_s: float, intro: Intro | None) -> float:
+def ending_from(duration_s: float, intro: Intro | None) -> float:
     start = max(duration_s / 2, duration_s - ENDING_S)
     return max(start, intro.end_s) if intro is not None else start
 
@@ -128,7 +139,7 @@ def _ending_from(duration_s: float, intro: Intro | None) -> float:
 def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duration_s: float) -> Segment | None:
     """The longest run near the end that at least half of the siblings repeat near their own end."""
     n = season.n_seconds
-    start = int(np.ceil(_ending_from(duration_s, intro)))
+    start = int(np.ceil(ending_from(duration_s, intro)))
     if start >= n:
         return None
     sibling_ending = np.maximum(0.5 * season.lengths_s, season.lengths_s - ENDING_S)[:, None]

@@ -123,14 +123,21 @@ def test_a_new_episode_with_stored_siblings_is_decided_by_its_sound_as_the_netwo
         decoded.append(Path(path))
         return real_extract(path, *args, **kwargs)
 
-    def counting_pictures(path, windows):  # type: ignore[no-untyped-def]
-        spans.append(len(windows))
-        return real_pictures(path, windows)
+    ending_keyframes: dict[Path, float] = {}
+
+    def counting_pictures(path, windows, keyframes=False):  # type: ignore[no-untyped-def]
+        if keyframes:  # the end's key frames, looking for credits on a card (none in this season)
+            (ending_keyframes[Path(path)],) = (start for start, _ in windows)
+        else:
+            spans.append(len(windows))
+        return real_pictures(path, windows, keyframes)
 
     monkeypatch.setattr(inference, "extract", counting_extract)
     monkeypatch.setattr(inference, "decode_pictures", counting_pictures)
+    durations_s = {}
     for path in season_of_ten:
         found = cascade.detect(path, [p for p in season_of_ten if p != path])
+        durations_s[path] = found.duration_s
         expected = whole[path]
         assert not isinstance(expected, Exception)
         assert found.intro == expected.intro or (
@@ -141,7 +148,9 @@ def test_a_new_episode_with_stored_siblings_is_decided_by_its_sound_as_the_netwo
         assert "sound" in found.signals and "network" not in found.signals
         assert len(found.scores) == len(expected.scores)  # the per-second repetition support, for `show`
     assert decoded == []  # no picture of the span was decoded ...
-    assert spans and set(spans) == {2}  # ... only the windows around the two ends, once per intro found
+    assert spans and set(spans) == {2}  # ... only the windows around the two ends, once per intro found ...
+    assert set(ending_keyframes) == set(season_of_ten)  # ... and the key frames of the second half
+    assert all(start >= durations_s[path] / 2 for path, start in ending_keyframes.items())
 
 
 def test_when_the_scores_could_change_the_answer_the_pictures_are_decoded(

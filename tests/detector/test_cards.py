@@ -1,0 +1,62 @@
+"""Credits on a dark card from key frames: a long run of dark pictures with text is credits; a dark scene, a black
+gap and an act-break card are not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detector.cards import card_mask, card_run, first_dark
+
+H, W = 36, 64
+rng = np.random.default_rng(0)
+
+
+def card() -> np.ndarray:
+    picture = rng.integers(0, 20, (H, W)).astype(np.uint8)
+    picture[rng.integers(5, 30), 10:50] = 230  # a line of names
+    return picture
+
+
+def black() -> np.ndarray:
+    return np.zeros((H, W), np.uint8)
+
+
+def dark_scene() -> np.ndarray:
+    return rng.integers(20, 90, (H, W)).astype(np.uint8)  # dark, but mid tones everywhere
+
+
+def scene() -> np.ndarray:
+    return rng.integers(0, 255, (H, W)).astype(np.uint8)
+
+
+def test_what_is_a_card() -> None:
+    assert card_mask(np.stack([card(), black(), dark_scene(), scene()])).tolist() == [True, False, False, False]
+
+
+def test_the_credits_are_the_long_run_of_cards_not_a_gap_or_an_act_break() -> None:
+    # Key frames every 2 s over the last 200 s of an episode: an act-break card (4 s) and a black gap (2 s) in the
+    # story, a dark scene, then 40 s of credit cards, then a post-credits scene.
+    layout = [scene] * 20 + [card] * 2 + [scene] * 10 + [black] + [dark_scene] * 20 + [scene] * 27
+    layout += [card, black] * 10 + [scene] * 20
+    times = 400.0 + 2.0 * np.arange(len(layout))
+    pictures = np.stack([make() for make in layout])
+    run = card_run(times, pictures)
+    assert run is not None
+    before_s, first_s, end_s = run
+    credits_at = 400.0 + 2.0 * 80
+    assert (first_s, before_s, end_s) == (credits_at, credits_at - 2.0, credits_at + 40.0)
+
+
+def test_credits_that_run_to_the_end_and_none_without_text() -> None:
+    layout = [scene] * 10 + [card] * 10
+    times = 2.0 * np.arange(len(layout))
+    run = card_run(times, np.stack([m() for m in layout]))
+    assert run is not None and run[2] == float("inf")
+    assert card_run(times, np.stack([m() for m in [scene] * 10 + [black] * 10])) is None  # black, no names
+
+
+def test_the_first_card_frame_is_placed_to_the_frame() -> None:
+    times = np.arange(48) / 24
+    pictures = np.stack([scene() for _ in range(30)] + [card() for _ in range(18)])
+    assert first_dark(times, pictures, default_s=2.0) == 30 / 24
+    assert first_dark(times, np.stack([scene() for _ in range(48)]), default_s=2.0) == 2.0
