@@ -29,7 +29,8 @@ from pathlib import Path
 
 CACHE = Path("cache/bench")
 PART_MINUTES = 4  # rendered once, then repeated by stream copy: the decoding cost per minute is the same
-RUNS = ("lone:full", "season:skipper", "season:full", "season:cascade")
+# "-intro": the intro alone (Detector(segments=False)): what finding the recap, credits and preview adds to it.
+RUNS = ("lone:full", "lone:full-intro", "season:skipper", "season:full", "season:cascade", "season:cascade-intro")
 
 
 def ensure_episode(minutes: int) -> tuple[Path, tuple[float, float]]:
@@ -132,7 +133,9 @@ def measure(run: str, target: Path, siblings: list[Path], threads: int | None) -
         for sibling in siblings:
             store.put(sibling, Fingerprints.from_bytes(_fingerprint_file(sibling).read_bytes()))
     started = time.perf_counter()
-    detector = Detector.load(threads=threads, store=store, cascade=path == "cascade")
+    segments = not path.endswith("-intro")
+    path = path.removesuffix("-intro")
+    detector = Detector.load(threads=threads, store=store, cascade=path == "cascade", segments=segments)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     detection = detector.detect(target, siblings if case == "season" else [])
@@ -146,9 +149,10 @@ def measure(run: str, target: Path, siblings: list[Path], threads: int | None) -
         "rss_after_mb": _rss_now_mb(),
         "frames": COUNTS.video_frames,
         "window_frames": COUNTS.window_frames,
-        "passes": f"sound {COUNTS.sound_passes}, full {COUNTS.picture_passes}",
+        "passes": f"sound {COUNTS.sound_passes}, full {COUNTS.picture_passes}, end {COUNTS.rest_passes}",
         "signals": ",".join(detection.signals),
         "intro": None if intro is None else f"{intro.start_s:.2f}-{intro.end_s:.2f}",
+        "others": " ".join(f"{s.kind} {s.start_s:.0f}-{s.end_s:.0f}" for s in detection.others) or "-",
     }
 
 
@@ -298,7 +302,7 @@ def main() -> int:
     for label, cell in rows:
         print(f"{label:<24}" + "".join(f"{cell(r):>18}" for r in results.values()))
     for run, r in results.items():
-        print(f"{run}: {r['signals']}")
+        print(f"{run}: {r['signals']}; other segments: {r.get('others', '-')}")
     part = CACHE / f"part-{PART_MINUTES}min-1080p.mkv"
     daemon = measure_daemon(part)
     print(

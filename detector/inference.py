@@ -142,6 +142,7 @@ class Detector:
         ceiling: MemoryCeiling | None = None,
         device: str = "cpu",
         cascade: bool = True,
+        segments: bool = True,
     ) -> None:
         """snap_to_cuts: both ends, with or without siblings, move to the shot cut next to them (detector.cuts);
         False: the seed design's DBSCAN ends (or the sound's) as they are. languages: the audio languages to
@@ -149,11 +150,12 @@ class Detector:
         over it raise MemoryLimitError. device: where the networks run ("auto": a GPU when torch sees one);
         decoding and features stay on the CPU. cascade: an episode with SETTLED_SIBLINGS stored siblings is decided
         from its sound first, its pictures decoded only when the network could change the answer (see detect);
-        False: always the network on every second's picture."""
+        False: always the network on every second's picture. segments: also the recap, credits and preview
+        (detector.segments, detector.cards: the sound of the whole file, the key frames of its end); False: the intro
+        alone (what the benchmarks compare with)."""
         self.checkpoint = checkpoint
         self.cascade = cascade
-        # Credits on a dark card, from the key frames of the episode's end, when the sound found none.
-        self.find_credits_on_cards = True
+        self.segments = segments
         self.ceiling = ceiling
         self.languages = tuple(languages)
         self.snap_to_cuts = snap_to_cuts
@@ -184,6 +186,7 @@ class Detector:
         memory_limit_mb: float | None = None,
         device: str = "cpu",
         cascade: bool = True,
+        segments: bool = True,
     ) -> Detector:
         """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there).
         snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends).
@@ -204,6 +207,7 @@ class Detector:
             ceiling=ceiling,
             device=device,
             cascade=cascade,
+            segments=segments,
         )
 
     @property
@@ -248,7 +252,7 @@ class Detector:
             languages=self.languages,
             ceiling=self.ceiling,
             embedders=embedders,
-            with_rest=self.uses_siblings,  # the end of the file, for the credits and previews (detector.segments)
+            with_rest=self.uses_siblings and self.segments,  # the end of the file: credits, previews
         )
         mel = features.mel.unsqueeze(0).to(self.device)
         embedding, *others = (
@@ -310,7 +314,7 @@ class Detector:
         """The cascade's first step: the episode decided from its sound and its siblings' stored fingerprints, when
         the network's scores cannot change the answer (season_rule.decided_by_sound); its pictures are decoded only
         around the intro's ends, for the shot cuts. None: the pictures are needed (nothing is stored then)."""
-        sound = extract_sound(path, self.languages, self.ceiling, with_rest=True)
+        sound = extract_sound(path, self.languages, self.ceiling, with_rest=self.segments)
         own = sound.fingerprints()
         others, repetition, n_copies = season_context(own, siblings)
         if repetition.n_siblings < 2:  # one sibling or none left: the lone-episode model may be asked
@@ -341,7 +345,7 @@ class Detector:
     ) -> tuple[Segment, ...]:
         """Credits the sound did not find, from the pictures of the episode's end: its key frames first, then every
         frame before the first card (detector.cards). A file that fails there keeps what the sound found."""
-        if not self.find_credits_on_cards or any(s.kind == "credits" for s in found):
+        if not self.segments or any(s.kind == "credits" for s in found):
             return found
         try:
             ((times, pictures),) = decode_pictures(path, [(ending_from(duration_s, intro), duration_s)], keyframes=True)
