@@ -53,6 +53,7 @@ class Result:
     detail: str = ""
     elapsed_s: float = 0.0
     retry_in_s: float | None = None
+    found: tuple[str, ...] = ()  # done: the kinds of segment found (detector.result.SEGMENT_KINDS), in time order
 
 
 class Worker:
@@ -168,7 +169,7 @@ class Worker:
         summary = _describe(detection)
         log.info("%s: done, %s, in %.1f s", path, summary, elapsed)
         self._revisit_season(path)
-        return Result(path, Outcome.DONE, summary, elapsed)
+        return Result(path, Outcome.DONE, summary, elapsed, found=tuple(s.kind for s in detection.segments))
 
     def _revisit_season(self, path: Path) -> None:
         """A new result in a season: the earlier episodes decided with fewer siblings are decided again, from what

@@ -1,5 +1,5 @@
 """What the commands print besides plain lines: times as clocks, per-second scores as a sparkline with the intro
-marked under it, and a progress bar with an ETA."""
+marked under it, a progress bar with an ETA, and the words for each kind of segment."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+# "N episodes with ...": how `status` and `rescan` name each kind of segment besides the intro, in time order.
+WITH_KIND = {"recap": "a recap", "credits": "credits", "preview": "a preview"}
 BLOCKS = " ▁▂▃▄▅▆▇█"  # index 0 (a blank) for exactly zero, so silence reads as empty
 BAR_WIDTH = 24
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.claims import is_dead, owner_id
 from daemon.commands.common import prepare, quiet_library_logs
-from daemon.commands.output import Progress, clock
+from daemon.commands.output import WITH_KIND, Progress, clock
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoader, DetectorLoadError, load_detector
 from daemon.fingerprints import DatabaseStore
@@ -185,11 +185,12 @@ def _process(worker: Worker, todo: list[Path], force: bool, progress: Progress, 
 
 def _summary(results: list[Result], time_s: float) -> str:
     counts = Counter(r.outcome for r in results)
-    intros = sum(1 for r in results if r.outcome == Outcome.DONE and r.detail != "no intro")
+    having = Counter(kind for r in results if r.outcome == Outcome.DONE for kind in set(r.found))
+    found = f"{having['intro']} with an intro" + "".join(
+        f", {having[kind]} with {text}" for kind, text in WITH_KIND.items() if having[kind]
+    )
     parts = [f"{counts[o]} {o.value}" for o in Outcome if counts[o]]
-    lines = [
-        f"rescan: {len(results)} episodes in {clock(time_s, hours=True)}: {', '.join(parts)} ({intros} with an intro)"
-    ]
+    lines = [f"rescan: {len(results)} episodes in {clock(time_s, hours=True)}: {', '.join(parts)} ({found})"]
     for r in results:
         if r.outcome in (Outcome.FAILED, Outcome.RETRY):
             lines.append(f"  {r.outcome.value}: {r.path}: {r.detail}")

@@ -15,14 +15,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from daemon.commands.common import read_only
-from daemon.commands.output import clock
+from daemon.commands.output import WITH_KIND, clock
 from daemon.config import ClusterConfig, Config
 from daemon.queue import DETECT_JOB_PREFIX, JOBS_TABLE, RECONCILE_JOB_ID
 from db import summary
-from db.models import SEGMENT_KINDS_STORED, DetectionRecord, EpisodeState
-
-# How the season line names the episodes that have each other kind.
-KIND_TEXT = {"recap": "a recap", "credits": "credits", "preview": "a preview"}
+from db.models import DetectionRecord, EpisodeState
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -147,7 +144,7 @@ def _other_kinds_text(done: list[DetectionRecord]) -> str:
     having = Counter(kind for d in done for kind in {s.kind for s in d.others})
     final = sum(1 for d in done if any(s.kind == "credits" and s.final for s in d.others))
     parts = []
-    for kind in SEGMENT_KINDS_STORED:
+    for kind in WITH_KIND:
         if having[kind]:
-            parts.append(f"{having[kind]} with {KIND_TEXT[kind]}" + (f" ({final} final)" if kind == "credits" else ""))
+            parts.append(f"{having[kind]} with {WITH_KIND[kind]}" + (f" ({final} final)" if kind == "credits" else ""))
     return "; " + ", ".join(parts) if parts else ""

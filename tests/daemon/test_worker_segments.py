@@ -85,6 +85,7 @@ def test_every_segment_is_stored_and_said(sessions: sessionmaker[Session], seaso
     assert result.detail == (
         "intro 10.0-40.0 s (confidence 0.90), recap 0.0-8.0 s, final credits 100.0-115.0 s, preview 115.0-120.0 s"
     )
+    assert result.found == ("recap", "intro", "credits", "preview")  # what rescan counts
     _, segments, push = stored(sessions, e1)
     assert segments == found(e1).segments and push == PushState.PENDING
     assert [s.kind for s in segments] == ["recap", "intro", "credits", "preview"]

@@ -17,7 +17,7 @@ from db.models import EpisodeState
 from db.session import make_engine, make_sessions
 from db.transactions import Database
 from tests.conftest import FakeDetector
-from tests.daemon.commands.libraries import library_of, loader, twenty, write_config
+from tests.daemon.commands.libraries import WithSegments, library_of, loader, twenty, write_config
 
 
 def test_rescan_shows_progress_then_does_no_work_the_second_time(
@@ -50,6 +50,16 @@ def test_rescan_shows_progress_then_does_no_work_the_second_time(
     fake_detector.model_version = "fake-2"  # a new model: everything is out of date
     assert rescan(config, config.library.folders, force=False, detector_loader=loader(fake_detector)) == 0
     assert "rescan: 21 episodes" in capsys.readouterr().out
+
+
+def test_rescan_counts_the_episodes_with_each_kind_of_segment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lib = library_of(tmp_path / "lib", {"S1/e1.mkv": b"1", "S1/e2.mkv": b"2", "S1/e3.mkv": b"BARE"})
+    config = load_config(write_config(tmp_path, lib))
+    assert rescan(config, config.library.folders, force=False, detector_loader=loader(WithSegments())) == 0
+    out = capsys.readouterr().out
+    assert "3 done (2 with an intro, 2 with a recap, 3 with credits, 2 with a preview)" in out
 
 
 def test_rescan_reports_failures_and_skips_what_the_service_holds(
