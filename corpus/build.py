@@ -1,4 +1,7 @@
-"""Build a labelled corpus: `python -m corpus.build procedural|real|long --out DIR ...`.
+"""Build a labelled corpus: `python -m corpus.build procedural|real|long|sketch --out DIR ...`.
+
+`--structure segments` (procedural, real) and `sketch --segments` also label the recap, end credits and preview of
+every episode (truth.json's `segments`), with post-credits scenes and hard negatives: see docs/training.md.
 
 Writes DIR/<show>/Season 01/<show> S01Ekk.mkv|mp4 and DIR/truth.json. Train and val use disjoint shows and
 disjoint assets (see corpus.catalog.partition), and everything follows from --seed.
@@ -149,7 +152,13 @@ def main(argv: list[str] | None = None) -> None:
         "--structure",
         choices=sorted(STRUCTURES),
         default="standard",
-        help="'late': long cold opens and recaps before most intros (corpus/profile.py)",
+        help="'late': long cold opens and recaps before most intros; 'segments': end credits, previews, "
+        "post-credits scenes and hard negatives, every recap/credits/preview labelled (corpus/profile.py)",
+    )
+    parser.add_argument(
+        "--segments",
+        action="store_true",
+        help="sketch: end credits, previews, post-credits scenes and recaps, labelled (procedural/real: --structure)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -158,8 +167,10 @@ def main(argv: list[str] | None = None) -> None:
         truth = long_episode(args.out, minutes=args.minutes, seed=args.seed, assets=args.assets, threads=args.threads)
         log.info("wrote %s (intro %s) in %.0f s", args.out, truth.intro, time.monotonic() - started)
         return
+    if args.segments and args.mode != "sketch":
+        parser.error("--segments is for sketch; procedural and real take --structure segments")
     if args.mode == "sketch":  # another recipe, for held-out measurement only (corpus/sketch.py)
-        truths = sketch.build(args.out, args.shows, args.episodes, args.seed)
+        truths = sketch.build(args.out, args.shows, args.episodes, args.seed, segments=args.segments)
         log.info("%s in %.0f s", _summary(truths), time.monotonic() - started)
         return
     truths = build(

@@ -2,6 +2,13 @@
 
 An episode is [recap][cold open][intro][body]; the intro is the same timeline (theme excerpt + title
 sequence) in every episode of a season that has one, and always ends in the first half of the episode.
+
+With a profile's `segments` on, the body ends before an ending, in the second half of the episode:
+[body][preview?][credits?][post-credits scene?][preview?]. The credits' music (or silence) and look are the
+season's; a preview is cut from the next episode's body (so seasons are composed in two passes); and the body holds
+hard negatives (black transitions, act cards, a music-only montage, the theme reprised under the final scene).
+Those plans label the recap, credits and preview (EpisodePlan.segments); every new draw comes from a stream of its
+own, so that profiles without `segments` give the plans they always gave.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from corpus.catalog import NOISE_PREFIX, NOISE_TRACK_S, Catalog, Line, Split, Tr
 from corpus.profile import IntroClass, Profile
 from corpus.timeline import AudioEvent, Framing, Shot, TextOverlay, Timeline
 from corpus.words import credit_name, sentence, show_names
-from detector.labels import IntroSpan
+from detector.labels import IntroSpan, SegmentSpan
 
 Rng = np.random.Generator
 SEASON = "Season 01"
@@ -70,6 +77,13 @@ class EpisodePlan:
     intro: IntroSpan | None
     tags: tuple[str, ...]
     encode: EncodeSettings
+    body_end_s: float | None = None  # where the story ends and the ending starts (None: the end of the episode)
+    # The recap, credits and preview (profiles with `segments` on; None: not labelled).
+    segments: tuple[SegmentSpan, ...] | None = None
+
+    @property
+    def story_end_s(self) -> float:
+        return self.duration_s if self.body_end_s is None else self.body_end_s
 
     @property
     def relpath(self) -> str:
@@ -114,13 +128,19 @@ def compose_shows(catalog: Catalog, profile: Profile, split: Split, n_shows: int
 def _intro_classes(profile: Profile, n_shows: int, rng: Rng) -> list[IntroClass]:
     """Intro length classes in proportion to their weights (largest remainder), shuffled: even a corpus of
     six shows gets short, ordinary and long intros instead of whatever an independent draw gives."""
-    weights = np.array([c.weight for c in profile.intro_classes], dtype=float)
-    quota = weights / weights.sum() * n_shows
-    counts = np.floor(quota).astype(int)
-    for i in np.argsort(-(quota - counts))[: n_shows - int(counts.sum())]:
-        counts[i] += 1
+    counts = _quota([c.weight for c in profile.intro_classes], n_shows)
     classes = [c for c, n in zip(profile.intro_classes, counts, strict=True) for _ in range(int(n))]
     return [classes[int(i)] for i in rng.permutation(len(classes))]
+
+
+def _quota(weights: list[float], n: int) -> list[int]:
+    """`n` split in proportion to `weights` (largest remainder)."""
+    w = np.array(weights, dtype=float)
+    quota = w / w.sum() * n
+    counts = np.floor(quota).astype(int)
+    for i in np.argsort(-(quota - counts))[: n - int(counts.sum())]:
+        counts[i] += 1
+    return [int(c) for c in counts]
 
 
 def intro_tag(dur_s: float) -> str:
@@ -388,7 +408,7 @@ def _recap(show: Show, earlier: list[EpisodePlan], total_s: float, rng: Rng) -> 
     while t < total_s - 1.0:
         src = earlier[-1 - int(rng.integers(0, min(3, len(earlier))))]
         clip = min(_u(rng, (2.5, 8.0)), total_s - t)
-        a = _u(rng, (src.body_start_s, src.duration_s - clip))
+        a = _u(rng, (src.body_start_s, src.story_end_s - clip))
         timeline += src.timeline.window(a, a + clip).shifted(t)
         t += clip
     label = TextOverlay(f"PREVIOUSLY ON {show.name.upper()}", 0.2, min(2.5, total_s - 0.2), "caption", 0.5, 0.1, 0.05)
@@ -405,7 +425,10 @@ def compose_episode(
     no_intro: bool,
     container: str,
     rng: Rng,
+    credits: SeasonCredits | None = None,
+    ending_rng: Rng | None = None,
 ) -> EpisodePlan:
+    """`ending_rng` (profiles with `segments` on): the episode's own stream for its ending and hard negatives."""
     duration = round(_u(rng, profile.episode_s), 1)
     half = len(show.openings) > 1 and number > n_episodes // 2
     opening = show.openings[1 if half else 0]
@@ -444,7 +467,16 @@ def compose_episode(
             tags.add(opening.tag)
         if intro.start_s == 0.0:
             tags.add("intro_at_start")
-    body, body_tags = _scenes(show, lines, profile, body_start, duration, rng)
+    body_end: float | None = None
+    segments: tuple[SegmentSpan, ...] | None = None
+    if ending_rng is None:
+        body, body_tags = _scenes(show, lines, profile, body_start, duration, rng)
+    else:
+        ending = _Ending.draw(profile, credits, number, n_episodes, body_start, duration, ending_rng)
+        body, body_tags, segments = _body_and_ending(show, lines, profile, opening, credits, ending, rng, ending_rng)
+        body_end = ending.body_end_s
+        if recap_s:
+            segments = (SegmentSpan("recap", 0.0, recap_s), *segments)
     return EpisodePlan(
         show=show.name,
         season=SEASON,
@@ -455,12 +487,21 @@ def compose_episode(
         intro=intro,
         tags=tuple(sorted(tags | body_tags)),
         encode=compose_encode(profile, container, rng),
+        body_end_s=body_end,
+        segments=segments,
     )
 
 
 def compose_season(
-    show: Show, catalog: Catalog, profile: Profile, n_episodes: int, seed: int, container: str
+    show: Show,
+    catalog: Catalog,
+    profile: Profile,
+    n_episodes: int,
+    seed: int,
+    container: str,
+    credits_kind: str | None = None,
 ) -> list[EpisodePlan]:
+    """`credits_kind` (profiles with `segments` on): a key of CREDIT_KINDS, None to draw it for this show."""
     rng = rng_for(seed, show.name, "season")
     lines = {v: ls for v, ls in catalog.lines_by_voice().items() if v in show.voices}
     # Pilots and specials have no intro: p_no_intro of the episodes on average, but at most a quarter of
@@ -471,11 +512,428 @@ def compose_season(
     rng.shuffle(others)
     order = [1, *others] if rng.random() < 0.4 else [*others, 1]
     no_intro = set(order[:count])
+    credits = None
+    if profile.segments:
+        credits = compose_credits(show, catalog, profile, credits_kind, rng_for(seed, show.name, "credits"))
     episodes: list[EpisodePlan] = []
     for k in range(1, n_episodes + 1):
         erng = rng_for(seed, show.name, k)
-        episodes.append(compose_episode(show, lines, profile, k, n_episodes, episodes, k in no_intro, container, erng))
+        xrng = rng_for(seed, show.name, "ending", k) if profile.segments else None
+        episodes.append(
+            compose_episode(
+                show, lines, profile, k, n_episodes, episodes, k in no_intro, container, erng, credits, xrng
+            )
+        )
+    if profile.segments:  # the second pass: each preview from the next episode's body
+        episodes = [_with_preview(show, ep, nxt, seed) for ep, nxt in zip(episodes, [*episodes[1:], None], strict=True)]
     return episodes
+
+
+# ---- endings: credits, post-credits scenes, previews and hard negatives (profiles with `segments` on) ----------
+
+MIN_BODY_S = 30.0  # story kept between the intro (or the episode's start) and the ending, hard negatives aside
+MIN_CREDITS_S = 10.0
+CREDIT_KINDS = ("music", "theme", "silent")
+_ROLES = (
+    "STARRING",
+    "GUEST STARRING",
+    "WRITTEN BY",
+    "DIRECTED BY",
+    "PRODUCED BY",
+    "EXECUTIVE PRODUCER",
+    "MUSIC BY",
+    "EDITED BY",
+    "CASTING BY",
+    "PHOTOGRAPHY",
+)
+_ACT_CARDS = (
+    "ACT ONE",
+    "ACT TWO",
+    "ACT THREE",
+    "PART TWO",
+    "LATER THAT NIGHT",
+    "THE NEXT MORNING",
+    "THREE DAYS LATER",
+    "MEANWHILE",
+)
+
+
+@dataclass(frozen=True)
+class SeasonCredits:
+    """A season's end credits: the same music (or silence) and the same look in every episode that has them."""
+
+    kind: str  # a key of CREDIT_KINDS: a catalog track, the show's theme at another excerpt, or no music
+    cue: AudioEvent | None  # the music from its first second (at_s 0), long enough for any episode's credits
+    length_s: float  # the season's credits length; each episode's is within 10 % of it
+    over_scene: bool  # over the last scene's shots (else on black)
+    scroll: bool  # the names scroll up (else cards)
+    rise_per_s: float  # scrolling speed, frame heights per second
+    room_tone_db: float | None  # silent credits: room tone at this level, or None: digital silence
+    color: tuple[int, int, int]
+
+    @property
+    def tags(self) -> set[str]:
+        tags = {"credits_scene" if self.over_scene else "credits_black"}
+        tags.add("credits_scroll" if self.scroll else "credits_cards")
+        return tags | ({f"credits_{self.kind}"} if self.kind != "music" else set())
+
+
+def credit_kinds(profile: Profile, n_shows: int, rng: Rng) -> list[str]:
+    """The shows' credits kinds in proportion to the profile's shares, shuffled: even six shows get a silent one
+    and one whose credits play the theme, instead of whatever independent draws give."""
+    music = max(0.0, 1.0 - profile.p_credits_theme - profile.p_credits_silent)
+    counts = _quota([music, profile.p_credits_theme, profile.p_credits_silent], n_shows)
+    kinds = [k for k, n in zip(CREDIT_KINDS, counts, strict=True) for _ in range(n)]
+    return [kinds[int(i)] for i in rng.permutation(len(kinds))]
+
+
+def compose_credits(show: Show, catalog: Catalog, profile: Profile, kind: str | None, rng: Rng) -> SeasonCredits:
+    """The season's credits; `kind` None: drawn with the profile's shares."""
+    r = rng.random()  # drawn even when `kind` is given, so that the rest of the stream stays where it is
+    if kind is None:
+        silent, theme = profile.p_credits_silent, profile.p_credits_theme
+        kind = "silent" if r < silent else "theme" if r < silent + theme else "music"
+    length = round(_u(rng, profile.credits_s), 2)
+    over_scene = rng.random() < profile.p_credits_over_scene
+    scroll = rng.random() < profile.p_credits_scroll
+    rise = _u(rng, (0.08, 0.16))
+    room_db = _u(rng, (-40.0, -30.0))
+    digital_silence = rng.random() < 0.4
+    tinted = rng.random() < 0.4
+    gain, fade_in = _u(rng, (-4.0, 0.0)), _u(rng, (0.05, 1.0))
+    pick, where = rng.random(), rng.random()
+    cue_s = round(length * 1.1 + 1.0, 2)  # the longest credits of the season, and a little
+    cue = None
+    if kind == "theme":
+        cue = _theme_cue(show, catalog, cue_s, pick, where)
+        kind = "music" if cue is None else kind
+    if kind == "music":
+        track = _credits_track(show, catalog, cue_s, pick, where)
+        if track is None:
+            kind = "silent"
+        else:
+            cue = AudioEvent(track.id, 0.0, round(_theme_start(track, cue_s, rng), 3), cue_s)
+    if cue is not None:
+        cue = replace(cue, gain_db=gain, fade_in_s=fade_in)
+    color = tuple(int(c) for c in np.clip(np.asarray(show.wash) + 120, 0, 255)) if tinted else (255, 255, 255)
+    return SeasonCredits(
+        kind=kind,
+        cue=cue,
+        length_s=length,
+        over_scene=over_scene and kind != "silent",  # silent credits are a card on black
+        scroll=scroll,
+        rise_per_s=rise,
+        room_tone_db=None if digital_silence else room_db,
+        color=color,  # type: ignore[arg-type]
+    )
+
+
+def _credits_track(show: Show, catalog: Catalog, cue_s: float, pick: float, where: float) -> Track | None:
+    """A catalog track that is neither the show's theme nor its score, long enough; from the theme's album when
+    there is one (the same composer), else from any."""
+    taken = {o.track for o in show.openings} | {t.id for t in show.score}
+    pool = [t for t in catalog.music if t.id not in taken] or list(catalog.music)
+    if not pool:
+        return None
+    fits = [t for t in pool if t.duration_s >= cue_s + 1.0] or [max(pool, key=lambda t: t.duration_s)]
+    group = next((t.group for t in catalog.music if t.id == show.openings[0].track), "")
+    same = [t for t in fits if t.group == group]
+    candidates = same if same and pick < 0.6 else fits
+    return candidates[min(len(candidates) - 1, int(where * len(candidates)))]
+
+
+def _theme_cue(show: Show, catalog: Catalog, cue_s: float, pick: float, where: float) -> AudioEvent | None:
+    """The first opening's theme track at an excerpt that does not overlap the intro's (None: no room for one)."""
+    theme = show.openings[0].timeline.audio[0]
+    track = next((t for t in catalog.music if t.id == theme.source), None)
+    if track is None:
+        return None
+    ranges = []
+    if theme.src_start_s - 0.5 >= cue_s:
+        ranges.append((0.0, theme.src_start_s - 0.5 - cue_s))
+    if track.duration_s - theme.src_start_s - theme.dur_s - 0.5 >= cue_s:
+        ranges.append((theme.src_start_s + theme.dur_s + 0.5, track.duration_s - cue_s))
+    if not ranges:
+        return None
+    lo, hi = ranges[min(len(ranges) - 1, int(pick * len(ranges)))]
+    return AudioEvent(track.id, 0.0, round(lo + (hi - lo) * where, 3), cue_s)
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """Where an episode's story ends and what follows, and the hard negatives in its body (seconds)."""
+
+    body_start_s: float
+    story_end_s: float  # then [montage][final scene | theme reprise]
+    body_end_s: float  # then [preview?][credits?][post-credits?][preview?] to the end
+    duration_s: float
+    inserts: tuple[tuple[str, float, float], ...]  # ("black" | "dark" | "act", at_s, dur_s), mid-episode
+    montage_s: float
+    final_s: float  # an ordinary final scene after the montage
+    reprise_s: float
+    credits_s: float  # 0: no credits
+    post_s: float
+    preview_s: float
+    preview_first: bool
+    act_text: str
+    fade_out_s: float
+
+    @staticmethod
+    def draw(
+        profile: Profile,
+        credits: SeasonCredits | None,
+        number: int,
+        n_episodes: int,
+        body_start: float,
+        duration: float,
+        x: Rng,
+    ) -> _Ending:
+        # Every draw is made, used or not, so that one variant's choice does not move the others'.
+        has_credits = x.random() < profile.p_credits and credits is not None
+        credits_s = (credits.length_s if credits else 0.0) * _u(x, (0.9, 1.1))
+        post, post_s = x.random() < profile.p_post_credits, _u(x, profile.post_credits_s)
+        preview, preview_s = x.random() < profile.p_preview, _u(x, profile.preview_s)
+        first = x.random() < profile.p_preview_before_credits
+        black, n_black = x.random() < profile.p_black_transition, 1 + int(x.random() < 0.4)
+        act = x.random() < profile.p_act_card
+        montage, montage_s = x.random() < profile.p_montage, _u(x, profile.montage_s)
+        final_after, final_s = x.random() < 0.5, _u(x, (8.0, 20.0))
+        reprise, reprise_s = x.random() < profile.p_theme_reprise, _u(x, profile.reprise_s)
+        where = np.sort(x.uniform(0.2, 0.85, size=3))
+        lengths = {"black": [_u(x, (1.0, 3.0)), _u(x, (1.0, 3.0))], "act": [_u(x, (2.0, 4.0))]}
+        dark = x.random(size=2) < 0.4
+        order = x.permutation(3)
+        act_text = _ACT_CARDS[int(x.integers(0, len(_ACT_CARDS)))]
+        fade_out = _u(x, (1.5, 3.0))
+
+        # The ending: in the second half, leaving the body MIN_BODY_S at least.
+        credits_s = credits_s if has_credits else 0.0
+        post_s = post_s if post and credits_s else 0.0
+        preview_s = preview_s if preview and number < n_episodes else 0.0
+        allowed = max(0.0, min(duration / 2, duration - body_start - MIN_BODY_S))
+        if credits_s + post_s + preview_s > allowed:
+            post_s = 0.0
+        if credits_s + preview_s > allowed:
+            preview_s = 0.0
+        if credits_s > allowed:
+            credits_s = allowed if allowed >= MIN_CREDITS_S else 0.0
+        credits_s, post_s, preview_s = round(credits_s, 2), round(post_s, 2), round(preview_s, 2)
+        body_end = round(duration - credits_s - post_s - preview_s, 2)
+
+        # Just before the ending: a montage, then an ordinary final scene or the final scene over the theme.
+        room = body_end - body_start - MIN_BODY_S
+        reprise_s = round(reprise_s, 2) if reprise and reprise_s <= room else 0.0
+        room -= reprise_s
+        montage_s = round(montage_s, 2) if montage and montage_s <= room else 0.0
+        room -= montage_s
+        final_s = round(final_s, 2) if montage_s and not reprise_s and final_after and final_s <= room else 0.0
+        story_end = round(body_end - reprise_s - montage_s - final_s, 2)
+
+        # Mid-episode: black (or near-black) transitions and an act card, between scenes, apart from each other.
+        kinds = (["black"] * n_black if black else []) + (["act"] if act else [])
+        inserts: list[tuple[str, float, float]] = []
+        span, last_end, used = story_end - body_start, body_start, {"black": 0, "act": 0}
+        for slot, i in enumerate(int(i) for i in order if i < len(kinds)):
+            kind = kinds[i]
+            dur = round(lengths[kind][used[kind]], 2)
+            at = round(body_start + float(where[slot]) * span, 2)
+            if at - last_end >= 5.0 and at + dur <= story_end - 5.0:
+                name = "dark" if kind == "black" and dark[used[kind]] else kind
+                inserts.append((name, at, dur))
+                last_end = at + dur
+            used[kind] += 1
+        return _Ending(
+            body_start_s=body_start,
+            story_end_s=story_end,
+            body_end_s=body_end,
+            duration_s=duration,
+            inserts=tuple(inserts),
+            montage_s=montage_s,
+            final_s=final_s,
+            reprise_s=reprise_s,
+            credits_s=credits_s,
+            post_s=post_s,
+            preview_s=preview_s,
+            preview_first=bool(first and credits_s and preview_s),
+            act_text=act_text,
+            fade_out_s=fade_out,
+        )
+
+
+def _body_and_ending(
+    show: Show,
+    lines: dict[str, tuple[Line, ...]],
+    profile: Profile,
+    opening: Opening,
+    credits: SeasonCredits | None,
+    ending: _Ending,
+    rng: Rng,
+    x: Rng,
+) -> tuple[Timeline, set[str], tuple[SegmentSpan, ...]]:
+    """The body with its hard negatives, and the ending (a preview's slot stays empty until `_with_preview`).
+    Story scenes draw from the episode's stream `rng`, everything else from its ending stream `x`."""
+    timeline = Timeline()
+    tags: set[str] = set()
+    t = ending.body_start_s
+    for kind, at, dur in ending.inserts:
+        part, part_tags = _scenes(show, lines, profile, t, at, rng)
+        timeline += part + _transition(show, kind, at, dur, ending.act_text, x)
+        tags |= part_tags | {"act_card" if kind == "act" else "black_transition"}
+        t = round(at + dur, 2)
+    part, part_tags = _scenes(show, lines, profile, t, ending.story_end_s, rng)
+    timeline += part
+    tags |= part_tags
+    t = ending.story_end_s
+    if ending.montage_s:
+        timeline += _montage(show, t, ending.montage_s, x)
+        tags.add("montage")
+        t = round(t + ending.montage_s, 2)
+    if ending.final_s:
+        part, part_tags = _scenes(show, lines, profile, t, t + ending.final_s, rng)
+        timeline += part
+        tags |= part_tags
+    if ending.reprise_s:
+        timeline += _reprise(show, lines, opening, t, ending.reprise_s, x)
+        tags.add("theme_reprise")
+
+    last_photos = [s.photo for s in timeline.shots if s.end_s > ending.body_end_s - 12.0] or list(show.photos)
+    pieces = [("preview", ending.preview_s)] if ending.preview_first else []
+    pieces += [("credits", ending.credits_s), ("post_credits", ending.post_s)]
+    pieces += [] if ending.preview_first else [("preview", ending.preview_s)]
+    pieces = [(kind, dur) for kind, dur in pieces if dur > 0]
+    segments: list[SegmentSpan] = []
+    t = ending.body_end_s
+    for k, (kind, dur) in enumerate(pieces):
+        end = ending.duration_s if k == len(pieces) - 1 else round(t + dur, 2)
+        if kind == "credits":
+            assert credits is not None
+            timeline += _credits(show, credits, t, end - t, last_photos, ending.fade_out_s, x)
+            final = k == len(pieces) - 1
+            segments.append(SegmentSpan("credits", t, end, final))
+            tags |= credits.tags | {"credits"}
+        elif kind == "post_credits":
+            scene, _ = compose_scene(show, lines, profile, t, end - t, x)
+            timeline += scene
+            tags.add("post_credits")
+        else:
+            segments.append(SegmentSpan("preview", t, end))
+            tags |= {"preview", "preview_before_credits"} if ending.preview_first else {"preview"}
+        t = end
+    if not ending.credits_s:
+        tags.add("no_credits")
+    return timeline, tags, tuple(segments)
+
+
+def _transition(show: Show, kind: str, at: float, dur: float, act_text: str, x: Rng) -> Timeline:
+    """Black (nothing: black and silence), near-black (the show's picture all but faded out, faint room tone) or
+    an act card (text on black): what a credits detector that looks for black or text takes for the end."""
+    if kind == "dark":
+        photo = show.photos[int(x.integers(0, len(show.photos)))]
+        shot = _pan_shot(photo, at, dur, x, wash=(0, 0, 0), wash_amount=_u(x, (0.88, 0.95)))
+        return Timeline(tuple(_noise_bed(show, at, dur, _u(x, (-52.0, -44.0)), x)), (shot,))
+    if kind == "act":
+        card = TextOverlay(act_text, at + 0.1, max(0.5, dur - 0.2), "title", 0.5, 0.5, 0.09)
+        return Timeline(texts=(card,))
+    return Timeline()
+
+
+def _montage(show: Show, at: float, dur: float, x: Rng) -> Timeline:
+    """A music-only montage: a score track over quick cuts, no speech."""
+    audio = _noise_bed(show, at, dur, _u(x, (-48.0, -40.0)), x)
+    if show.score:
+        track = show.score[int(x.integers(0, len(show.score)))]
+        length = min(dur, track.duration_s - 1.0)
+        start = _u(x, (0.0, max(0.0, track.duration_s - length)))
+        audio.append(AudioEvent(track.id, at, start, length, _u(x, (-3.0, 0.0)), _u(x, (0.5, 2.0)), 2.0))
+    return Timeline(tuple(audio), tuple(_shots(show, at, dur, (2.0, 5.0), x)))
+
+
+def _reprise(
+    show: Show, lines: dict[str, tuple[Line, ...]], opening: Opening, at: float, dur: float, x: Rng
+) -> Timeline:
+    """The final scene, dialogue over the intro's own theme (from the intro's first second), softer."""
+    theme = opening.timeline.audio[0]
+    music = AudioEvent(
+        theme.source, at, theme.src_start_s, dur, theme.gain_db + _u(x, (-8.0, -2.0)), _u(x, (1.0, 3.0)), 2.0
+    )
+    audio = [music, *_dialogue(show, lines, at, dur, x), *_noise_bed(show, at, dur, _u(x, (-38.0, -28.0)), x)]
+    return Timeline(tuple(audio), tuple(_shots(show, at, dur, (3.0, 10.0), x)))
+
+
+def _credits(
+    show: Show, credits: SeasonCredits, at: float, dur: float, photos: list[str], fade_out: float, x: Rng
+) -> Timeline:
+    """The season's cue (from its first second, faded out at this episode's end of credits) or silence, names
+    scrolling or on cards, on black or over the last scene's pictures, darkened."""
+    audio: list[AudioEvent] = []
+    if credits.cue is not None:
+        audio.append(replace(credits.cue, at_s=at, dur_s=dur, fade_out_s=min(fade_out, dur / 3)))
+    elif credits.room_tone_db is not None:
+        audio += _noise_bed(show, at, dur, credits.room_tone_db, x)
+    shots: list[Shot] = []
+    if credits.over_scene:
+        for k, (a, b) in enumerate(_split_evenly(dur, max(1, round(dur / 8.0)), x, min_s=3.0)):
+            photo = photos[k % len(photos)]
+            shots.append(_pan_shot(photo, at + a, b - a, x, wash=(0, 0, 0), wash_amount=_u(x, (0.3, 0.5))))
+    return Timeline(tuple(audio), tuple(shots), tuple(_credit_texts(credits, at, dur, x)))
+
+
+def _credit_texts(credits: SeasonCredits, at: float, dur: float, x: Rng) -> list[TextOverlay]:
+    dim = tuple(int(c * 0.7) for c in credits.color)
+    texts = []
+    if credits.scroll:
+        # Lines enter at the bottom and leave at the top; the last one leaves as the credits end.
+        travel = 1.2 / credits.rise_per_s
+        t = at
+        while t + travel <= at + dur + 1e-6:
+            role = _ROLES[int(x.integers(0, len(_ROLES)))]
+            block = [(role, 0.035, dim), (credit_name(x), 0.055, credits.color)]
+            block += [(credit_name(x), 0.055, credits.color)] if x.random() < 0.5 else []
+            for text, height, color in block:
+                if t + travel > at + dur + 1e-6:
+                    break
+                texts.append(
+                    TextOverlay(text, t, travel, "subtitle", 0.5, 1.1, height, color, rise_per_s=credits.rise_per_s)  # type: ignore[arg-type]
+                )
+                t += 0.1 / credits.rise_per_s  # a line every tenth of the frame's height
+            t += 0.1 / credits.rise_per_s  # a blank line between blocks
+        return texts
+    ys = (0.72, 0.81, 0.89) if credits.over_scene else (0.38, 0.5, 0.61)
+    t = at
+    while t < at + dur - 1e-6:
+        card = _u(x, (2.5, 4.0))
+        if at + dur - t - card < 1.5:
+            card = at + dur - t
+        names = [credit_name(x) for _ in range(1 + int(x.random() < 0.5))]
+        role = _ROLES[int(x.integers(0, len(_ROLES)))]
+        show_s = max(0.3, card - 0.4)
+        texts.append(TextOverlay(role, t + 0.2, show_s, "subtitle", 0.5, ys[0], 0.04, dim))  # type: ignore[arg-type]
+        for y, name in zip(ys[1:], names, strict=False):
+            texts.append(TextOverlay(name, t + 0.2, show_s, "subtitle", 0.5, y, 0.06, credits.color))
+        t += card
+    return texts
+
+
+def _with_preview(show: Show, plan: EpisodePlan, nxt: EpisodePlan | None, seed: int) -> EpisodePlan:
+    """Fill `plan`'s preview slot ("next time on") with cuts of the next episode's body."""
+    span = next((s for s in plan.segments or () if s.kind == "preview"), None)
+    if span is None or nxt is None:
+        return plan
+    rng = rng_for(seed, show.name, "preview", plan.number)
+    timeline = Timeline()
+    t = span.start_s
+    while t < span.end_s - 1e-6:
+        # On the 1/100 s grid, a whole number of samples at 44.1 and 48 kHz, so that every sound of a clip is
+        # rendered on the same samples as in the next episode, none a sample off the others.
+        clip = round(_u(rng, (2.0, 5.0)), 2)
+        if span.end_s - t - clip < 1.0:
+            clip = round(span.end_s - t, 2)
+        a = round(_u(rng, (nxt.body_start_s, nxt.story_end_s - clip)), 2)
+        timeline += nxt.timeline.window(a, a + clip).shifted(t)
+        t = round(t + clip, 2)
+    label_s = min(3.0, span.end_s - span.start_s - 0.2)
+    label = TextOverlay(f"NEXT TIME ON {show.name.upper()}", span.start_s + 0.2, label_s, "caption", 0.5, 0.1, 0.05)
+    return replace(plan, timeline=plan.timeline + timeline + Timeline(texts=(label,)))
 
 
 def with_container(plan: EpisodePlan, container: str) -> EpisodePlan:

@@ -8,7 +8,7 @@ from pathlib import Path
 from corpus import synth
 from corpus.catalog import Catalog, Line, Split, Track, partition
 from corpus.material import SYNTH_PREFIX, Material
-from corpus.plan import EpisodePlan, compose_season, compose_shows, with_container
+from corpus.plan import EpisodePlan, compose_season, compose_shows, credit_kinds, rng_for, with_container
 from corpus.profile import PROCEDURAL, Profile
 from corpus.render import render_episode
 from detector.labels import TRUTH_FILE, EpisodeTruth, write_truth
@@ -40,13 +40,18 @@ def plan_corpus(
     catalog: Catalog, profile: Profile, split: Split, shows: int, episodes: int, seed: int, container: str
 ) -> list[EpisodePlan]:
     plans: list[EpisodePlan] = []
-    for show in compose_shows(partition(catalog, split), profile, split, shows, seed):
-        plans += compose_season(show, partition(catalog, split), profile, episodes, seed, container)
+    composed = compose_shows(partition(catalog, split), profile, split, shows, seed)
+    kinds: list[str | None] = [None] * len(composed)
+    if profile.segments:  # the shows' kinds of credits in proportion, from a stream of their own
+        kinds = list(credit_kinds(profile, len(composed), rng_for(seed, split, "credit kinds")))
+    for show, kind in zip(composed, kinds, strict=True):
+        plans += compose_season(show, partition(catalog, split), profile, episodes, seed, container, kind)
     return plans
 
 
 def to_truth(plan: EpisodePlan) -> EpisodeTruth:
-    return EpisodeTruth(plan.relpath, plan.show, plan.season, plan.duration_s, plan.intro, plan.tags)
+    """segments: a tuple (maybe empty) where the plan labels them (the "segments" structure), else None."""
+    return EpisodeTruth(plan.relpath, plan.show, plan.season, plan.duration_s, plan.intro, plan.tags, plan.segments)
 
 
 def make_season(

@@ -31,6 +31,28 @@ class Profile:
     p_recap: float = 0.3
     p_no_intro: float = 0.12
     p_two_openings: float = 0.25
+    # ---- the end of an episode, and the other kinds of segment (the "segments" structure) ----
+    # Every default leaves a profile's plans as they were: the endings are composed, and the recap/credits/preview
+    # labelled (EpisodeTruth.segments), only where `segments` is on, each from random streams of its own.
+    segments: bool = False
+    p_credits: float = 0.0  # an episode has end credits (the rest: "no_credits")
+    credits_s: Range = (20.0, 60.0)  # a season's credits length (each episode within 10 % of it)
+    p_credits_silent: float = 0.0  # shows whose credits are a card on black with no music (silence or room tone)
+    p_credits_theme: float = 0.0  # shows whose credits cue is their own theme, at another excerpt than the intro's
+    p_credits_over_scene: float = 0.0  # shows whose credits roll over the last scene's shots (the rest: black)
+    p_credits_scroll: float = 0.5  # shows whose credits scroll (the rest: cards)
+    p_post_credits: float = 0.0  # a story scene after the credits
+    post_credits_s: Range = (5.0, 30.0)
+    p_preview: float = 0.0  # "next time on": clips of the next episode's body (never in a season's last episode)
+    preview_s: Range = (10.0, 30.0)
+    p_preview_before_credits: float = 0.3  # of the previews: just before the credits (the rest: after them)
+    # Hard negatives (what fools credits detection by black frames, repetition or music):
+    p_black_transition: float = 0.0  # 1-3 s of black between scenes mid-episode
+    p_act_card: float = 0.0  # an act-break title card (text on black, 2-4 s) mid-episode
+    p_montage: float = 0.0  # a music-only montage (a score track, no speech) just before the end
+    montage_s: Range = (20.0, 40.0)
+    p_theme_reprise: float = 0.0  # the intro's theme under the final scene, before the credits
+    reprise_s: Range = (10.0, 25.0)
 
 
 PROCEDURAL = Profile(
@@ -87,5 +109,39 @@ PROCEDURAL_LATE = replace(
     p_recap=0.4,
 )
 
+# Every kind of segment labelled (issue 18): end credits (music shared by the season, or a silent card; over black
+# or over the last scene; scrolling or cards), post-credits scenes, "next time on" previews of the next episode,
+# the recap, and the hard negatives that fool credits detectors (black transitions, act cards, a music-only
+# montage and the theme reprised under the final scene). Episodes are longer so that an ending fits.
+
+
+def with_segments(profile: Profile, credits_s: Range, preview_s: Range) -> Profile:
+    return replace(
+        profile,
+        segments=True,
+        p_credits=0.9,
+        credits_s=credits_s,
+        p_credits_silent=0.17,
+        p_credits_theme=0.17,
+        p_credits_over_scene=0.4,
+        p_post_credits=0.25,
+        p_preview=0.3,
+        preview_s=preview_s,
+        p_black_transition=0.5,
+        p_act_card=0.3,
+        p_montage=0.3,
+        p_theme_reprise=0.2,
+    )
+
+
+REAL_SEGMENTS = with_segments(REAL, credits_s=(30.0, 90.0), preview_s=(15.0, 40.0))
+PROCEDURAL_SEGMENTS = with_segments(
+    replace(PROCEDURAL, episode_s=(180.0, 300.0)), credits_s=(20.0, 60.0), preview_s=(10.0, 30.0)
+)
+
 # (real, procedural) profile of each episode layout that `python -m corpus.build --structure` offers.
-STRUCTURES = {"standard": (REAL, PROCEDURAL), "late": (REAL_LATE, PROCEDURAL_LATE)}
+STRUCTURES = {
+    "standard": (REAL, PROCEDURAL),
+    "late": (REAL_LATE, PROCEDURAL_LATE),
+    "segments": (REAL_SEGMENTS, PROCEDURAL_SEGMENTS),
+}

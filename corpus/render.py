@@ -165,7 +165,10 @@ def _stamp(overlay: TextOverlay, width: int, height: int) -> _Stamp | None:
     return _Stamp(overlay, y0, x0, ink, edge, ink_c, rgb_to_yuv(overlay.color), box)
 
 
-def _draw(stamp: _Stamp, planes: Planes) -> None:
+def _draw(stamp: _Stamp, planes: Planes, t_s: float = 0.0) -> None:
+    if stamp.overlay.rise_per_s:
+        _draw_scrolling(stamp, planes, t_s)
+        return
     y, u, v = planes
     h, w = stamp.ink.shape
     py = y[stamp.y0 : stamp.y0 + h, stamp.x0 : stamp.x0 + w]
@@ -177,6 +180,28 @@ def _draw(stamp: _Stamp, planes: Planes) -> None:
     py[stamp.ink] = stamp.color[0]
     pu[stamp.ink_c] = stamp.color[1]
     pv[stamp.ink_c] = stamp.color[2]
+
+
+def _draw_scrolling(stamp: _Stamp, planes: Planes, t_s: float) -> None:
+    """A scrolling text at its height at `t_s`, cut where it runs off the top or the bottom of the frame."""
+    y, u, v = planes
+    height = y.shape[0]
+    h, w = stamp.ink.shape
+    y0 = math.floor((stamp.overlay.y_at(t_s) * height - h / 2) / 2) * 2  # even, may be off the frame
+    r0, r1 = max(0, -y0), min(h, height - y0)  # the rows of the stamp inside the frame (even: h, y0 are)
+    if r1 <= r0:
+        return
+    a, x0 = y0 + r0, stamp.x0
+    py = y[a : a + r1 - r0, x0 : x0 + w]
+    pu = u[a // 2 : (a + r1 - r0) // 2, x0 // 2 : (x0 + w) // 2]
+    pv = v[a // 2 : (a + r1 - r0) // 2, x0 // 2 : (x0 + w) // 2]
+    if stamp.box is not None:
+        py[:], pu[:], pv[:] = stamp.box
+    ink_c = stamp.ink_c[r0 // 2 : r1 // 2]
+    py[stamp.edge[r0:r1]] = 16
+    py[stamp.ink[r0:r1]] = stamp.color[0]
+    pu[ink_c] = stamp.color[1]
+    pv[ink_c] = stamp.color[2]
 
 
 def video_frames(plan: EpisodePlan, material: Material) -> Iterator[NDArray[np.uint8]]:
@@ -209,7 +234,7 @@ def video_frames(plan: EpisodePlan, material: Material) -> Iterator[NDArray[np.u
             _crop(canvases[shot], shot, t, width, height, planes)
         for stamp in stamps:
             if stamp.overlay.at_s <= t < stamp.overlay.end_s:
-                _draw(stamp, planes)
+                _draw(stamp, planes, t)
         yield buf.reshape(height * 3 // 2, width)
 
 

@@ -73,10 +73,17 @@ class TextOverlay:
     height: float  # glyph height as a fraction of the frame height
     color: tuple[int, int, int] = (255, 255, 255)
     box: bool = False  # a filled plate behind the text (signs, lower thirds)
+    # Scrolling (end credits): the centre moves up by this fraction of the frame height per second; `y` is where
+    # it is at `at_s`, so it may start below the frame and leave above it.
+    rise_per_s: float = 0.0
 
     @property
     def end_s(self) -> float:
         return self.at_s + self.dur_s
+
+    def y_at(self, t_s: float) -> float:
+        """The centre's height at episode time `t_s`."""
+        return self.y - self.rise_per_s * (t_s - self.at_s) if self.rise_per_s else self.y
 
 
 @dataclass(frozen=True)
@@ -99,11 +106,7 @@ class Timeline:
         """The part of the timeline inside [t0_s, t1_s), moved so that t0_s becomes 0."""
         audio = tuple(_cut_audio(e, t0_s, t1_s) for e in self.audio if e.at_s < t1_s and e.end_s > t0_s)
         shots = tuple(_cut_shot(s, t0_s, t1_s) for s in self.shots if s.at_s < t1_s and s.end_s > t0_s)
-        texts = tuple(
-            replace(t, at_s=max(t.at_s, t0_s) - t0_s, dur_s=min(t.end_s, t1_s) - max(t.at_s, t0_s))
-            for t in self.texts
-            if t.at_s < t1_s and t.end_s > t0_s
-        )
+        texts = tuple(_cut_text(t, t0_s, t1_s) for t in self.texts if t.at_s < t1_s and t.end_s > t0_s)
         return Timeline(audio, shots, texts)
 
 
@@ -123,6 +126,12 @@ def _cut_audio(e: AudioEvent, t0_s: float, t1_s: float) -> AudioEvent:
         env_off_s=e.env_off_s + cut_front,
         env_len_s=e.env_len_s or e.dur_s,
     )
+
+
+def _cut_text(t: TextOverlay, t0_s: float, t1_s: float) -> TextOverlay:
+    a = max(t.at_s, t0_s)
+    cut = replace(t, at_s=a - t0_s, dur_s=min(t.end_s, t1_s) - a)
+    return replace(cut, y=t.y_at(a)) if t.rise_per_s else cut  # a scrolling text goes on from where it was
 
 
 def _cut_shot(s: Shot, t0_s: float, t1_s: float) -> Shot:
