@@ -499,9 +499,9 @@ def compose_season(
     n_episodes: int,
     seed: int,
     container: str,
-    credits_kind: str | None = None,
+    credits_style: CreditsStyle | None = None,
 ) -> list[EpisodePlan]:
-    """`credits_kind` (profiles with `segments` on): a key of CREDIT_KINDS, None to draw it for this show."""
+    """`credits_style` (profiles with `segments` on): the show's kind of credits; None: drawn for this show."""
     rng = rng_for(seed, show.name, "season")
     lines = {v: ls for v, ls in catalog.lines_by_voice().items() if v in show.voices}
     # Pilots and specials have no intro: p_no_intro of the episodes on average, but at most a quarter of
@@ -514,7 +514,7 @@ def compose_season(
     no_intro = set(order[:count])
     credits = None
     if profile.segments:
-        credits = compose_credits(show, catalog, profile, credits_kind, rng_for(seed, show.name, "credits"))
+        credits = compose_credits(show, catalog, profile, credits_style, rng_for(seed, show.name, "credits"))
     episodes: list[EpisodePlan] = []
     for k in range(1, n_episodes + 1):
         erng = rng_for(seed, show.name, k)
@@ -578,24 +578,48 @@ class SeasonCredits:
         return tags | ({f"credits_{self.kind}"} if self.kind != "music" else set())
 
 
-def credit_kinds(profile: Profile, n_shows: int, rng: Rng) -> list[str]:
-    """The shows' credits kinds in proportion to the profile's shares, shuffled: even six shows get a silent one
-    and one whose credits play the theme, instead of whatever independent draws give."""
+@dataclass(frozen=True)
+class CreditsStyle:
+    kind: str  # a key of CREDIT_KINDS
+    over_scene: bool
+    scroll: bool
+
+
+def credit_styles(profile: Profile, n_shows: int, rng: Rng) -> list[CreditsStyle]:
+    """The shows' kinds of credits in proportion to the profile's shares (largest remainder), shuffled: even six
+    shows get a silent one, one that plays the theme, some over the last scene, some scrolling, instead of whatever
+    independent draws give. Silent credits are a card on black."""
     music = max(0.0, 1.0 - profile.p_credits_theme - profile.p_credits_silent)
     counts = _quota([music, profile.p_credits_theme, profile.p_credits_silent], n_shows)
     kinds = [k for k, n in zip(CREDIT_KINDS, counts, strict=True) for _ in range(n)]
-    return [kinds[int(i)] for i in rng.permutation(len(kinds))]
+    kinds = [kinds[int(i)] for i in rng.permutation(len(kinds))]
+    pictured = sum(k != "silent" for k in kinds)
+    over = _shuffled_flags(profile.p_credits_over_scene, pictured, rng)
+    scroll = _shuffled_flags(profile.p_credits_scroll, n_shows, rng)
+    over_iter = iter(over)
+    return [CreditsStyle(k, k != "silent" and next(over_iter), s) for k, s in zip(kinds, scroll, strict=True)]
 
 
-def compose_credits(show: Show, catalog: Catalog, profile: Profile, kind: str | None, rng: Rng) -> SeasonCredits:
-    """The season's credits; `kind` None: drawn with the profile's shares."""
-    r = rng.random()  # drawn even when `kind` is given, so that the rest of the stream stays where it is
-    if kind is None:
-        silent, theme = profile.p_credits_silent, profile.p_credits_theme
-        kind = "silent" if r < silent else "theme" if r < silent + theme else "music"
+def _shuffled_flags(share: float, n: int, rng: Rng) -> list[bool]:
+    on = _quota([1.0 - share, share], n)[1] if n else 0
+    return [bool(i < on) for i in rng.permutation(n)]
+
+
+def compose_credits(
+    show: Show, catalog: Catalog, profile: Profile, style: CreditsStyle | None, rng: Rng
+) -> SeasonCredits:
+    """The season's credits; `style` None: its kind, background and layout drawn with the profile's shares."""
+    # Drawn even when `style` is given, so that the rest of the stream stays where it is.
+    r, over_scene, scroll = (
+        rng.random(),
+        rng.random() < profile.p_credits_over_scene,
+        rng.random() < profile.p_credits_scroll,
+    )
+    silent, theme = profile.p_credits_silent, profile.p_credits_theme
+    kind = "silent" if r < silent else "theme" if r < silent + theme else "music"
+    if style is not None:
+        kind, over_scene, scroll = style.kind, style.over_scene, style.scroll
     length = round(_u(rng, profile.credits_s), 2)
-    over_scene = rng.random() < profile.p_credits_over_scene
-    scroll = rng.random() < profile.p_credits_scroll
     rise = _u(rng, (0.08, 0.16))
     room_db = _u(rng, (-40.0, -30.0))
     digital_silence = rng.random() < 0.4
@@ -607,6 +631,8 @@ def compose_credits(show: Show, catalog: Catalog, profile: Profile, kind: str | 
     if kind == "theme":
         cue = _theme_cue(show, catalog, cue_s, pick, where)
         kind = "music" if cue is None else kind
+        if cue is not None and cue.dur_s < cue_s:  # the theme track had less room: shorter credits
+            length = round((cue.dur_s - 1.0) / 1.1, 2)
     if kind == "music":
         track = _credits_track(show, catalog, cue_s, pick, where)
         if track is None:
@@ -643,18 +669,23 @@ def _credits_track(show: Show, catalog: Catalog, cue_s: float, pick: float, wher
 
 
 def _theme_cue(show: Show, catalog: Catalog, cue_s: float, pick: float, where: float) -> AudioEvent | None:
-    """The first opening's theme track at an excerpt that does not overlap the intro's (None: no room for one)."""
+    """The first opening's theme track at an excerpt that does not overlap the intro's, `cue_s` long or as long as
+    the track has room for beside the intro's excerpt (None: not even MIN_CREDITS_S)."""
     theme = show.openings[0].timeline.audio[0]
     track = next((t for t in catalog.music if t.id == theme.source), None)
     if track is None:
         return None
+    before = theme.src_start_s - 0.5
+    after = track.duration_s - theme.src_start_s - theme.dur_s - 0.5
+    if max(before, after) < cue_s:  # no room for the whole cue: the longer side, if credits fit there at all
+        if max(before, after) < MIN_CREDITS_S * 1.1 + 1.0:
+            return None
+        cue_s = round(max(before, after), 2)
     ranges = []
-    if theme.src_start_s - 0.5 >= cue_s:
-        ranges.append((0.0, theme.src_start_s - 0.5 - cue_s))
-    if track.duration_s - theme.src_start_s - theme.dur_s - 0.5 >= cue_s:
+    if before >= cue_s:
+        ranges.append((0.0, before - cue_s))
+    if after >= cue_s:
         ranges.append((theme.src_start_s + theme.dur_s + 0.5, track.duration_s - cue_s))
-    if not ranges:
-        return None
     lo, hi = ranges[min(len(ranges) - 1, int(pick * len(ranges)))]
     return AudioEvent(track.id, 0.0, round(lo + (hi - lo) * where, 3), cue_s)
 

@@ -8,7 +8,15 @@ from pathlib import Path
 from corpus import synth
 from corpus.catalog import Catalog, Line, Split, Track, partition
 from corpus.material import SYNTH_PREFIX, Material
-from corpus.plan import EpisodePlan, compose_season, compose_shows, credit_kinds, rng_for, with_container
+from corpus.plan import (
+    CreditsStyle,
+    EpisodePlan,
+    compose_season,
+    compose_shows,
+    credit_styles,
+    rng_for,
+    with_container,
+)
 from corpus.profile import PROCEDURAL, Profile
 from corpus.render import render_episode
 from detector.labels import TRUTH_FILE, EpisodeTruth, write_truth
@@ -41,11 +49,11 @@ def plan_corpus(
 ) -> list[EpisodePlan]:
     plans: list[EpisodePlan] = []
     composed = compose_shows(partition(catalog, split), profile, split, shows, seed)
-    kinds: list[str | None] = [None] * len(composed)
+    styles: list[CreditsStyle | None] = [None] * len(composed)
     if profile.segments:  # the shows' kinds of credits in proportion, from a stream of their own
-        kinds = list(credit_kinds(profile, len(composed), rng_for(seed, split, "credit kinds")))
-    for show, kind in zip(composed, kinds, strict=True):
-        plans += compose_season(show, partition(catalog, split), profile, episodes, seed, container, kind)
+        styles = list(credit_styles(profile, len(composed), rng_for(seed, split, "credit styles")))
+    for show, style in zip(composed, styles, strict=True):
+        plans += compose_season(show, partition(catalog, split), profile, episodes, seed, container, style)
     return plans
 
 
