@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import episodes
 from db.models import Base, DetectionRecord
+from db.results import segment_record
 from db.session import make_engine, make_sessions
-from detector.result import Intro
+from detector.result import Intro, Segment
 
 
 def make_db(folder: Path) -> sessionmaker[Session]:
@@ -27,8 +28,10 @@ def store_result(
     *,
     duration_s: float = 1500.0,
     mtime_ns: int = 1,
+    others: Sequence[Segment] = (),
 ) -> int:
-    """What the worker does after a detection: the episode is claimed, its result stored, its pushes queued.
+    """What the worker does after a detection: the episode is claimed, its result stored (the intro in the
+    detection's columns, `others`, the recap, credits and preview, as its segment rows), its pushes queued.
     A new `mtime_ns` stands for a changed file, hence a new detection. Returns the detection's id."""
     with sessions.begin() as session:
         seen = episodes.Seen(str(path), str(path.parent), size=1000, mtime_ns=mtime_ns)
@@ -44,6 +47,7 @@ def store_result(
             duration_s=duration_s,
             elapsed_s=1.0,
         )
+        record.others = [segment_record(s) for s in others]
         episodes.store_detection(session, episode.id, "test:1", record, targets)
         session.flush()
         return record.id

@@ -1,7 +1,11 @@
-"""Emby 4.9 with, optionally, the ChapterApi plugin (faush01/ChapterApi, `ChapterApi/Api/ChapterApiEndpoint.cs`).
+"""Emby 4.9 with, optionally, the ChapterApi plugin (faush01/ChapterApi, `ChapterApi/Api/ChapterApiEndpoint.cs` at
+9c3f254, 2025-03-18).
 
-Its chapter store behaves like the plugin's: `update_chapters` adds one marker or removes by index from the list
-as `get_chapters` returns it, then sorts by start and saves. Auth: `X-Emby-Token` header or `api_key` query.
+Its chapter store behaves like the plugin's `Get(UpdateChapters)`: `action=add` takes `type` chapter, intro_start,
+intro_end or credits_start (Emby's MarkerType Chapter, IntroStart, IntroEnd, CreditsStart: there is no recap or
+preview marker) and a `time` TimeSpan.TryParse reads; anything else is refused only in the answer's list of what it
+did ("Chapter Marker Type not valid : ..."), with 200. `action=remove` takes indexes into the list as `get_chapters`
+returns it. Every call then sorts the list by start and saves it. Auth: `X-Emby-Token` header or `api_key` query.
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ class FakeEmby(FakeServer):
 
     def authorised(self, request: Request) -> bool:
         return self.api_key in (request.headers.get("X-Emby-Token"), request.arg("api_key"))
+
+    def markers_of(self, item_id: str) -> list[tuple[str, float]]:
+        """Every marker that is not an ordinary chapter: (MarkerType, seconds), in time order."""
+        return [
+            (c["MarkerType"], c["StartPositionTicks"] / 1e7)
+            for c in self.chapters.get(item_id, [])
+            if c["MarkerType"] != "Chapter"
+        ]
 
     def intro_of(self, item_id: str) -> tuple[float, float] | None:
         chapters = self.chapters.get(item_id, [])
@@ -77,11 +89,13 @@ class FakeEmby(FakeServer):
         chapters = self.chapters.setdefault(item_id, [])
         actions: list[str] = []
         if request.arg("action") == "remove":
+            actions.append("Removing Chapters")
             for index in sorted((int(i) for i in (request.arg("index_list") or "").split(",") if i), reverse=True):
                 if index < len(chapters):
                     chapters.pop(index)
                     actions.append(f"Chapter with index {index} was removed")
         elif request.arg("action") == "add":
+            actions.append("Adding Chapter")
             time_match = _TIME.match(request.arg("time") or "")
             marker = _TYPES.get(request.arg("type") or "")
             if time_match is None:
@@ -92,9 +106,8 @@ class FakeEmby(FakeServer):
                 h, m, s, frac = time_match.groups()
                 ticks = int(timedelta(hours=int(h), minutes=int(m), seconds=int(s)).total_seconds()) * 10**7
                 ticks += int((frac or "0").ljust(7, "0"))
-                chapters.append(
-                    {"Name": request.arg("name") or marker, "MarkerType": marker, "StartPositionTicks": ticks}
-                )
-                actions.append("Chapter Added")
+                name = request.arg("name") or marker
+                chapters.append({"Name": name, "MarkerType": marker, "StartPositionTicks": ticks})
+                actions.append(f"Chapter Added : {name} | {marker} | {ticks}")
         chapters.sort(key=lambda c: c["StartPositionTicks"])
         return Reply(body=actions)

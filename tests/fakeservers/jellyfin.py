@@ -35,6 +35,13 @@ The plugin builds (intro-skipper/intro-skipper; `BUILDS` below, one mode each):
   of the whole list answers 428 without `If-Match`, 400 for a malformed one, 412 when the revision is stale, 400
   for a segment of another item, an unknown type or `EndTicks <= StartTicks`; `POST` adds (no longer replaces);
   the plugin's rows in Jellyfin follow its store, other providers' rows are left alone.
+Segment types (src/Jellyfin.Database/Jellyfin.Database.Implementations/Enums/MediaSegmentType.cs at 094b1fd):
+Unknown 0, Commercial 1, Preview 2, Recap 3, Outro 4, Intro 5, written as names, read as names or numbers; a name that
+is none of them fails the body's model binding (400). The plugin maps Intro, Recap, Preview, Outro (its Credits mode)
+and Commercial (IntroSkipper/Data/AnalysisHelpers.cs at 26d455f; `Plugin.MapSegmentTypeToMode` in the builds before):
+c6f4a1d's POST throws for Unknown (500) and its DELETE takes `type` intro, recap, preview, outro or credits, and
+commercial, deleting the core row first and throwing (500) for any other; the newest answers both with 400 "Unknown
+segment type '...'".
 The Timestamps routes exist in every build (a deprecated shim in the newest). Auth: `Authorization: MediaBrowser
 ... Token="<key>"` only (legacy headers are off by default from 12.0).
 """
@@ -49,6 +56,10 @@ from typing import Any
 from tests.fakeservers.base import FakeServer, Reply, Request, handles
 
 SEGMENT_TYPES = ("Commercial", "Preview", "Recap", "Outro", "Intro")  # MediaSegmentType, Unknown excluded
+TYPE_NUMBERS = {0: "Unknown", 1: "Commercial", 2: "Preview", 3: "Recap", 4: "Outro", 5: "Intro"}
+# The DELETE route's `type` (c6f4a1d's switch; the newest parses the type names, "credits" an alias of Outro)
+DELETE_TYPES = {"intro": "Intro", "recap": "Recap", "preview": "Preview", "outro": "Outro", "credits": "Outro"}
+DELETE_TYPES["commercial"] = "Commercial"
 # Intro Skipper's AnalysisMode <-> MediaSegmentType (IntroSkipper/Data/AnalysisHelpers.cs)
 MODE_TYPES = {"Introduction": "Intro", "Credits": "Outro", "Recap": "Recap", "Preview": "Preview"}
 INTRO_SKIPPER = "Intro Skipper"  # its plugin name, which is also its segment provider's name
@@ -361,14 +372,20 @@ class FakeJellyfin(FakeServer):
             rows.append(Row(dto["Type"], dto["StartTicks"], dto["EndTicks"], id=dto.get("Id") or uuid.uuid4().hex))
         return rows
 
-    @staticmethod
-    def _refuse(item_id: str, dto: Any) -> Reply | None:
+    def _refuse(self, item_id: str, dto: Any) -> Reply | None:
         if not isinstance(dto, dict):
             return Reply(400, "Every segment must be non-null.")
+        type_ = dto.get("Type")
+        if isinstance(type_, int) and type_ in TYPE_NUMBERS:
+            type_ = dto["Type"] = TYPE_NUMBERS[type_]
+        if type_ not in TYPE_NUMBERS.values():  # System.Text.Json cannot bind it to MediaSegmentType
+            return Reply(400, {"title": "One or more validation errors occurred.", "status": 400})
         if dto.get("ItemId") not in (None, "", "0" * 32, item_id):
             return Reply(400, "Every segment must belong to the requested item.")
-        if dto.get("Type") not in SEGMENT_TYPES:
-            return Reply(400, f"Unknown segment type '{dto.get('Type')}'.")
+        if type_ not in SEGMENT_TYPES:
+            if self.build.projection != "own":  # c6f4a1d: MapSegmentTypeToMode throws NotImplementedException
+                return Reply(500, "System.NotImplementedException: The method or operation is not implemented.")
+            return Reply(400, f"Unknown segment type '{type_}'.")
         start, end = dto.get("StartTicks"), dto.get("EndTicks")
         if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end:
             return Reply(400, "EndTicks must be after StartTicks and both must be non-negative.")
@@ -397,10 +414,11 @@ class FakeJellyfin(FakeServer):
         refused = self._segments_route("DELETE", item_id)
         if refused is not None:
             return refused
-        wanted = {"intro": "Intro", "recap": "Recap", "preview": "Preview", "outro": "Outro", "credits": "Outro"}
-        if type_ not in wanted or not item_id:
-            return Reply(400, f"Unknown segment type '{type_}'")
+        if not item_id:
+            return Reply(400, "The itemId field is required.")
         if self.build.projection == "own":
+            if type_ not in DELETE_TYPES:
+                return Reply(400, f"Unknown segment type '{request.arg('type')}'.")
             rows = self.store.get(item_id, [])
             if not any(r.id == segment_id for r in rows):
                 return Reply(404)
@@ -411,5 +429,7 @@ class FakeJellyfin(FakeServer):
         # c6f4a1d: the core row with that id goes, whoever wrote it, then the plugin's row of that type.
         for rows in self.core.values():
             rows[:] = [r for r in rows if r.id != segment_id]
-        self.store[item_id] = [r for r in self.store.get(item_id, []) if r.type != wanted[type_]]
+        if type_ not in DELETE_TYPES:  # ArgumentOutOfRangeException, after the core row went
+            return Reply(500, f"System.ArgumentOutOfRangeException: Unknown segment type '{request.arg('type')}'")
+        self.store[item_id] = [r for r in self.store.get(item_id, []) if r.type != DELETE_TYPES[type_]]
         return Reply(200)

@@ -30,9 +30,13 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-INTRO_EXTRA_DATA = '{"pv:version":"5","url":"pv%3Aversion=5"}'  # PMS >= 1.40 (MarkerEditor's ExtraData.Intro)
+# taggings.extra_data as Plex writes it, PMS >= 1.40 (MarkerEditorForPlex Server/PlexQueryManager.js `ExtraData` at
+# 6c38366: Intro, Credits, CreditsFinal, "goes to the end of the media item"), and before 1.40 (`ExtraData.Legacy`)
+INTRO_EXTRA_DATA = '{"pv:version":"5","url":"pv%3Aversion=5"}'
 CREDITS_EXTRA_DATA = '{"pv:version":"4","url":"pv%3Aversion=4"}'
-LEGACY_INTRO_EXTRA_DATA = "pv%3Aversion=5"  # PMS < 1.40
+FINAL_CREDITS_EXTRA_DATA = '{"pv:final":"1","pv:version":"4","url":"pv%3Afinal=1&pv%3Aversion=4"}'
+LEGACY_INTRO_EXTRA_DATA = "pv%3Aversion=5"
+LEGACY_FINAL_CREDITS_EXTRA_DATA = "pv%3Afinal=1&pv%3Aversion=4"
 
 # From MarkerEditorForPlex Test/TestHelpers.js (6c38366): taggings and tags as there, the others cut down.
 SCHEMA = """
