@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from detector.result import Intro
+from detector.result import SEGMENT_KINDS, Segment
 
 
 @dataclass(frozen=True)
@@ -18,8 +19,8 @@ class EpisodeRef:
 
 class PushAction(StrEnum):
     CREATED = "created"  # no marker of ours was there
-    REPLACED = "replaced"  # an older marker was replaced
-    REMOVED = "removed"  # intro is None and our marker was taken away
+    REPLACED = "replaced"  # markers of ours were there and changed (one replaced, added or taken away)
+    REMOVED = "removed"  # the set was empty (or held nothing this target takes) and ours were taken away
     UNCHANGED = "unchanged"  # the target already had exactly this
     SKIPPED = "skipped"  # nothing this target can do (said why in `detail`)
 
@@ -35,17 +36,51 @@ class PushResult:
 
 
 class Publisher(Protocol):
-    """Where markers go. `push` is idempotent: the same intro pushed twice changes nothing the second time."""
+    """Where markers go. `push` is idempotent: the same set pushed twice changes nothing the second time."""
 
     name: str  # the target's name in the config file
-    kind: str  # "jellyfin", "emby", "plex", "kodi", "matroska"
+    kind: str  # "jellyfin", "emby", "plex", "plex_db", "kodi", "matroska"
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The segment kinds it pushes (its `kinds` option), each one it can represent."""
+        ...
 
     def probe(self) -> None:
         """Check reachability, credentials and plugins at start; raise a `PublishError` subclass if not."""
 
-    def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
-        """Write `intro` for the episode (None: remove our marker where that makes sense)."""
+    def push(self, episode: EpisodeRef, segments: Iterable[Segment]) -> PushResult:
+        """Make the target's markers of our `kinds` the episode's `segments`: the whole set, so a kind missing
+        from it is taken off where the target's route can (an empty set removes all of ours). Segments of a
+        kind outside `kinds` are not this target's: ignored."""
         ...
+
+
+def pushed(segments: Iterable[Segment], kinds: Iterable[str]) -> tuple[Segment, ...]:
+    """The segments of `kinds`, in time order."""
+    wanted = set(kinds)
+    return tuple(sorted((s for s in segments if s.kind in wanted), key=_order))
+
+
+def single(segments: Iterable[Segment], kind: str) -> Segment | None:
+    """The one segment of `kind`, for a target that holds one marker per kind. The detector finds at most one of
+    each; should there be more, the kinds that open an episode (recap, intro) take the first, those that close it
+    (credits, preview) the last: the final credits, where "next episode" belongs."""
+    found = [s for s in sorted(segments, key=_order) if s.kind == kind]
+    if not found:
+        return None
+    return found[-1] if kind in ("credits", "preview") else found[0]
+
+
+def outcome(before: bool, after: bool) -> PushAction:
+    """What a push that changed something did, from whether markers of ours were there before and after it."""
+    if not after:
+        return PushAction.REMOVED
+    return PushAction.REPLACED if before else PushAction.CREATED
+
+
+def _order(segment: Segment) -> tuple[float, int]:
+    return segment.start_s, SEGMENT_KINDS.index(segment.kind)
 
 
 TICKS_PER_SECOND = 10_000_000  # .NET ticks (Jellyfin, Emby): 100 ns

@@ -8,6 +8,7 @@ typed options are kept in the config, parsed once.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ from daemon.pathmap import PathMap
 from daemon.publish import emby, jellyfin, kodi, matroska, plex, plex_db
 from daemon.publish.base import Publisher
 from daemon.publish.credentials import warn_if_world_readable
-from daemon.publish.options import Kind, SessionFactory, Sources, Wiring
+from daemon.publish.options import Kind, SessionFactory, Sources, Wiring, segment_kinds
 
 KINDS: dict[str, Kind] = {
     "jellyfin": jellyfin.KIND,
@@ -56,6 +57,7 @@ def parse_options(
     if kind is None:
         raise ConfigError(f"targets.{target.name}.kind: must be one of {', '.join(KINDS)}, got {target.kind!r}")
     options = kind.parse(table, Sources(environ, path_map or target.path_maps))
+    options = dataclasses.replace(options, kinds=segment_kinds(table, target.kind, kind))
     table.finish()
     return options
 

@@ -1,25 +1,30 @@
-"""Emby: the intro becomes two chapter markers, IntroStart and IntroEnd, through the ChapterApi plugin.
+"""Emby: the intro becomes two chapter markers, IntroStart and IntroEnd, and the credits one, CreditsStart, through
+the ChapterApi plugin. Emby's markers are those three (ChapterInfo.MarkerType: Chapter, IntroStart, IntroEnd,
+CreditsStart): a recap or a preview has nothing to become, so this kind of target does not take them.
 
 Emby has no core route that writes chapters or markers; every tool that does is a server plugin. ChapterApi
-(faush01/ChapterApi) exposes, for any authenticated user, `GET /emby/chapter_api/get_chapters?id=` and
-`GET /emby/chapter_api/update_chapters?id=&action=add|remove...` (mutation over GET is the plugin's choice).
-Its ids are Emby's numeric InternalIds, which is what `/emby/Items` returns as `Id`. See media-server-apis.md, 2.
+(faush01/ChapterApi, ChapterApi/Api/ChapterApiEndpoint.cs at 9c3f254, 2025-03-18) exposes, for any authenticated
+user, `GET /emby/chapter_api/get_chapters?id=` and `GET /emby/chapter_api/update_chapters?id=&action=add&type=
+intro_start|intro_end|credits_start|chapter&time=` or `action=remove&index_list=` (mutation over GET is the plugin's
+choice; each call sorts the list by start and saves it). Its ids are Emby's numeric InternalIds, which is what
+`/emby/Items` returns as `Id`. See media-server-apis.md, 2. Markers of a kind this target pushes are replaced
+whoever made them (Emby's own intro detection too): one IntroStart/IntroEnd pair and one CreditsStart per episode.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from daemon.config_reader import Table
-from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ticks
+from daemon.publish.base import EpisodeRef, PushAction, PushResult, outcome, pushed, single, to_ticks
 from daemon.publish.errors import NotFoundError, PermanentPublishError, PluginMissingError
 from daemon.publish.items import mediabrowser_items
 from daemon.publish.options import Kind, ServerOptions, Sources, server_options
 from daemon.publish.server import ServerTarget
-from detector.result import Intro
+from detector.result import Segment
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,11 @@ INSTALL_HINT = (
 # ChapterApi serialises Emby's MarkerType enum; names and numbers both seen in the wild.
 _INTRO_START = ("IntroStart", 1)
 _INTRO_END = ("IntroEnd", 2)
+_CREDITS_START = ("CreditsStart", 3)
+# What each kind becomes, and where: the segment's start or end. The credits run to the end as far as Emby knows.
+_MARKERS = {"intro": ((_INTRO_START, "start"), (_INTRO_END, "end")), "credits": ((_CREDITS_START, "start"),)}
+_TYPES = {_INTRO_START: "intro_start", _INTRO_END: "intro_end", _CREDITS_START: "credits_start"}  # update_chapters
+REPRESENTS = ("intro", "credits")
 _TICK_TOLERANCE = 10_000  # 1 ms
 _REPROBE_S = 600.0
 
@@ -37,6 +47,7 @@ _REPROBE_S = 600.0
 @dataclass(frozen=True)
 class EmbyOptions:
     server: ServerOptions
+    kinds: tuple[str, ...] = REPRESENTS
 
 
 def _parse(table: Table, sources: Sources) -> EmbyOptions:
@@ -49,6 +60,7 @@ class EmbyPublisher(ServerTarget[EmbyOptions]):
     def __init__(self, name: str, options: EmbyOptions, **connection: Any) -> None:
         """`connection`: `session` and `clock`, as for every `ServerTarget`."""
         super().__init__(name, options, **connection)
+        self.kinds = options.kinds
         self._has_plugin: bool | None = None
         self._probed_at = 0.0
 
@@ -67,28 +79,38 @@ class EmbyPublisher(ServerTarget[EmbyOptions]):
         if not self._has_plugin:
             raise PluginMissingError(self._missing())
 
-    def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
+    def push(self, episode: EpisodeRef, segments: Iterable[Segment]) -> PushResult:
         if self._has_plugin is None or (not self._has_plugin and self.clock() - self._probed_at >= _REPROBE_S):
             self.probe()
         elif not self._has_plugin:
             raise PluginMissingError(self._missing())
-        return self.run(episode, lambda key: self._push(key, intro))
+        wanted = pushed(segments, self.kinds)
+        return self.run(episode, lambda key: self._push(key, wanted))
 
-    def _push(self, item_id: str, intro: Intro | None) -> PushResult:
+    def _push(self, item_id: str, segments: tuple[Segment, ...]) -> PushResult:
+        """Per kind: its markers left as they are when they are what the segment gives, else taken off (in one call,
+        by their indexes in the list just read) and the segment's added."""
         chapters = self._chapters(item_id)
-        ours = [c for c in chapters if _marker(c) in (_INTRO_START, _INTRO_END)]
-        if intro is None and not ours:
-            return PushResult(self.name, PushAction.UNCHANGED, "no intro markers")
-        if intro is not None and _matches(ours, intro):
+        remove: list[dict[str, Any]] = []
+        add: list[tuple[tuple[str, int], float]] = []
+        before = False
+        for kind in self.kinds:
+            markers = _MARKERS[kind]
+            have = [c for c in chapters if _marker(c) in {m for m, _ in markers}]
+            before = before or bool(have)
+            segment = single(segments, kind)
+            want = [(m, segment.start_s if at == "start" else segment.end_s) for m, at in markers] if segment else []
+            if not _same(have, want):
+                remove += have
+                add += want
+        if not remove and not add:
             return PushResult(self.name, PushAction.UNCHANGED, f"item {item_id}")
-        if ours:
-            indexes = ",".join(str(int(c["Index"])) for c in ours)
+        if remove:
+            indexes = ",".join(str(int(c["Index"])) for c in remove)
             self._update(item_id, {"action": "remove", "index_list": indexes})
-        if intro is None:
-            return PushResult(self.name, PushAction.REMOVED, f"item {item_id}")
-        self._update(item_id, {"action": "add", "type": "intro_start", "time": _timespan(intro.start_s)})
-        self._update(item_id, {"action": "add", "type": "intro_end", "time": _timespan(intro.end_s)})
-        return PushResult(self.name, PushAction.REPLACED if ours else PushAction.CREATED, f"item {item_id}")
+        for marker, seconds in add:
+            self._update(item_id, {"action": "add", "type": _TYPES[marker], "time": _timespan(seconds)})
+        return PushResult(self.name, outcome(before, bool(segments)), f"item {item_id}")
 
     def _chapters(self, item_id: str) -> list[dict[str, Any]]:
         answer = self.http.get("/emby/chapter_api/get_chapters", params={"id": item_id}) or {}
@@ -115,20 +137,20 @@ class EmbyPublisher(ServerTarget[EmbyOptions]):
 
 def _marker(chapter: dict[str, Any]) -> tuple[str, int] | None:
     value = chapter.get("MarkerType")
-    for marker in (_INTRO_START, _INTRO_END):
+    for marker in _TYPES:
         if value in marker:
             return marker
     return None
 
 
-def _matches(ours: list[dict[str, Any]], intro: Intro) -> bool:
-    starts = [c for c in ours if _marker(c) == _INTRO_START]
-    ends = [c for c in ours if _marker(c) == _INTRO_END]
-    return (
-        len(starts) == 1
-        and len(ends) == 1
-        and abs(int(starts[0]["StartPositionTicks"]) - to_ticks(intro.start_s)) <= _TICK_TOLERANCE
-        and abs(int(ends[0]["StartPositionTicks"]) - to_ticks(intro.end_s)) <= _TICK_TOLERANCE
+def _same(have: list[dict[str, Any]], want: list[tuple[tuple[str, int], float]]) -> bool:
+    """The markers there are exactly those wanted (one each), to the millisecond."""
+    if len(have) != len(want):
+        return False
+    by_marker = {_marker(c): int(c["StartPositionTicks"]) for c in have}
+    return len(by_marker) == len(have) and all(
+        marker in by_marker and abs(by_marker[marker] - to_ticks(seconds)) <= _TICK_TOLERANCE
+        for marker, seconds in want
     )
 
 
@@ -142,5 +164,8 @@ def _timespan(seconds: float) -> str:
 
 
 KIND = Kind(
-    parse=_parse, build=lambda name, options, wiring: EmbyPublisher(name, options, session=wiring.new_session())
+    parse=_parse,
+    build=lambda name, options, wiring: EmbyPublisher(name, options, session=wiring.new_session()),
+    represents=REPRESENTS,
+    cannot="Emby's chapter markers are IntroStart, IntroEnd and CreditsStart: none for a recap or a preview",
 )

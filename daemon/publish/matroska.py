@@ -1,15 +1,17 @@
 """Matroska chapters, written in place with `mkvpropedit` (no remux): opt-in, since it changes media files.
 
-Chapters `Opening` (the intro) and `Episode`, plus `Cold Open` at 0 when the intro does not start there: names that
-the chapter-skipping tools players use act on as wanted (see `OPENING`). Jellyfin's official Chapter Segments
-Provider turns `Opening` into an Intro media segment that ends where the next chapter starts, hence `Episode`. We
-only ever replace chapter sets that look like ours (this version's names or the earlier `Prologue`/`Intro`/`Episode`),
+A chapter per segment, `Recap`, `Opening` (the intro), `Ending` (the credits), `Preview`, and the story between
+them: `Cold Open` before the intro, `Episode` anywhere else. Names that the chapter-skipping tools players use act on
+as wanted (see `OPENING`). Jellyfin's official Chapter Segments Provider turns each into a media segment that ends
+where the next chapter starts, hence a story chapter after each. Matroska chapters have no "final" credits. We only
+ever replace chapter sets that look like ours (this version's names or the earlier `Prologue`/`Intro`/`Episode`),
 unless `overwrite_chapters` says otherwise.
 """
 
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
 import subprocess
 import tempfile
@@ -17,7 +19,7 @@ import threading
 import time
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any
 import av
 
 from daemon.config_reader import ConfigError, Table
-from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
+from daemon.publish.base import EpisodeRef, PushAction, PushResult, outcome, pushed, to_ms
 from daemon.publish.errors import (
     ForeignFileError,
     PermanentPublishError,
@@ -35,7 +37,7 @@ from daemon.publish.errors import (
 )
 from daemon.publish.jellyfin import JellyfinApi, JellyfinOptions
 from daemon.publish.options import Kind, Sources, Wiring
-from detector.result import Intro
+from detector.result import SEGMENT_KINDS, Segment
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,17 @@ log = logging.getLogger(__name__)
 # skipping prologues lost the cold open too, skipping openings skipped nothing). What precedes it is `Cold Open`,
 # matched by none of the above: not "Prologue" or "Teaser", no "ad", no "OP"/"ED" in capitals, "Open" is not
 # "Opening". So no skip category swallows the scene before the theme. `Episode` is matched by none either.
+# The credits are `Ending`, not "Credits": the "ending" category of both mpv scripts ("Credits" is in none of
+# chapterskip's), the plugin's Outro, Intro Skipper's credits. `Preview`: the "preview" category of both, the
+# plugin's Preview, Intro Skipper's preview (not its recap: "Prev" must end the word there). `Recap`: the plugin's
+# Recap, Intro Skipper's recap; neither mpv script has a recap category (a user adds one, e.g. chapterskip's
+# `categories=recap>^Recap`), and no other category of theirs takes it, so a recap is never skipped as something else.
 COLD_OPEN, OPENING, EPISODE = "Cold Open", "Opening", "Episode"
+RECAP, ENDING, PREVIEW = "Recap", "Ending", "Preview"
+CHAPTER_NAME = {"recap": RECAP, "intro": OPENING, "credits": ENDING, "preview": PREVIEW}
+_STORY = {COLD_OPEN, EPISODE}
 # Names written by versions before these: still ours, so those files are rewritten, not refused as foreign.
 _OLD_COLD_OPEN, _OLD_OPENING = "Prologue", "Intro"
-_GENERATIONS = ((COLD_OPEN, OPENING, EPISODE), (_OLD_COLD_OPEN, _OLD_OPENING, EPISODE))
 _MKVPROPEDIT_TIMEOUT_S = 120.0  # it rewrites only the header area, but a busy NAS can be slow
 # Jellyfin's only way to run segment providers (Chapter Segments Provider included) is its "Media Segment Scan"
 # task, over the whole library (MediaSegmentExtractionTask.cs, 10.10 to 12.0): an item refresh re-reads the file's
@@ -81,6 +90,7 @@ class MatroskaOptions:
     mkvpropedit: str = "mkvpropedit"
     overwrite_chapters: bool = False  # replace chapters the daemon did not write
     refresh_jellyfin: str | None = None  # name of a jellyfin target to re-probe the item and run its segment scan
+    kinds: tuple[str, ...] = SEGMENT_KINDS
 
 
 def _parse(table: Table, _sources: Sources) -> MatroskaOptions:
@@ -117,13 +127,24 @@ class Chapter:
     title: str
 
 
-def wanted_chapters(intro: Intro, duration_s: float) -> list[Chapter]:
-    chapters = []
-    if to_ms(intro.start_s) > 0:
-        chapters.append(Chapter(0, COLD_OPEN))
-    chapters.append(Chapter(to_ms(intro.start_s), OPENING))
-    if to_ms(intro.end_s) < to_ms(duration_s):
-        chapters.append(Chapter(to_ms(intro.end_s), EPISODE))
+def wanted_chapters(segments: Iterable[Segment], duration_s: float) -> list[Chapter]:
+    """A chapter per segment, in time order, and one for the story in each gap: `Cold Open` before the intro,
+    `Episode` elsewhere. A segment that starts inside the one before it starts where that one ends."""
+    ordered = sorted(segments, key=lambda s: (s.start_s, SEGMENT_KINDS.index(s.kind)))
+    intro_ms = next((to_ms(s.start_s) for s in ordered if s.kind == "intro"), None)
+    end_ms = to_ms(duration_s)
+    chapters: list[Chapter] = []
+    at = 0  # where the story resumes
+    for segment in ordered:
+        start, end = max(to_ms(segment.start_s), at), min(to_ms(segment.end_s), end_ms)
+        if end <= start:
+            continue
+        if start > at:
+            chapters.append(Chapter(at, COLD_OPEN if intro_ms is not None and start <= intro_ms else EPISODE))
+        chapters.append(Chapter(start, CHAPTER_NAME[segment.kind]))
+        at = end
+    if chapters and at < end_ms:
+        chapters.append(Chapter(at, EPISODE))
     return chapters
 
 
@@ -164,16 +185,29 @@ def _timestamp(ms: int) -> str:
 
 
 def looks_ours(chapters: Sequence[Chapter]) -> bool:
-    """Chapters laid out as `wanted_chapters` lays them out, with this version's names or the earlier ones: from 0,
-    [cold open,] opening[, episode]. A release's own "Prologue / Opening / Episode" mixes the two and is not ours."""
+    """Chapters laid out as `wanted_chapters` lays them out, or as earlier versions did (`[Prologue,] Intro[,
+    Episode]`): from 0, only our names, at least one segment, never two story chapters in a row, `Cold Open` only
+    before the one `Opening`, `Episode` only after it. A release's own "Prologue / Opening / Episode" mixes the two
+    generations and is not ours."""
     if not chapters or chapters[0].start_ms != 0:
         return False
     titles = tuple(c.title for c in chapters)
-    for cold_open, opening, episode in _GENERATIONS:
-        for head in ((cold_open, opening), (opening,)):
-            if titles in (head, (*head, episode)):
-                return True
-    return False
+    old = (_OLD_COLD_OPEN, _OLD_OPENING)
+    if titles in (old, (*old, EPISODE), (_OLD_OPENING,), (_OLD_OPENING, EPISODE)):
+        return True
+    if not set(titles) <= _STORY | set(CHAPTER_NAME.values()) or set(titles) <= _STORY:
+        return False
+    if any(a in _STORY and b in _STORY for a, b in itertools.pairwise(titles)):
+        return False
+    if titles.count(OPENING) > 1:
+        return False
+    opening = titles.index(OPENING) if OPENING in titles else None
+    for n, title in enumerate(titles):
+        if title == COLD_OPEN and (opening is None or n > opening):
+            return False
+        if title == EPISODE and opening is not None and n < opening:
+            return False
+    return True
 
 
 class SegmentScans:
@@ -275,24 +309,25 @@ class MatroskaPublisher:
         default one for `jellyfin`)."""
         self.name = name
         self.options = options
+        self.kinds = options.kinds
         self._jellyfin = jellyfin
         self._scans = scans if scans is not None or jellyfin is None else SegmentScans(jellyfin)
 
     def probe(self) -> None:
         self._run([self.options.mkvpropedit, "--version"], what="mkvpropedit --version")
 
-    def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
+    def push(self, episode: EpisodeRef, segments: Iterable[Segment]) -> PushResult:
         path = episode.path
         if path.suffix.lower() != ".mkv":
             return PushResult(self.name, PushAction.SKIPPED, f"{path.name} is not Matroska")
         current = read_chapters(path)
         ours = looks_ours(current)
-        if intro is None:
+        wanted = wanted_chapters(pushed(segments, self.kinds), episode.duration_s)
+        if not wanted:
             if not current or not ours:
                 return PushResult(self.name, PushAction.UNCHANGED, "no chapters of ours")
             self._write(path, None, episode.duration_s)
             return self._refreshed(episode, PushAction.REMOVED, file_changed=True)
-        wanted = wanted_chapters(intro, episode.duration_s)
         if current == wanted:
             # Rewriting would change the mtime and make every server re-probe the file for nothing.
             return self._refreshed(episode, PushAction.UNCHANGED)
@@ -302,8 +337,7 @@ class MatroskaPublisher:
                 f"({', '.join(c.title for c in current[:4])}...); set overwrite_chapters = true to replace them"
             )
         self._write(path, wanted, episode.duration_s)
-        action = PushAction.REPLACED if current else PushAction.CREATED
-        return self._refreshed(episode, action, file_changed=True)
+        return self._refreshed(episode, outcome(bool(current), True), file_changed=True)
 
     def _write(self, path: Path, chapters: Sequence[Chapter] | None, duration_s: float) -> None:
         if chapters is None:

@@ -17,6 +17,7 @@ from daemon.config_reader import ConfigError, Table
 from daemon.pathmap import PathMap
 from daemon.publish.base import Publisher
 from daemon.publish.credentials import Secret, read_credential
+from detector.result import SEGMENT_KINDS
 
 SessionFactory = Callable[[], requests.Session]
 
@@ -57,10 +58,38 @@ def _no_references(_name: str, _settings: Any, _all: Mapping[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class Kind:
-    parse: Callable[[Table, Sources], Any]  # the target's typed options; ConfigError names a bad key
+    # The target's typed options, a frozen dataclass with a `kinds` field (set from the `kinds` key, see
+    # `segment_kinds`); ConfigError names a bad key.
+    parse: Callable[[Table, Sources], Any]
     build: Callable[[str, Any, Wiring], Publisher]
     pushes: Callable[[Any], bool] = _pushes  # False: the target only serves another one (gets no push rows)
     check: Callable[[str, Any, Mapping[str, Any]], None] = _no_references  # references to other targets
+    # The segment kinds (detector.result.SEGMENT_KINDS) this kind of target can represent, and why not the others.
+    represents: tuple[str, ...] = SEGMENT_KINDS
+    cannot: str = ""
+
+
+def segment_kinds(table: Table, kind_name: str, kind: Kind) -> tuple[str, ...]:
+    """The `kinds` key: which segment kinds the target gets, by default every one it can represent. A kind it
+    cannot represent is a config error that names the target and what it can take, rather than a push that
+    quietly leaves that kind out."""
+    given = table.str_list("kinds", kind.represents)
+    where = table.dotted("kinds")
+    unknown = [k for k in given if k not in SEGMENT_KINDS]
+    if unknown:
+        raise ConfigError(f"{where}: {unknown[0]!r} is no segment kind; the kinds are {', '.join(SEGMENT_KINDS)}")
+    if not given:
+        raise ConfigError(
+            f"{where}: give at least one of {', '.join(kind.represents)} (to push nothing, remove the target)"
+        )
+    refused = [k for k in given if k not in kind.represents]
+    if refused:
+        why = f" ({kind.cannot})" if kind.cannot else ""
+        raise ConfigError(
+            f"{where}: {kind_name} targets cannot represent {' or '.join(refused)}{why}; they can take "
+            f"{', '.join(kind.represents)}"
+        )
+    return tuple(k for k in SEGMENT_KINDS if k in given)  # in episode order, each once
 
 
 def server_options(table: Table, sources: Sources, *, secret_key: str = "api_key") -> ServerOptions:

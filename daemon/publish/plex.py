@@ -7,22 +7,23 @@ codes it does not list, and its DELETE answers "Marker is not a bookmark" for ma
 server-wide intro marker Plex clients turn into "Skip Intro". Those are rows in Plex's library database, written
 by Plex's own detection or by tools such as MarkerEditorForPlex (media-server-apis.md, 3.1 and 3.2). No real use of
 this target has been shown; it stays so that configs naming `kind = "plex"` still load, and its probe says once
-that it gives no Skip Intro.
+that it gives no Skip Intro. It takes intros only: the integer code of a credits marker is as undocumented as the
+intro's, and guessing a second one for a route that shows no skip button helps nobody (`plex_db` takes credits).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from daemon.config_reader import Table
-from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
+from daemon.publish.base import EpisodeRef, PushAction, PushResult, single, to_ms
 from daemon.publish.errors import PermanentPublishError
 from daemon.publish.options import Kind, ServerOptions, Sources, server_options
 from daemon.publish.server import ServerTarget
-from detector.result import Intro
+from detector.result import Segment
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class PlexOptions:
     # The spec types `type` as an integer without listing the codes; 0 follows the order of its response enum
     # (intro, commercial, bookmark, resume, credit). Unverified against a real server, hence configurable.
     marker_type: int = 0
+    kinds: tuple[str, ...] = ("intro",)
 
 
 def _parse(table: Table, sources: Sources) -> PlexOptions:
@@ -49,6 +51,10 @@ def _parse(table: Table, sources: Sources) -> PlexOptions:
 
 class PlexPublisher(ServerTarget[PlexOptions]):
     kind = "plex"
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.options.kinds
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -66,10 +72,11 @@ class PlexPublisher(ServerTarget[PlexOptions]):
             len(sections),
         )
 
-    def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
+    def push(self, episode: EpisodeRef, segments: Iterable[Segment]) -> PushResult:
+        intro = single(segments, "intro") if "intro" in self.kinds else None
         return self.run(episode, lambda key: self._push(key, intro))
 
-    def _push(self, rating_key: str, intro: Intro | None) -> PushResult:
+    def _push(self, rating_key: str, intro: Segment | None) -> PushResult:
         intros = self._intro_markers(rating_key)
         base = f"/library/metadata/{rating_key}/marker"
         if intro is None:
@@ -142,5 +149,9 @@ def _same(marker: dict[str, Any], params: dict[str, int]) -> bool:
 
 
 KIND = Kind(
-    parse=_parse, build=lambda name, options, wiring: PlexPublisher(name, options, session=wiring.new_session())
+    parse=_parse,
+    build=lambda name, options, wiring: PlexPublisher(name, options, session=wiring.new_session()),
+    represents=("intro",),
+    cannot="its marker type codes are undocumented (the intro's is a guess) and it shows no skip button; "
+    'kind = "plex_db" takes credits',
 )

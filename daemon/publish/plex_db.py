@@ -1,16 +1,19 @@
-"""Plex, through its library database: the intro becomes a server-wide intro marker, which Plex clients turn
-into their "Skip Intro" button. Opt-in (`kind = "plex_db"`): it writes a database Plex owns, which Plex does not
-support.
+"""Plex, through its library database: the intro and the credits become server-wide markers, which Plex clients turn
+into their "Skip Intro" and "Skip Credits" buttons (credits marked final: where Plex takes the episode as over).
+Opt-in (`kind = "plex_db"`): it writes a database Plex owns, which Plex does not support. Plex's markers are intro,
+credits and commercial: a recap or a preview has nothing to become, so this kind of target does not take them.
 
 Plex has no route that writes intro markers (`plex.py` says what its `/marker` route gives). Every tool that gives
 Plex custom intro/credits markers writes `com.plexapp.plugins.library.db` instead, and so does this one, the same
 way (danrahn/MarkerEditorForPlex `Server/PlexQueryManager.js`, cjmanca/plex-credits-detect
 `plex-credits-detect/Database/PlexDB.cs`):
 
-- a marker is a `taggings` row pointing at the one `tags` row with `tag_type = 12`: `text` 'intro',
-  `time_offset`/`end_time_offset` in ms, `index` its place among the item's markers, `extra_data`
-  '{"pv:version":"5","url":"pv%3Aversion=5"}' since PMS 1.40.0.7775 (all extra_data became JSON then), the plain
-  'pv%3Aversion=5' before; which one is read from the rows already there, as MarkerEditor does;
+- a marker is a `taggings` row pointing at the one `tags` row with `tag_type = 12`: `text` 'intro' or 'credits',
+  `time_offset`/`end_time_offset` in ms, `index` its place among the item's markers, `extra_data` as `EXTRA_DATA`
+  gives it (MarkerEditor's `ExtraData`, PlexQueryManager.js at 6c38366): JSON since PMS 1.40.0.7775 (all extra_data
+  became JSON then), the plain URL-encoded form before, which one read from the rows already there, as MarkerEditor
+  does. Credits after which the episode is over carry "pv:final" (MarkerEditor: "goes to the end of the media
+  item"; Plex's own final credits carry it): ours when the segment is `final` (nothing but credits follows);
 - the item is found by its file: `media_parts.file` -> `media_items` -> `metadata_items` (an episode, type 4);
 - `taggings` has no triggers, so any SQLite writes it; `tags` has FTS4 triggers on a table made with Plex's own
   ICU tokenizer, so a row there (the marker tag, missing on a server whose own detection never found an intro)
@@ -19,9 +22,9 @@ way (danrahn/MarkerEditorForPlex `Server/PlexQueryManager.js`, cjmanca/plex-cred
 
 Our rows carry `thumb_url = 'intro-daemon'` (Plex leaves it empty on marker rows; MarkerEditor kept its own
 bookkeeping in that column until 2023), so they can be listed, replaced and removed, and no other row is ever
-changed. An intro marker Plex's own detection made is left as it is, and while it is there ours is not added (two
-intro markers for one episode): we supplement Plex's detection, as plex-credits-detect does. Any re-analysis by
-Plex deletes custom markers; the next push of the episode finds ours gone and writes it again.
+changed. A marker Plex's own detection made is left as it is, and while one of a kind is there ours of that kind is
+not added (two intro markers for one episode): we supplement Plex's detection, as plex-credits-detect does. Any
+re-analysis by Plex deletes custom markers; the next push of the episode finds ours gone and writes them again.
 
 Safety: the database is copied next to itself once, before the first write (`<name>.before-intro-daemon`); a
 write takes SQLite's write lock up front and waits at most `busy_timeout_s` for Plex to release its own, else
@@ -35,26 +38,36 @@ import os
 import re
 import sqlite3
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.config_reader import Table
 from daemon.pathmap import PathMap, is_windows_path
-from daemon.publish.base import EpisodeRef, PushAction, PushResult, to_ms
+from daemon.publish.base import EpisodeRef, PushAction, PushResult, outcome, pushed, to_ms
 from daemon.publish.errors import ItemNotFoundError, PermanentPublishError, TransientPublishError
 from daemon.publish.options import Kind, Sources
-from detector.result import Intro
+from detector.result import Segment
 
 log = logging.getLogger(__name__)
 
 OURS = "intro-daemon"  # taggings.thumb_url of every row we write
 MARKER_TAG_TYPE = 12  # tags.tag_type of Plex's one marker tag
 EPISODE_TYPE = 4  # metadata_items.metadata_type of episodes
-INTRO = "intro"  # taggings.text of intro markers
-EXTRA_DATA_JSON = '{"pv:version":"5","url":"pv%3Aversion=5"}'  # PMS >= 1.40.0.7775
-EXTRA_DATA_LEGACY = "pv%3Aversion=5"  # PMS < 1.40
+INTRO, CREDITS = "intro", "credits"  # taggings.text of the markers we write (Plex's third kind is 'commercial')
+REPRESENTS = (INTRO, CREDITS)
+# taggings.extra_data per (text, final): (PMS >= 1.40.0.7775, older); MarkerEditorForPlex Server/PlexQueryManager.js
+# `ExtraData` at 6c38366 (intro, credits, final credits).
+EXTRA_DATA = {
+    (INTRO, False): ('{"pv:version":"5","url":"pv%3Aversion=5"}', "pv%3Aversion=5"),
+    (CREDITS, False): ('{"pv:version":"4","url":"pv%3Aversion=4"}', "pv%3Aversion=4"),
+    (CREDITS, True): (
+        '{"pv:final":"1","pv:version":"4","url":"pv%3Afinal=1&pv%3Aversion=4"}',
+        "pv%3Afinal=1&pv%3Aversion=4",
+    ),
+}
+EXTRA_DATA_JSON, EXTRA_DATA_LEGACY = EXTRA_DATA[(INTRO, False)]  # an intro's
 BACKUP_SUFFIX = ".before-intro-daemon"
 PLEX_SQLITE_HINT = (
     'set plex_sqlite to the "Plex SQLite" binary installed with Plex Media Server (Linux: '
@@ -74,14 +87,16 @@ _CREATE_MARKER_TAG = (
     "SELECT 12, strftime('%s','now'), strftime('%s','now') WHERE NOT EXISTS (SELECT 1 FROM tags WHERE tag_type = 12)"
 )
 _MARKER_TAG = "(SELECT MIN(id) FROM tags WHERE tag_type = 12)"
-# Columns as MarkerEditor writes them (its #addMarkerStatement); ours only when the item has none of ours yet.
+# Columns as MarkerEditor writes them (its #addMarkerStatement). The plan is decided before the write (outside the
+# transaction when Plex SQLite writes), so each insert says how many of ours of its kind the item may hold before
+# it: another writer in between (the service and `intro-daemon push`) cannot make two.
 _INSERT = (
     'INSERT INTO taggings (metadata_item_id, tag_id, "index", text, time_offset, end_time_offset, thumb_url, '
     "created_at, extra_data) "
     f'SELECT ?, {_MARKER_TAG}, COALESCE((SELECT MAX("index") FROM taggings WHERE metadata_item_id = ? AND tag_id = '
-    f"{_MARKER_TAG}), -1) + 1, 'intro', ?, ?, '{OURS}', strftime('%s','now'), ? "
-    f"WHERE NOT EXISTS (SELECT 1 FROM taggings WHERE metadata_item_id = ? AND thumb_url = '{OURS}' AND tag_id = "
-    f"{_MARKER_TAG})"
+    f"{_MARKER_TAG}), -1) + 1, ?, ?, ?, '{OURS}', strftime('%s','now'), ? "
+    f"WHERE (SELECT COUNT(*) FROM taggings WHERE metadata_item_id = ? AND thumb_url = '{OURS}' AND tag_id = "
+    f"{_MARKER_TAG} AND text = ?) < ?"
 )
 _UPDATE = (
     f"UPDATE taggings SET time_offset = ?, end_time_offset = ?, extra_data = ? WHERE id = ? AND thumb_url = '{OURS}'"
@@ -108,6 +123,7 @@ class PlexDbOptions:
     # Plex's re-analysis of an item (also when a new episode joins its season) deletes custom markers: every
     # pushed episode is pushed again this often, which writes back only what is gone. 0: never.
     reapply_hours: float = 6.0
+    kinds: tuple[str, ...] = REPRESENTS
 
 
 def _parse(table: Table, sources: Sources) -> PlexDbOptions:
@@ -124,6 +140,7 @@ def _parse(table: Table, sources: Sources) -> PlexDbOptions:
 class Marker:
     id: int
     metadata_item_id: int
+    text: str  # intro, credits
     start_ms: int
     end_ms: int
     extra_data: str | None
@@ -139,9 +156,10 @@ class PlexDbPublisher:
     def __init__(self, name: str, options: PlexDbOptions) -> None:
         self.name = name
         self.options = options
+        self.kinds = options.kinds
         self.label = f"plex_db target '{name}'"
         self.reapply_s = options.reapply_hours * 3600.0 or None  # read by the push service (daemon/publish/pusher.py)
-        self._written: dict[int, tuple[int, int]] = {}  # item -> the marker of ours last seen or written
+        self._written: dict[int, frozenset[str]] = {}  # item -> the kinds of ours last seen or written there
 
     @property
     def backup_path(self) -> Path:
@@ -156,18 +174,19 @@ class PlexDbPublisher:
         if tag is None and self.options.plex_sqlite is None:
             raise PermanentPublishError(self._no_marker_tag())
         log.info(
-            "%s: %s, %d intro marker(s) of ours, extra_data as for PMS %s",
+            "%s: %s, %d marker(s) of ours, extra_data as for PMS %s",
             self.label,
             self.options.database,
             ours,
             "1.40 or newer" if self._extra_data_json() else "older than 1.40",
         )
 
-    def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
+    def push(self, episode: EpisodeRef, segments: Iterable[Segment]) -> PushResult:
+        wanted = pushed(segments, self.kinds)
         server_path = self.options.path_map.to_server(episode.path)
         with self._connection() as db:
             items = self._items(db, server_path)
-            plan, action, detail, kept = self._plan(db, items, intro)
+            plan, action, detail, kept = self._plan(db, items, wanted)
         if plan:
             if plan[0][0] == _CREATE_MARKER_TAG and self.options.plex_sqlite is None:
                 raise PermanentPublishError(self._no_marker_tag())
@@ -176,28 +195,25 @@ class PlexDbPublisher:
                 self._write_with_plex_sqlite(plan, self.options.plex_sqlite)  # each statement guards itself
             else:
                 with self._write_transaction() as db:
-                    plan, action, detail, kept = self._plan(db, items, intro)  # again, under the write lock
+                    plan, action, detail, kept = self._plan(db, items, wanted)  # again, under the write lock
                     self._execute(db, plan)
         for item in items:  # what is there now, to tell a marker Plex deleted from one never written
-            if item in kept and intro is not None:
-                self._written[item] = (to_ms(intro.start_s), to_ms(intro.end_s))
-            else:
-                self._written.pop(item, None)
+            self._written[item] = kept[item]
         return PushResult(self.name, action, f"{server_path}: {detail}")
 
     # Reading
 
     def markers(self, *, db: sqlite3.Connection | None = None) -> list[Marker]:
-        """Every intro marker of ours in the database (what `remove_all` would delete)."""
+        """Every marker of ours in the database (what `remove_all` would delete)."""
         if db is None:
             with self._connection() as own:
                 return self.markers(db=own)
         rows = db.execute(
-            "SELECT id, metadata_item_id, time_offset, end_time_offset, extra_data FROM taggings "
+            "SELECT id, metadata_item_id, text, time_offset, end_time_offset, extra_data FROM taggings "
             f"WHERE thumb_url = ? AND tag_id = {_MARKER_TAG} ORDER BY metadata_item_id, id",
             (OURS,),
         ).fetchall()
-        return [Marker(r[0], r[1], r[2], r[3], r[4], ours=True) for r in rows]
+        return [Marker(r[0], r[1], r[2], r[3], r[4], r[5], ours=True) for r in rows]
 
     def _items(self, db: sqlite3.Connection, server_path: str) -> list[int]:
         """The episodes whose file is `server_path` (a file in two libraries is two items)."""
@@ -217,12 +233,13 @@ class PlexDbPublisher:
         return items
 
     def _item_markers(self, db: sqlite3.Connection, item: int) -> list[Marker]:
+        """The item's intro and credits markers, Plex's and ours, in time order."""
         rows = db.execute(
-            "SELECT id, time_offset, end_time_offset, extra_data, thumb_url FROM taggings "
-            f"WHERE metadata_item_id = ? AND text = ? AND tag_id = {_MARKER_TAG} ORDER BY id",
-            (item, INTRO),
+            "SELECT id, text, time_offset, end_time_offset, extra_data, thumb_url FROM taggings "
+            f"WHERE metadata_item_id = ? AND text IN (?, ?) AND tag_id = {_MARKER_TAG} ORDER BY time_offset, id",
+            (item, *REPRESENTS),
         ).fetchall()
-        return [Marker(r[0], item, r[1], r[2], r[3], ours=r[4] == OURS) for r in rows]
+        return [Marker(r[0], item, r[1], r[2], r[3], r[4], ours=r[5] == OURS) for r in rows]
 
     def _extra_data_json(self, db: sqlite3.Connection | None = None) -> bool:
         """PMS 1.40.0.7775 made every extra_data column JSON: read which from a marker, else from a media part."""
@@ -253,60 +270,85 @@ class PlexDbPublisher:
     # Deciding
 
     def _plan(
-        self, db: sqlite3.Connection, items: Sequence[int], intro: Intro | None
-    ) -> tuple[list[Statement], PushAction, str, list[int]]:
-        """The statements for all `items`, what they do, and the items that have a marker of ours afterwards."""
+        self, db: sqlite3.Connection, items: Sequence[int], segments: Sequence[Segment]
+    ) -> tuple[list[Statement], PushAction, str, dict[int, frozenset[str]]]:
+        """The statements for all `items`, what they do, and per item the kinds of ours there afterwards."""
         plan: list[Statement] = []
-        kept: list[int] = []
+        kept: dict[int, frozenset[str]] = {}
         actions: list[PushAction] = []
         details: list[str] = []
-        extra_data = EXTRA_DATA_JSON if self._extra_data_json(db) else EXTRA_DATA_LEGACY
+        json_form = self._extra_data_json(db)
         for item in items:
-            statements, action, detail, ours_after = self._plan_item(
-                self._item_markers(db, item), item, intro, extra_data
+            statements, action, detail, kept[item] = self._plan_item(
+                self._item_markers(db, item), item, segments, json_form
             )
             plan += statements
-            if ours_after:
-                kept.append(item)
             actions.append(action)
-            details.append(detail if len(items) == 1 else f"item {item}: {detail}")
+            details.append(detail)
         if plan and _marker_tag(db) is None:
             plan.insert(0, (_CREATE_MARKER_TAG, ()))
         action = next((a for a in actions if a is not PushAction.UNCHANGED), PushAction.UNCHANGED)
         return plan, action, "; ".join(details), kept
 
     def _plan_item(
-        self, markers: list[Marker], item: int, intro: Intro | None, extra_data: str
-    ) -> tuple[list[Statement], PushAction, str, bool]:
-        """What to write for one item, what that is, and whether a marker of ours is there afterwards."""
-        ours = [m for m in markers if m.ours]
-        plex = [m for m in markers if not m.ours]
-        drop: list[Statement] = [(_DELETE, (m.id,)) for m in ours]
-        if intro is None:
-            return drop, PushAction.REMOVED if ours else PushAction.UNCHANGED, f"item {item}, no intro", False
-        if plex:
-            # Plex's own detection found an intro (perhaps in a re-analysis that deleted ours): it stays, alone.
-            said = ", ".join(f"{m.start_ms / 1000:.1f}-{m.end_ms / 1000:.1f} s" for m in plex)
-            if item in self._written and not ours:
-                said += "; Plex's analysis replaced ours"
-            action = PushAction.REMOVED if ours else PushAction.SKIPPED
-            return drop, action, f"item {item} has Plex's own intro marker ({said}), left as it is", False
-        start_ms, end_ms = to_ms(intro.start_s), to_ms(intro.end_s)
-        if not ours:
-            again = " again (ours had gone: Plex re-analysed the item?)" if item in self._written else ""
-            insert = (_INSERT, (item, item, start_ms, end_ms, extra_data, item))
-            return [insert], PushAction.CREATED, f"item {item}, intro marker written{again}", True
-        first, rest = ours[0], ours[1:]
-        extra: list[Statement] = [(_DELETE, (m.id,)) for m in rest]  # never more than one of ours
-        if (first.start_ms, first.end_ms, first.extra_data) == (start_ms, end_ms, extra_data) and not rest:
-            return [], PushAction.UNCHANGED, f"item {item}, intro marker as it was", True
-        update = (_UPDATE, (start_ms, end_ms, extra_data, first.id))
-        return [update, *extra], PushAction.REPLACED, f"item {item}, intro marker replaced", True
+        self, markers: list[Marker], item: int, segments: Sequence[Segment], json_form: bool
+    ) -> tuple[list[Statement], PushAction, str, frozenset[str]]:
+        """What to write for one item, what that is, and the kinds of ours there afterwards. Per kind, ours are
+        matched to the segments in time order: updated in place, the missing inserted, the extra deleted. Ours of a
+        kind the set lacks (or the target no longer takes) go."""
+        plan: list[Statement] = []
+        said: list[str] = []
+        after: set[str] = set()
+        skipped = False
+        written = self._written.get(item, frozenset())
+        for kind in REPRESENTS:
+            ours = [m for m in markers if m.ours and m.text == kind]
+            plex = [m for m in markers if not m.ours and m.text == kind]
+            rows = [
+                (
+                    to_ms(s.start_s),
+                    to_ms(s.end_s),
+                    EXTRA_DATA[(kind, kind == CREDITS and s.final)][0 if json_form else 1],
+                )
+                for s in segments
+                if s.kind == kind
+            ]
+            if rows and plex:
+                # Plex's own detection found one (perhaps in a re-analysis that deleted ours): it stays, alone.
+                plan += [(_DELETE, (m.id,)) for m in ours]
+                times = ", ".join(f"{m.start_ms / 1000:.1f}-{m.end_ms / 1000:.1f} s" for m in plex)
+                replaced = "; Plex's analysis replaced ours" if kind in written and not ours else ""
+                said.append(f"has Plex's own {kind} marker ({times}){replaced}, left as it is")
+                skipped = True
+                continue
+            changes: list[Statement] = [(_DELETE, (m.id,)) for m in ours[len(rows) :]]
+            for n, (start_ms, end_ms, extra_data) in enumerate(rows):
+                if n < len(ours):
+                    if (ours[n].start_ms, ours[n].end_ms, ours[n].extra_data) != (start_ms, end_ms, extra_data):
+                        changes.append((_UPDATE, (start_ms, end_ms, extra_data, ours[n].id)))
+                else:
+                    changes.append((_INSERT, (item, item, kind, start_ms, end_ms, extra_data, item, kind, n + 1)))
+            plan += changes
+            if rows:
+                after.add(kind)
+            if not ours and rows:
+                again = " again (ours had gone: Plex re-analysed the item?)" if kind in written else ""
+                said.append(f"{kind} marker written{again}")
+            elif ours and not rows:
+                said.append(f"{kind} marker removed")
+            elif rows:
+                said.append(f"{kind} marker {'replaced' if changes else 'as it was'}")
+        before = any(m.ours for m in markers)
+        if plan:
+            action = outcome(before, bool(after))
+        else:
+            action = PushAction.SKIPPED if skipped and not after else PushAction.UNCHANGED
+        return plan, action, f"item {item}, {'; '.join(said) or 'no markers'}", frozenset(after)
 
     # Undoing
 
     def remove_all(self) -> int:
-        """Delete every intro marker of ours (and nothing else); returns how many. Backs up first, like a push."""
+        """Delete every marker of ours (and nothing else); returns how many. Backs up first, like a push."""
         with self._connection() as db:
             ours = self.markers(db=db)
         if ours:
@@ -484,4 +526,9 @@ def _literal(value: object) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-KIND = Kind(parse=_parse, build=lambda name, options, _wiring: PlexDbPublisher(name, options))
+KIND = Kind(
+    parse=_parse,
+    build=lambda name, options, _wiring: PlexDbPublisher(name, options),
+    represents=REPRESENTS,
+    cannot="Plex's markers are intro, credits and commercial: none for a recap or a preview",
+)

@@ -27,8 +27,9 @@ from daemon.publish.errors import PublishError, TransientPublishError
 from daemon.redact import redact
 from daemon.retry import RetryPolicy
 from db import pushes
-from db.models import DetectionRecord, utcnow
-from detector.result import Intro
+from db.models import utcnow
+from db.results import segments_of
+from detector.result import Segment
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class PushJob:
     target: str
     path: Path
     detection_id: int
-    intro: Intro | None
+    segments: tuple[Segment, ...]  # everything the detection found, in time order; each target takes its kinds
     duration_s: float
     attempts: int
 
@@ -61,12 +62,6 @@ class PushReport:
     state: str  # what the row is now: pending, done, failed; after `undo`: undone (row gone) or kept
     result: PushResult | None = None
     error: str | None = None
-
-
-def intro_of(record: DetectionRecord) -> Intro | None:
-    if record.start_s is None or record.end_s is None:
-        return None
-    return Intro(record.start_s, record.end_s, record.confidence or 0.0)
 
 
 class Pusher(Protocol):
@@ -169,7 +164,7 @@ class PushService:
                     target=d.push.target,
                     path=Path(d.episode.path),
                     detection_id=d.detection.id,
-                    intro=intro_of(d.detection),
+                    segments=segments_of(d.detection),  # the intro and the others, read in the session
                     duration_s=d.detection.duration_s,
                     attempts=d.push.attempts,
                 )
@@ -180,7 +175,8 @@ class PushService:
         publisher = self._publishers[job.target]
         episode = EpisodeRef(job.path, job.duration_s)
         try:
-            result = publisher.push(episode, job.intro)
+            # Only the kinds this target takes (its `kinds` option): a kind left out is one it must not show.
+            result = publisher.push(episode, [s for s in job.segments if s.kind in publisher.kinds])
         except Exception as error:
             failures = self._resting[job.target].failures + 1 if job.target in self._resting else 1
             outcome = state.after_error(error, job.attempts, self._clock(), self._policy, target_failures=failures)
@@ -217,17 +213,17 @@ class PushService:
             )
 
     def undo(self, *, targets: Sequence[str], paths: Sequence[Path] | None = None) -> list[PushReport]:
-        """Take our markers off `targets` for the episodes at or under `paths` (None: all): each publisher is told
-        "no intro", which removes ours where its route can. Removed (or already gone): the push row goes, so the
+        """Take our markers off `targets` for the episodes at or under `paths` (None: all): each publisher is given
+        the empty set, which removes ours where its route can. Removed (or already gone): the push row goes, so the
         marker is not written again until a new detection or `push PATH`. Otherwise the row stays as it was."""
         texts = None if paths is None else [str(p) for p in paths]
         with self._sessions() as session:
             rows = pushes.of_episodes(session, self._names(targets), paths=texts)
         reports = []
         for row in rows:
-            job = PushJob(row.push_id, 0, row.target, Path(row.path), 0, None, row.duration_s, 0)
+            job = PushJob(row.push_id, 0, row.target, Path(row.path), 0, (), row.duration_s, 0)
             try:
-                result = self._publishers[row.target].push(EpisodeRef(job.path, row.duration_s), None)
+                result = self._publishers[row.target].push(EpisodeRef(job.path, row.duration_s), ())
             except Exception as error:
                 message = redact(str(error) or type(error).__name__)
                 reports.append(PushReport(job, "kept", error=message))

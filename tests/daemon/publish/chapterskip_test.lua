@@ -1,7 +1,8 @@
 -- Skips chapters by title, the way po5/chapterskip (https://github.com/po5/chapterskip) is documented to: written
 -- for intro-daemon's tests from its README and default categories (chapterskip.lua at b268253, 2022-09-08), not
 -- copied. Each category is a list of Lua patterns matched against the chapter title (case-sensitive); the user
--- lists the categories to skip in `skip=` (here: --script-opts=chapterskip_test-skip=opening;ending). Entering a
+-- lists the categories to skip in `skip=` (here: --script-opts=chapterskip_test-skip=opening;ending) and may add
+-- categories as chapterskip's `categories=` does ("name>pattern/pattern; ...", e.g. recap>^Recap). Entering a
 -- chapter of a skipped category seeks to the start of the next chapter not skipped (or the end of the file).
 
 local options = require "mp.options"
@@ -13,8 +14,18 @@ local categories = {
     preview = { "Preview$" },
 }
 
-local opts = { skip = "" }
+local opts = { skip = "", categories = "" }
 options.read_options(opts, "chapterskip_test")
+
+for definition in string.gmatch(opts.categories, "[^;]+") do
+    local name, patterns = string.match(definition, "^%s*([^>]-)%s*>(.*)$")
+    if name then
+        categories[name:lower()] = {}
+        for pattern in string.gmatch(patterns, "[^/]+") do
+            table.insert(categories[name:lower()], pattern)
+        end
+    end
+end
 
 local function skipped(title)
     if not title then

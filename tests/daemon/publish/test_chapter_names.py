@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from daemon.publish.matroska import COLD_OPEN, EPISODE, OPENING
+from daemon.publish.matroska import COLD_OPEN, ENDING, EPISODE, OPENING, PREVIEW, RECAP
 
 # po5/chapterskip: category -> patterns (case-sensitive); the user picks categories with `skip=`.
 CHAPTERSKIP = {
@@ -78,3 +78,26 @@ def test_why_the_old_names_went() -> None:
     # skipping openings (SmartSkip's default) skipped nothing.
     assert categories(CHAPTERSKIP, "Intro") == categories(CHAPTERSKIP, "Prologue") == {"prologue"}
     assert not categories(SMARTSKIP, "Intro") & SMARTSKIP_DEFAULT_SKIP
+
+
+def test_the_credits_are_what_each_tool_calls_an_ending_or_outro() -> None:
+    assert categories(CHAPTERSKIP, ENDING) == {"ending"}
+    assert categories(SMARTSKIP, ENDING) == {"ending"} and "ending" in SMARTSKIP_DEFAULT_SKIP
+    assert segment_type(ENDING) == "Outro"
+    assert intro_skipper(ENDING) == {"Credits"}
+    # "Credits" would be skipped by none of the mpv scripts' defaults.
+    assert categories(CHAPTERSKIP, "Credits") == categories(SMARTSKIP, "Credits") == set()
+
+
+def test_the_preview_is_what_each_tool_calls_a_preview() -> None:
+    assert categories(CHAPTERSKIP, PREVIEW) == {"preview"}
+    assert categories(SMARTSKIP, PREVIEW) == {"preview"} and "preview" in SMARTSKIP_DEFAULT_SKIP
+    assert segment_type(PREVIEW) == "Preview"
+    assert intro_skipper(PREVIEW) == {"Preview"}  # not its recap: "Prev" must end the word
+
+
+def test_the_recap_is_a_recap_where_there_is_one_and_nothing_else_anywhere() -> None:
+    assert segment_type(RECAP) == "Recap"
+    assert intro_skipper(RECAP) == {"Recap"}
+    # Neither mpv script has a recap category; no other category of theirs takes it (users add one themselves).
+    assert categories(CHAPTERSKIP, RECAP) == categories(SMARTSKIP, RECAP) == set()

@@ -118,6 +118,26 @@ def test_secrets_never_show_in_reprs() -> None:
         ("kodi", {"action": 7}, r"targets\.t\.action: must be an integer from 0 to 3, got 7"),
         ("matroska", {"overwrite_chapters": "yes"}, r"targets\.t\.overwrite_chapters: must be true or false"),
         ("sonarr", {}, r"targets\.t\.kind: must be one of jellyfin, emby, plex, plex_db, kodi, matroska"),
+        (
+            "kodi",
+            {"kinds": ["intro", "outro"]},
+            r"targets\.t\.kinds: 'outro' is no segment kind; the kinds are recap, ",
+        ),
+        ("kodi", {"kinds": []}, r"targets\.t\.kinds: give at least one of recap, intro, credits, preview"),
+        ("kodi", {"kinds": "intro"}, r"targets\.t\.kinds: must be an array of non-empty strings, got 'intro'"),
+        (
+            "emby",
+            {"url": "http://e", "api_key": "k", "kinds": ["recap", "intro", "preview"]},
+            r"targets\.t\.kinds: emby targets cannot represent recap or preview \(Emby's chapter markers are "
+            r"IntroStart, IntroEnd and CreditsStart: none for a recap or a preview\); they can take intro, credits$",
+        ),
+        (
+            "plex_db",
+            {"database": "/x.db", "kinds": ["preview"]},
+            r"targets\.t\.kinds: plex_db targets cannot represent preview \(Plex's markers are intro, credits and "
+            r"commercial: .*\); they can take intro, credits$",
+        ),
+        ("plex", {"url": "http://p", "token": "t", "kinds": ["credits"]}, r"plex targets cannot represent credits "),
     ],
 )
 def test_bad_options_name_the_key(kind: str, options: dict[str, object], message: str) -> None:
@@ -202,3 +222,27 @@ def test_a_refresh_only_jellyfin_target_does_not_push(tmp_path: Path) -> None:
 )
 def test_path_maps(daemon: str, server: str, path: str, expected: str) -> None:
     assert PathMap.from_pairs([(daemon, server)]).to_server(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "kinds"),
+    [
+        ("jellyfin", {"url": "http://j", "api_key": "k"}, ("recap", "intro", "credits", "preview")),
+        ("emby", {"url": "http://e", "api_key": "k"}, ("intro", "credits")),
+        ("plex", {"url": "http://p", "token": "t"}, ("intro",)),
+        ("plex_db", {"database": "/x.db"}, ("intro", "credits")),
+        ("kodi", {}, ("recap", "intro", "credits", "preview")),
+        ("matroska", {}, ("recap", "intro", "credits", "preview")),
+    ],
+)
+def test_every_target_takes_by_default_every_kind_it_can_represent(
+    kind: str, options: dict[str, object], kinds: tuple[str, ...]
+) -> None:
+    assert parse_options(target(kind, **options), environ={}).kinds == kinds
+
+
+def test_kinds_are_kept_in_episode_order_each_once(tmp_path: Path) -> None:
+    text = '[[targets]]\nname = "k"\nkind = "kodi"\nkinds = ["credits", "intro", "credits"]\n'
+    config = load_config(write(tmp_path, text), env={}, parse_target=lambda t, c: parse_target(t, c, environ={}))
+    [kodi] = build_publishers(config, environ={})
+    assert kodi.kinds == ("intro", "credits")

@@ -31,7 +31,8 @@ import pytest
 
 from daemon.publish.base import EpisodeRef, PushAction
 from daemon.publish.kodi import KodiOptions, KodiPublisher
-from detector.result import Intro
+from detector.result import Intro, Segment
+from tests.daemon.publish.segments import of
 
 pytestmark = [
     pytest.mark.slow,
@@ -196,7 +197,7 @@ def position_s(kodi: Kodi) -> float | None:
 
 def test_kodi_jumps_over_the_intro_of_our_edl(kodi: Kodi, tmp_path: Path) -> None:
     video = write_episode(tmp_path / "Show S01E01.mkv", DURATION_S)
-    result = KodiPublisher("kodi", KodiOptions()).push(EpisodeRef(video, DURATION_S), INTRO)
+    result = KodiPublisher("kodi", KodiOptions()).push(EpisodeRef(video, DURATION_S), of(INTRO))
     assert result.action is PushAction.CREATED
 
     kodi.rpc("Player.Open", {"item": {"file": str(video)}})
@@ -227,3 +228,48 @@ def test_kodi_jumps_over_the_intro_of_our_edl(kodi: Kodi, tmp_path: Path) -> Non
     assert skipped >= 0, context
     # What the viewer sees: a toast ("Commercial", the break's length), no button to press.
     assert "Window Init (DialogNotification.xml)" in log[skipped:], context
+
+
+# Every kind, each a commercial break: the recap at 0 (playback starts after it), the intro, the credits, and the
+# preview that starts where the credits end and runs to the end. Written as two edits, credits then preview, Kodi
+# skipped the credits and played the preview: after a skip it skips nothing until its audio is in sync again. So the
+# two are one edit, and playback ends where the credits start.
+EVERY_KIND_S = 32.0
+EVERY_KIND = (
+    Segment("recap", 0.0, 6.0, 0.8),
+    Segment("intro", 9.0, 15.0, 0.9),
+    Segment("credits", 21.0, 27.0, 0.85, final=True),
+    Segment("preview", 27.0, EVERY_KIND_S, 0.7),
+)
+
+
+def test_kodi_skips_every_kind_of_our_edl_and_plays_the_story(kodi: Kodi, tmp_path: Path) -> None:
+    video = write_episode(tmp_path / "Show S01E02.mkv", EVERY_KIND_S)
+    options = KodiOptions(credits_action=3)  # the credits skipped by themselves too (by default a scene marker)
+    result = KodiPublisher("kodi", options).push(EpisodeRef(video, EVERY_KIND_S), EVERY_KIND)
+    assert result.action is PushAction.CREATED
+
+    kodi.rpc("Player.Open", {"item": {"file": str(video)}})
+    samples: list[tuple[float, float]] = []
+    opened, ended = time.monotonic(), None
+    while time.monotonic() - opened < 40.0:
+        position = position_s(kodi)
+        if position is not None:
+            samples.append((time.monotonic() - opened, position))
+        elif samples and samples[-1][1] >= 15.0:
+            ended = time.monotonic() - opened  # playback is over
+            break
+        time.sleep(0.25)
+    context = f"positions {[(round(w, 2), round(p, 2)) for w, p in samples]}\nkodi.log:\n{kodi.log_tail()}"
+
+    positions = [p for _, p in samples]
+    assert positions and min(positions) >= 5.0, f"the recap was played\n{context}"
+    assert [p for p in positions if 6.0 <= p < 9.0], f"the cold open was not played\n{context}"
+    assert not [p for p in positions if 10.0 <= p < 15.0 - GOP_S], f"the intro was played\n{context}"
+    assert [p for p in positions if 15.0 <= p < 21.0], f"the story was not played\n{context}"
+    assert not [p for p in positions if 22.0 <= p < 27.0 - GOP_S], f"the credits were played\n{context}"
+    assert not [p for p in positions if 28.0 <= p < EVERY_KIND_S - GOP_S], f"the preview was played\n{context}"
+    # Played: 6-9 and 15-21, 9 s; the whole file would take 32.
+    assert ended is not None and ended < 20.0, f"playback did not end after the preview\n{context}"
+    log = kodi.log.read_text(errors="replace")
+    assert log.count("Automatically skipping to end of commercial break") == 2, context  # the intro; credits+preview

@@ -23,8 +23,9 @@ import pytest
 
 from daemon.publish.base import EpisodeRef, PushAction
 from daemon.publish.matroska import MatroskaOptions, MatroskaPublisher
-from detector.result import Intro
+from detector.result import Intro, Segment
 from tests.clips import write_clip
+from tests.daemon.publish.segments import of
 
 pytestmark = [
     pytest.mark.slow,
@@ -134,7 +135,7 @@ class Mpv:
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = write_clip(tmp_path_factory.mktemp("mpv") / "Show S01E01.mkv", DURATION_S, fps=10, size=(64, 48))
-    result = MatroskaPublisher("mkv", MatroskaOptions()).push(EpisodeRef(path, DURATION_S), INTRO)
+    result = MatroskaPublisher("mkv", MatroskaOptions()).push(EpisodeRef(path, DURATION_S), of(INTRO))
     assert result.action is PushAction.CREATED
     return path
 
@@ -158,9 +159,10 @@ def test_mpv_reads_the_chapters_we_wrote(episode: Path, tmp_path: Path) -> None:
     assert duration == pytest.approx(DURATION_S, abs=0.2)
 
 
-def play(episode: Path, tmp_path: Path, skip: str, until_s: float) -> list[float]:
-    """Plays the file with our chapter-skip script skipping `skip`; returns every time-pos mpv reported."""
-    opts = f"--script-opts=chapterskip_test-skip={skip}"
+def play(episode: Path, tmp_path: Path, skip: str, until_s: float, categories: str = "") -> list[float]:
+    """Plays the file with our chapter-skip script skipping `skip` (and the user's own `categories`); returns every
+    time-pos mpv reported."""
+    opts = f"--script-opts=chapterskip_test-skip={skip},chapterskip_test-categories={categories}"
     with mpv(tmp_path, f"--script={SCRIPT}", opts, f"--speed={SPEED}") as player:
         player.load(episode)
         player.command("observe_property", 1, "time-pos")
@@ -192,3 +194,40 @@ def test_skipping_prologues_skips_nothing_of_ours(episode: Path, tmp_path: Path)
     positions = play(episode, tmp_path, "prologue", until_s=INTRO.start_s + 2)
     assert [p for p in positions if 0.5 <= p < INTRO.start_s], f"the cold open was skipped: {positions}"
     assert [p for p in positions if INTRO.start_s + 0.5 <= p < INTRO.start_s + 2], f"the intro was skipped: {positions}"
+
+
+# Every kind: recap 0-3, cold open 3-5, intro 5-10, episode 10-16, credits 16-20, preview 20-24 (to the end).
+EVERY_KIND = (
+    Segment("recap", 0.0, 3.0, 0.8),
+    Segment("intro", 5.0, 10.0, 0.9),
+    Segment("credits", 16.0, 20.0, 0.85, final=True),
+    Segment("preview", 20.0, DURATION_S, 0.7),
+)
+
+
+@pytest.fixture(scope="module")
+def every_kind(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = write_clip(tmp_path_factory.mktemp("mpv") / "Show S01E02.mkv", DURATION_S, fps=10, size=(64, 48))
+    result = MatroskaPublisher("mkv", MatroskaOptions()).push(EpisodeRef(path, DURATION_S), EVERY_KIND)
+    assert result.action is PushAction.CREATED
+    return path
+
+
+def played(positions: list[float], start: float, end: float) -> list[float]:
+    """What was played inside [start, end), half a second of slack at the start for a seek to land."""
+    return [p for p in positions if start + 0.5 <= p < end]
+
+
+def test_skipping_what_smartskip_skips_by_default_plays_the_story_only(every_kind: Path, tmp_path: Path) -> None:
+    positions = play(every_kind, tmp_path, "opening;ending;preview", until_s=DURATION_S - 0.5)
+    assert played(positions, 0.0, 3.0), f"the recap was skipped (no category takes it): {positions}"
+    assert played(positions, 3.0, 5.0), f"the cold open was skipped: {positions}"
+    assert not played(positions, 5.0, 10.0), f"the intro played: {positions}"
+    assert played(positions, 10.0, 16.0), f"the story was skipped: {positions}"
+    assert not played(positions, 16.0, DURATION_S - 0.5), f"the credits or the preview played: {positions}"
+
+
+def test_a_recap_category_of_the_users_own_skips_the_recap(every_kind: Path, tmp_path: Path) -> None:
+    positions = play(every_kind, tmp_path, "recap", until_s=4.0, categories="recap>^Recap")
+    assert not played(positions, 0.0, 3.0), f"the recap played: {positions}"
+    assert played(positions, 3.0, 5.0), f"the cold open was skipped: {positions}"

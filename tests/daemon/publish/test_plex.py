@@ -12,7 +12,7 @@ from daemon.publish.base import EpisodeRef, PushAction
 from daemon.publish.credentials import Secret
 from daemon.publish.options import ServerOptions
 from daemon.publish.plex import PlexOptions, PlexPublisher
-from detector.result import Intro
+from tests.daemon.publish.segments import EVERY_KIND, WITHOUT_CREDITS, intro
 from tests.fakeservers.plex import FakePlex
 
 TOKEN = "plex-token-xyz"
@@ -35,7 +35,7 @@ def fake() -> Iterator[FakePlex]:
 def test_plex_own_intro_marker_is_edited_not_duplicated(fake: FakePlex) -> None:
     fake.add_plex_marker("501", 10_000, 60_000)
     plex = publisher(fake.url)
-    assert plex.push(EPISODE, Intro(12.345, 70.0, 0.9)).action is PushAction.REPLACED
+    assert plex.push(EPISODE, intro(12.345, 70.0, 0.9)).action is PushAction.REPLACED
     assert fake.intro_of("501") == (12.345, 70.0)
     [edit] = fake.calls("PUT", r"/library/metadata/501/marker/\d+")
     assert (edit.arg("type"), edit.arg("startTimeOffset"), edit.arg("endTimeOffset")) == ("0", "12345", "70000")
@@ -44,16 +44,16 @@ def test_plex_own_intro_marker_is_edited_not_duplicated(fake: FakePlex) -> None:
 
 def test_markers_plex_made_stay_when_ours_goes(fake: FakePlex) -> None:
     plex = publisher(fake.url)
-    plex.push(EPISODE, Intro(12.0, 70.0, 0.9))
-    assert plex.push(EPISODE, None).action is PushAction.REMOVED
+    plex.push(EPISODE, intro(12.0, 70.0, 0.9))
+    assert plex.push(EPISODE, ()).action is PushAction.REMOVED
     fake.add_plex_marker("501", 10_000, 60_000)
-    assert plex.push(EPISODE, None).action is PushAction.UNCHANGED  # 400 "Marker is not a bookmark": kept
+    assert plex.push(EPISODE, ()).action is PushAction.UNCHANGED  # 400 "Marker is not a bookmark": kept
     assert fake.intro_of("501") == (10.0, 60.0)
 
 
 def test_episodes_come_from_every_tv_section_in_pages(fake: FakePlex) -> None:
     plex = publisher(fake.url)
-    plex.push(EpisodeRef(Path("/tv/Show/S01E05.mkv"), 1500.0), Intro(1.0, 2.0, 0.9))
+    plex.push(EpisodeRef(Path("/tv/Show/S01E05.mkv"), 1500.0), intro(1.0, 2.0, 0.9))
     assert fake.user_markers_of("505") == [("intro", 1.0, 2.0)]
     assert fake.intro_of("505") is None  # a user's marker: no "Skip Intro" (kind = "plex_db" gives one)
     assert fake.calls("GET", "/library/sections/99/all") == []  # the film library is not listed
@@ -69,3 +69,13 @@ def test_probe_says_the_route_gives_no_skip_intro(fake: FakePlex, caplog: pytest
     [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
     assert "per-user markers, which give no Skip Intro button" in warning.getMessage()
     assert 'kind = "plex_db"' in warning.getMessage()
+
+
+def test_only_the_intro_goes_through_this_route(fake: FakePlex) -> None:
+    plex = publisher(fake.url)
+    assert plex.kinds == ("intro",)
+    assert plex.push(EPISODE, EVERY_KIND).action is PushAction.CREATED
+    assert fake.user_markers_of("501") == [("intro", 60.5, 120.25)]  # no guessed code for the credits
+    assert plex.push(EPISODE, EVERY_KIND).action is PushAction.UNCHANGED
+    assert plex.push(EPISODE, WITHOUT_CREDITS).action is PushAction.UNCHANGED
+    assert plex.push(EPISODE, ()).action is PushAction.REMOVED

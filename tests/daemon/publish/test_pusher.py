@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -18,7 +19,8 @@ from daemon.publish.errors import AuthError, PluginMissingError, TransientPublis
 from daemon.publish.pusher import PushService
 from db import episodes
 from db.models import Push
-from detector.result import Intro
+from detector.result import Intro, Segment
+from tests.daemon.publish.segments import of
 from tests.fakeservers.db import make_db, store_result
 
 INTRO = Intro(10.0, 70.0, 0.9)
@@ -30,15 +32,16 @@ class Stub:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.pushed: list[tuple[Path, Intro | None]] = []
+        self.kinds: tuple[str, ...] = ("recap", "intro", "credits", "preview")
+        self.pushed: list[tuple[Path, tuple[Segment, ...]]] = []
         self.errors: list[Exception] = []  # raised by the next pushes, in order
         self.during_push = lambda: None
 
     def probe(self) -> None:
         pass
 
-    def push(self, episode: EpisodeRef, intro: Intro | None) -> PushResult:
-        self.pushed.append((episode.path, intro))
+    def push(self, episode: EpisodeRef, segments: Iterable[Segment]) -> PushResult:
+        self.pushed.append((episode.path, tuple(segments)))
         self.during_push()
         if self.errors:
             raise self.errors.pop(0)
@@ -70,7 +73,7 @@ def test_a_stored_result_is_pushed_once_and_recorded(sessions: sessionmaker[Sess
     store_result(sessions, Path("/tv/S/e2.mkv"), None, ["a"])
     reports = service(sessions, clock, stub).run_due()
     assert [r.state for r in reports] == ["done", "done"]
-    assert stub.pushed == [(Path("/tv/S/e1.mkv"), INTRO), (Path("/tv/S/e2.mkv"), None)]
+    assert stub.pushed == [(Path("/tv/S/e1.mkv"), of(INTRO)), (Path("/tv/S/e2.mkv"), ())]
     first = rows(sessions)[0]
     assert (first.state, first.attempts, first.detection_id, first.pushed_at) == ("done", 1, detection_id, T0)
     assert service(sessions, clock, stub).run_due() == []
@@ -186,7 +189,7 @@ def test_a_detection_arriving_mid_push_is_not_lost(sessions: sessionmaker[Sessio
     assert (row.state, row.detection_id) == ("pending", None)  # the old push did not mark the new result done
     stub.during_push = lambda: None
     service(sessions, clock, stub).run_due()
-    assert stub.pushed[-1] == (path, newer)
+    assert stub.pushed[-1] == (path, of(newer))
 
 
 def test_missing_files_and_unknown_targets_are_skipped(sessions: sessionmaker[Session], clock: list[datetime]) -> None:
@@ -235,8 +238,30 @@ def test_the_same_problem_is_logged_once(
 
 def test_a_rewritten_media_file_is_reported(sessions: sessionmaker[Session], clock: list[datetime]) -> None:
     stub = Stub("a")
-    stub.push = lambda episode, intro: PushResult("a", PushAction.CREATED, file_changed=True)  # type: ignore[method-assign]
+    stub.push = lambda episode, segments: PushResult("a", PushAction.CREATED, file_changed=True)  # type: ignore[method-assign]
     store_result(sessions, Path("/tv/S/e1.mkv"), INTRO, ["a"])
     changed: list[Path] = []
     PushService(sessions, [stub], clock=lambda: clock[0], on_file_changed=changed.append).run_due()
     assert changed == [Path("/tv/S/e1.mkv")]
+
+
+def test_each_target_gets_the_detections_segments_of_its_kinds(
+    sessions: sessionmaker[Session], clock: list[datetime]
+) -> None:
+    everything, intro_and_credits = Stub("all"), Stub("some")
+    intro_and_credits.kinds = ("intro", "credits")
+    recap = Segment("recap", 0.0, 42.0, 0.8, ("repetition",))
+    credits = Segment("credits", 1380.0, 1460.0, 0.85, ("black-card", "text"), final=True)
+    store_result(sessions, Path("/tv/S/e1.mkv"), INTRO, ["all", "some"], others=[credits, recap])
+    store_result(sessions, Path("/tv/S/e2.mkv"), None, ["all", "some"], others=[credits])
+    service(sessions, clock, everything, intro_and_credits).run_due()
+    intro = Segment("intro", 10.0, 70.0, 0.9)
+    assert everything.pushed == [(Path("/tv/S/e1.mkv"), (recap, intro, credits)), (Path("/tv/S/e2.mkv"), (credits,))]
+    assert intro_and_credits.pushed == [(Path("/tv/S/e1.mkv"), (intro, credits)), (Path("/tv/S/e2.mkv"), (credits,))]
+
+
+def test_undo_gives_each_publisher_the_empty_set(sessions: sessionmaker[Session], clock: list[datetime]) -> None:
+    stub = Stub("a")
+    store_result(sessions, Path("/tv/S/e1.mkv"), INTRO, ["a"], others=[Segment("preview", 1460.0, 1500.0, 0.7)])
+    service(sessions, clock, stub).undo(targets=["a"])
+    assert stub.pushed == [(Path("/tv/S/e1.mkv"), ())]

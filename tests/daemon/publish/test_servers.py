@@ -23,6 +23,7 @@ from daemon.publish.options import ServerOptions
 from daemon.publish.plex import PlexOptions, PlexPublisher
 from daemon.publish.pusher import PushService
 from detector.result import Intro
+from tests.daemon.publish.segments import of
 from tests.fakeservers.base import FakeServer
 from tests.fakeservers.db import make_db, store_result
 from tests.fakeservers.emby import FakeEmby
@@ -120,22 +121,22 @@ def assert_same_intro(got: tuple[float, float] | None, intro: Intro) -> None:
 
 def test_first_push_then_repush_then_new_detection(kit: Kit, fake: Any) -> None:
     publisher = kit.publisher(fake.url, KEY, 2.0)
-    assert publisher.push(EPISODE, FIRST).action is PushAction.CREATED
+    assert publisher.push(EPISODE, of(FIRST)).action is PushAction.CREATED
     assert_same_intro(kit.intro_on(fake), FIRST)
 
     before = len(writes(fake))
-    assert publisher.push(EPISODE, FIRST).action is PushAction.UNCHANGED
+    assert publisher.push(EPISODE, of(FIRST)).action is PushAction.UNCHANGED
     assert len(writes(fake)) == before  # idempotent: nothing written the second time
 
-    assert publisher.push(EPISODE, SECOND).action is PushAction.REPLACED
+    assert publisher.push(EPISODE, of(SECOND)).action is PushAction.REPLACED
     assert_same_intro(kit.intro_on(fake), SECOND)  # replaced, and intro_of asserts it is not duplicated
 
 
 def test_no_intro_removes_ours(kit: Kit, fake: Any) -> None:
     publisher = kit.publisher(fake.url, KEY, 2.0)
-    assert publisher.push(EPISODE, None).action is PushAction.UNCHANGED  # nothing there yet
-    publisher.push(EPISODE, FIRST)
-    result = publisher.push(EPISODE, None)
+    assert publisher.push(EPISODE, ()).action is PushAction.UNCHANGED  # nothing there yet
+    publisher.push(EPISODE, of(FIRST))
+    result = publisher.push(EPISODE, ())
     if kit.can_remove:
         assert result.action is PushAction.REMOVED
         assert kit.intro_on(fake) is None
@@ -150,7 +151,7 @@ def test_wrong_key_is_an_auth_error_that_never_shows_the_key(
     wrong = "wr0ng-key-ABCDEFGHIJ"
     publisher = kit.publisher(fake.url, wrong, 2.0)
     with pytest.raises(AuthError) as raised:
-        publisher.push(EPISODE, FIRST)
+        publisher.push(EPISODE, of(FIRST))
     assert "401" in str(raised.value)
     assert wrong not in str(raised.value) and KEY not in str(raised.value)
     assert wrong not in caplog.text and KEY not in caplog.text
@@ -161,7 +162,7 @@ def test_unknown_item_names_both_paths(kit: Kit, fake: Any) -> None:
     publisher = kit.publisher(fake.url, KEY, 2.0)
     stranger = EpisodeRef(Path("/mnt/tv/New Show/S01E01.mkv"), 1400.0)
     with pytest.raises(ItemNotFoundError) as raised:
-        publisher.push(stranger, FIRST)
+        publisher.push(stranger, of(FIRST))
     assert str(stranger.path) in str(raised.value)
     assert "/data/tv/New Show/S01E01.mkv" in str(raised.value)  # as the server sees it, through the path map
 
@@ -170,8 +171,8 @@ def test_a_500_is_transient_and_the_next_try_succeeds(kit: Kit, fake: Any) -> No
     publisher = kit.publisher(fake.url, KEY, 2.0)
     fake.fail_next(500)
     with pytest.raises(TransientPublishError, match="500"):
-        publisher.push(EPISODE, FIRST)
-    assert publisher.push(EPISODE, FIRST).action is PushAction.CREATED
+        publisher.push(EPISODE, of(FIRST))
+    assert publisher.push(EPISODE, of(FIRST)).action is PushAction.CREATED
     assert_same_intro(kit.intro_on(fake), FIRST)
 
 
@@ -179,9 +180,9 @@ def test_a_hung_server_times_out_quickly(kit: Kit, fake: Any) -> None:
     publisher = kit.publisher(fake.url, KEY, 0.3)
     fake.delay_s = 1.0
     with pytest.raises(TransientPublishError, match=r"no answer within 0\.3 s"):
-        publisher.push(EPISODE, FIRST)
+        publisher.push(EPISODE, of(FIRST))
     fake.delay_s = 0.0
-    assert publisher.push(EPISODE, FIRST).action is PushAction.CREATED
+    assert publisher.push(EPISODE, of(FIRST)).action is PushAction.CREATED
 
 
 def test_server_down_then_up_the_queued_push_goes_out(kit: Kit, fake: Any, tmp_path: Path) -> None:
