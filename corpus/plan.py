@@ -827,7 +827,9 @@ def _body_and_ending(
         timeline += _reprise(show, lines, opening, t, ending.reprise_s, x)
         tags.add("theme_reprise")
 
-    last_photos = [s.photo for s in timeline.shots if s.end_s > ending.body_end_s - 12.0] or list(show.photos)
+    # Credits over the scene go on from its last shot's photo (then the ones before it).
+    recent = sorted((s for s in timeline.shots if s.end_s > ending.body_end_s - 12.0), key=lambda s: -s.at_s)
+    last_photos = list(dict.fromkeys(s.photo for s in recent)) or list(show.photos)
     pieces = [("preview", ending.preview_s)] if ending.preview_first else []
     pieces += [("credits", ending.credits_s), ("post_credits", ending.post_s)]
     pieces += [] if ending.preview_first else [("preview", ending.preview_s)]
