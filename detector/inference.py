@@ -348,7 +348,8 @@ class Detector:
         if not self.segments or any(s.kind == "credits" for s in found):
             return found
         try:
-            ((times, pictures),) = decode_pictures(path, [(ending_from(duration_s, intro), duration_s)], keyframes=True)
+            from_s = max(ending_from(duration_s, intro), duration_s - cards.CARD_SEARCH_S)
+            ((times, pictures),) = decode_pictures(path, [(from_s, duration_s)], keyframes=True)
             run = cards.card_run(times, pictures)
             if run is None:
                 return found
