@@ -80,9 +80,10 @@ def rest_of_sound(
     start_s = float(max(n_seconds, duration_s - MAX_ANALYSED_S))
     if duration_s - start_s < 1.0:
         return None
-    codes = AudioFingerprinter()
-    decode_sound_from(path, start_s, codes, languages)
-    return RestOfSound(start_s, codes.finish())
+    sink = _Features(Path(path), 0, None, mel=False)  # batched: codes per decoded frame would cost 5x more
+    decode_sound_from(path, start_s, sink, languages)
+    sink.flush()
+    return RestOfSound(start_s, sink.codes.finish())
 
 
 class _Features:
