@@ -117,7 +117,7 @@ def _match(target: Fingerprints, siblings: Sequence[Fingerprints]) -> _Season:
     repetition = repetition_scores(whole, others, audio=WHOLE_MATCH)
     matched = (repetition.audio_match >= 0.5) & np.isfinite(repetition.audio_offset_s)
     at_s = np.arange(repetition.n_seconds)[None, :] + repetition.audio_offset_s
-    lengths_s = np.array([len(s.sound()) * s.audio_step_s for s in siblings])
+    lengths_s = np.array([len(s.audio) * s.audio_step_s for s in others])
     return _Season(matched, np.where(matched, at_s, np.nan), lengths_s)
 
 

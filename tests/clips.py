@@ -231,3 +231,14 @@ def variant(
         out.mux(vout.encode(None))
         out.mux(aout.encode(None))
     return dst
+
+
+def decoded_sound(path: Path, rate: int) -> np.ndarray:
+    """A file's whole first audio track, mono float32 at `rate`: a plain reference decode for corpus tests."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    chunks = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    return np.concatenate(chunks)

@@ -12,6 +12,7 @@ from corpus.catalog import Catalog, Track, partition
 from corpus.procedural import make_season, plan_corpus, procedural_catalog
 from corpus.profile import PROCEDURAL
 from detector.labels import EpisodeTruth, IntroSpan, load_truth, write_truth
+from tests.clips import decoded_sound
 
 RATE = 16000  # decode everything to one rate, so that 44.1 and 48 kHz episodes compare sample by sample
 
@@ -23,14 +24,7 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Episode
 
 
 def _decode_audio(path: Path, start_s: float, end_s: float) -> np.ndarray:
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
-    chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    audio = np.concatenate(chunks)
-    return audio[int(start_s * RATE) : int(end_s * RATE)]
+    return decoded_sound(path, RATE)[int(start_s * RATE) : int(end_s * RATE)]
 
 
 def _best_correlation(a: np.ndarray, b: np.ndarray, max_lag: int = 80) -> float:

@@ -22,6 +22,7 @@ from corpus.plan import EpisodePlan
 from corpus.procedural import make_season, plan_corpus, procedural_catalog, to_truth
 from corpus.profile import PROCEDURAL, PROCEDURAL_LATE, PROCEDURAL_SEGMENTS, REAL, REAL_LATE, STRUCTURES
 from detector.labels import EpisodeTruth, IntroSpan, SegmentSpan, load_truth
+from tests.clips import decoded_sound
 
 RATE = 8000  # decode everything to one rate, so that 44.1 and 48 kHz episodes compare sample by sample
 
@@ -56,13 +57,7 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Episode
 
 
 def _decode(path: Path) -> np.ndarray:
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
-    chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    return np.concatenate(chunks).astype(np.float64)
+    return decoded_sound(path, RATE).astype(np.float64)
 
 
 def _span(audio: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
