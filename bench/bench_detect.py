@@ -275,7 +275,7 @@ def main() -> int:
     from bench.season import ensure_season
 
     episode, intro_s = ensure_episode(args.minutes)
-    season = ensure_season(episode, intro_s, args.siblings + 1, CACHE / f"season-{args.minutes}min-1080p")
+    season = ensure_season(episode, intro_s, args.siblings + 1, CACHE / f"season-{args.minutes}min-1080p-credits")
     names = [str(p) for p in season]
     _child(["--child", "store", "--season", *names, *threads])
     runs = [r for r in RUNS if not (r.endswith("skipper") and (args.no_baseline or not _has_fpcalc()))]
@@ -287,7 +287,7 @@ def main() -> int:
         f"new episode {season[0]} ({minutes:.1f} min, 1920x1080 H.264, AAC); intro at {intro_s[0]:.2f}-{intro_s[1]:.2f} s"
     )
     print(f"(a) lone: nothing stored; (b) season: {args.siblings} siblings' fingerprints stored")
-    print(f"{'':<24}" + "".join(f"{r:>18}" for r in results))
+    print(f"{'':<24}" + "".join(f"{r:>22}" for r in results))
     rows = [
         ("detection wall s", lambda r: f"{r['wall_s']:.2f}"),
         ("x real time", lambda r: f"{float(r['duration_s']) / float(r['wall_s']):.0f}"),
@@ -300,7 +300,7 @@ def main() -> int:
         ("intro s", lambda r: f"{r['intro']}"),
     ]
     for label, cell in rows:
-        print(f"{label:<24}" + "".join(f"{cell(r):>18}" for r in results.values()))
+        print(f"{label:<24}" + "".join(f"{cell(r):>22}" for r in results.values()))
     for run, r in results.items():
         print(f"{run}: {r['signals']}; other segments: {r.get('others', '-')}")
     part = CACHE / f"part-{PART_MINUTES}min-1080p.mkv"

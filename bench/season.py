@@ -2,8 +2,9 @@
 
 Every episode has the rendered episode's video (a stream copy: decoding it costs what a 1080p release does) and a
 sound of its own: the rendered intro's sound at the same place in each, and around it story sound generated from
-the episode's number (noise shaped like syllables, and chords), so that nothing but the intro recurs across the
-season, as in a real one. The pictures are the same in every episode, which a real season's are not: it gives the
+the episode's number (noise shaped like syllables, and chords), and over its last CREDITS_S the season's credits
+sound (the same in every episode), so that nothing but the intro and the credits recurs across the season, as in a
+real one. The pictures are the same in every episode, which a real season's are not: it gives the
 network's picture-repetition inputs more to see than they would, never less; the sound, which decides, is real.
 """
 
@@ -19,6 +20,8 @@ import numpy as np
 RATE = 48000
 SYLLABLE_S = 0.25
 AUDIO_FRAME = RATE  # PyAV cuts it into the encoder's frames
+CREDITS_S = 60.0
+SEASON = 0  # story_second's "episode" for the sound every episode shares (the credits)
 
 
 def story_second(episode: int, second: int) -> np.ndarray:
@@ -63,12 +66,14 @@ def intro_sound(source: Path, start_s: float, end_s: float) -> np.ndarray:
 
 
 class _EpisodeSound:
-    """The episode's sound, sample by sample range: its story, with the intro's sound over [start, end)."""
+    """The episode's sound, sample by sample range: its story, with the intro's sound over [start, end) and the
+    season's credits sound over its last CREDITS_S."""
 
-    def __init__(self, episode: int, intro: np.ndarray, start_s: float) -> None:
+    def __init__(self, episode: int, intro: np.ndarray, start_s: float, duration_s: float) -> None:
         self.episode = episode
         self.intro = intro
         self.intro_at = round(start_s * RATE)
+        self.credits_from = int(duration_s - CREDITS_S)  # the second the credits start
         self._second = -1
         self._samples = np.zeros((2, RATE), np.float32)
 
@@ -78,7 +83,9 @@ class _EpisodeSound:
         while pos < hi:
             second = pos // RATE
             if second != self._second:
-                self._second, self._samples = second, story_second(self.episode, second)
+                # The credits: the season's sound, by the second within them; the story: the episode's own.
+                at = (SEASON, second - self.credits_from) if second >= self.credits_from else (self.episode, second)
+                self._second, self._samples = second, story_second(*at)
             take = min(hi, (second + 1) * RATE) - pos
             out[:, pos - lo : pos - lo + take] = self._samples[:, pos % RATE : pos % RATE + take]
             pos += take
@@ -90,7 +97,6 @@ class _EpisodeSound:
 
 def write_episode(source: Path, out_path: Path, episode: int, intro: np.ndarray, intro_start_s: float) -> None:
     """The source's video (stream copy) with the episode's own sound (AAC 48 kHz stereo), interleaved."""
-    sound = _EpisodeSound(episode, intro, intro_start_s)
     tmp = out_path.with_suffix(".tmp.mkv")
     with av.open(str(source)) as inp, av.open(str(tmp), "w", format="matroska") as out:
         video_in = inp.streams.video[0]
@@ -98,6 +104,7 @@ def write_episode(source: Path, out_path: Path, episode: int, intro: np.ndarray,
         audio = out.add_stream("aac", rate=RATE, layout="stereo", options={"aac_coder": "fast"})
         audio.bit_rate = 128_000
         duration_s = float(inp.duration or 0) / av.time_base
+        sound = _EpisodeSound(episode, intro, intro_start_s, duration_s)
         total = int(duration_s * RATE)
         pos = 0
         for packet in inp.demux(video_in):

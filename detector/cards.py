@@ -17,10 +17,6 @@ DARK_SHARE = 0.85  # a card: at least this share of dark pixels ...
 BRIGHT_LEVEL = 150  # ... and text: some pixels this bright
 TEXT_SHARE = 0.002  # ... at least this share of them (a few letters on a 64x36 picture)
 MIN_CARD_RUN_S = 8.0  # shorter runs of cards are act breaks, title cards or fades
-# Key frames are decoded over the last CARD_SEARCH_S only (Intro Skipper's black-frame search spans 240 s): credits
-# on a card close the episode, and decoding 1080p key frames over the whole ending costs as much as the rest of a
-# season episode's detection.
-CARD_SEARCH_S = 300.0
 MAX_KEYFRAME_GAP_S = 12.0  # key frames further apart than this leave the run's continuity unknown: it ends there
 
 

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import av
 import numpy as np
+from av.audio.frame import format_dtypes
 
 from detector import streams
 from detector.audio import SAMPLE_RATE
@@ -31,6 +32,9 @@ FRAME_HEIGHT = 72
 FRAME_WIDTH = 128
 # A file whose streams end this much earlier than its header says is taken as truncated / half-copied.
 TRUNCATION_TOLERANCE_S = 2.0
+# Decoded sound is resampled this many seconds at a time: one resampler call per decoded frame (~20 ms of sound)
+# costs more in per-call overhead than the resampling itself, and batching gives the same samples.
+RESAMPLE_BATCH_S = 2.0
 NO_VIDEO = "no video stream (the detector needs the picture)"
 
 
@@ -235,7 +239,7 @@ def decode_sound_from(
         if audio_track is None:
             raise DecodeError(path, "no audio stream (the detector needs the sound)")
         origin_s = streams.origin_s(container)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        resampler = _Mono()
         wanted = max(0, round((info.duration_s - start_s) * SAMPLE_RATE))
         handed = 0
         try:
@@ -245,7 +249,7 @@ def decode_sound_from(
                     assert isinstance(frame, av.AudioFrame)
                     for out in resampler.resample(frame):
                         handed += _hand_from(out, origin_s + start_s, handed, wanted, sink)
-            for out in resampler.resample(None):
+            for out in resampler.close():
                 handed += _hand_from(out, origin_s + start_s, handed, wanted, sink)
         except av.error.FFmpegError as exc:
             raise DecodeError(path, f"decoding failed after {start_s:.0f} s ({exc})") from exc
@@ -307,7 +311,7 @@ def _decode_span(
     elif frame_mode is FrameMode.REFERENCE:
         video_stream.codec_context.options = {"skip_loop_filter": "all"}
         video_stream.codec_context.skip_frame = "NONREF"
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    resampler = _Mono()
     picker = _FramePicker(n_seconds, origin_s)
     audio_done = video_done = False
     audio_s = video_s = 0.0
@@ -319,6 +323,8 @@ def _decode_span(
                 assert isinstance(frame, av.AudioFrame)
                 if frame.time is not None and frame.time - origin_s >= n_seconds:
                     audio_done = True
+                    for out in resampler.flush():
+                        audio.add(out.to_ndarray().reshape(-1))
                     break
                 for out in resampler.resample(frame):
                     audio.add(out.to_ndarray().reshape(-1))
@@ -333,7 +339,7 @@ def _decode_span(
         if audio_done and video_done:
             break
     if not audio_done:
-        for out in resampler.resample(None):
+        for out in resampler.close():
             audio.add(out.to_ndarray().reshape(-1))
     if not video_done:
         pictures.extend(picker.flush())
@@ -349,7 +355,7 @@ def _decode_audio(
 ) -> tuple[float, float]:
     """The span's sound alone: the video packets are read past, not decoded."""
     started = time.perf_counter()
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    resampler = _Mono()
     done = False
     for packet in container.demux(audio_stream):
         for frame in _safe_decode(packet):
@@ -361,10 +367,64 @@ def _decode_audio(
                 audio.add(out.to_ndarray().reshape(-1))
         if done:
             break
-    if not done:
-        for out in resampler.resample(None):
-            audio.add(out.to_ndarray().reshape(-1))
+    for out in resampler.flush() if done else resampler.close():
+        audio.add(out.to_ndarray().reshape(-1))
     return time.perf_counter() - started, 0.0
+
+
+class _Mono:
+    """Decoded audio frames -> mono float32 frames at SAMPLE_RATE, RESAMPLE_BATCH_S of sound per resampler call.
+    The frames of a batch are joined into one (the first one's time placing it); a change of format, layout or rate
+    starts a new batch. The samples are read from the frames' planes directly (AudioFrame.to_ndarray stacks them
+    anew for every frame, which costs more than decoding it)."""
+
+    def __init__(self) -> None:
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        self._pending: list[list[np.ndarray]] = []  # per frame, per plane
+        self._first: av.AudioFrame | None = None
+        self._samples = 0
+
+    def resample(self, frame: av.AudioFrame) -> list[av.AudioFrame]:
+        out = self.flush() if self._first is not None and _shape(frame) != _shape(self._first) else []
+        if self._first is None:
+            self._first = frame
+        dtype, channels = format_dtypes[frame.format.name], len(frame.layout.channels)
+        if frame.format.is_planar:  # PyAV lists a plane too many for 8 channels: the count comes from the layout
+            self._pending.append([_samples(frame.planes[c], dtype, frame.samples) for c in range(channels)])
+        else:
+            self._pending.append([_samples(frame.planes[0], dtype, frame.samples * channels)])
+        self._samples += frame.samples
+        if self._samples >= RESAMPLE_BATCH_S * frame.sample_rate:
+            out += self.flush()
+        return out
+
+    def flush(self) -> list[av.AudioFrame]:
+        """The batch so far, resampled (the resampler keeps its last few samples for what follows)."""
+        first, self._first = self._first, None
+        if first is None:
+            return []
+        planes = [np.concatenate(plane) for plane in zip(*self._pending, strict=True)]
+        self._pending, self._samples = [], 0
+        # Handed over interleaved (packed), whatever the decoder gave: PyAV's from_ndarray fails on 8 planes.
+        interleaved = np.stack(planes, axis=1).reshape(1, -1) if len(planes) > 1 else planes[0].reshape(1, -1)
+        batch = av.AudioFrame.from_ndarray(interleaved, format=first.format.packed.name, layout=first.layout.name)
+        batch.sample_rate, batch.pts = first.sample_rate, first.pts
+        if first.time_base is not None:
+            batch.time_base = first.time_base
+        return list(self._resampler.resample(batch))
+
+    def close(self) -> list[av.AudioFrame]:
+        """The batch and the resampler's last samples: the end of the stream."""
+        return self.flush() + list(self._resampler.resample(None))
+
+
+def _samples(plane: av.audio.plane.AudioPlane, dtype: str, count: int) -> np.ndarray:
+    # A plane is a buffer (PyAV's type stubs do not say so); it may be padded past `count`.
+    return np.frombuffer(memoryview(plane), dtype, count=count)
+
+
+def _shape(frame: av.AudioFrame) -> tuple[str, str, int]:
+    return frame.format.name, frame.layout.name, frame.sample_rate
 
 
 class _AudioOut:

@@ -17,7 +17,7 @@ from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, decode
 from detector.fingerprint import AudioFingerprinter, Fingerprints, picture_hash
 from detector.memory import MemoryCeiling
 from detector.model import IMAGE_CHUNK
-from detector.result import MAX_ANALYSED_S
+from detector.result import ENDING_S
 
 BATCH_SAMPLES = 60 * SAMPLE_RATE
 # (N, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 pictures -> (N, embedding): a network's image CNN (IntroNet.embed_images).
@@ -74,10 +74,9 @@ def _with_rest(fingerprints: Fingerprints, rest: RestOfSound | None) -> Fingerpr
 def rest_of_sound(
     path: str | Path, n_seconds: int, duration_s: float, languages: Sequence[str] = ()
 ) -> RestOfSound | None:
-    """The codes of the sound from the end of the analysed span to the end of the file (at most its last
-    MAX_ANALYSED_S): the credits and a preview are there, and a sibling's story quoted in a recap may be. Sound
-    only, a few per cent of a detection's cost. None for a file whose span is the whole of it."""
-    start_s = float(max(n_seconds, duration_s - MAX_ANALYSED_S))
+    """The codes of the sound of the file's ending (its last ENDING_S, after the analysed span): the credits and a
+    preview are there. Sound only. None for a file whose span is the whole of it."""
+    start_s = float(max(n_seconds, duration_s - ENDING_S))
     if duration_s - start_s < 1.0:
         return None
     sink = _Features(Path(path), 0, None, mel=False)  # batched: codes per decoded frame would cost 5x more

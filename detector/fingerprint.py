@@ -54,9 +54,9 @@ class Fingerprints:
     audio: np.ndarray  # (n_codes,) uint32
     picture: np.ndarray  # (n_seconds,) uint64
     audio_step_s: float = FP_STEP_S
-    # The sound after the analysed span, to the end of the file: rest_audio[n] covers rest_start_s + n * step.
-    # Empty: not known (a sibling says nothing about its end then). For an episode of up to an hour it starts where
-    # `audio` ends; a longer recording keeps its last MAX_ANALYSED_S.
+    # The sound of the file's ending, to its end (result.ENDING_S): rest_audio[n] covers rest_start_s + n * step.
+    # Empty: not known (a sibling says nothing about its end then). It starts where `audio` ends in an episode of up
+    # to 20 minutes; in a longer one the middle between them is not read (fingerprints stored before read it all).
     rest_audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
     rest_start_s: float = 0.0
 

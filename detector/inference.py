@@ -348,7 +348,7 @@ class Detector:
         if not self.segments or any(s.kind == "credits" for s in found):
             return found
         try:
-            from_s = max(ending_from(duration_s, intro), duration_s - cards.CARD_SEARCH_S)
+            from_s = ending_from(duration_s, intro)  # the ending's key frames: a tenth of its cost or less
             ((times, pictures),) = decode_pictures(path, [(from_s, duration_s)], keyframes=True)
             run = cards.card_run(times, pictures)
             if run is None:

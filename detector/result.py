@@ -14,6 +14,11 @@ MAX_INTRO_S = 180.0
 # episode for a six-hour recording. Late title sequences are known at 11:00 (Twilight Zone, 2019) and after 20:30
 # (Evil); Intro Skipper reads 10 min.
 MAX_ANALYSED_S = 1800
+# The ending: the last ENDING_S of an episode, where the credits, a post-credits scene and a preview are (end credits
+# run from ~20 s to ~3 min, a preview ~10-60 s, a post-credits scene a minute or two; Intro Skipper's credits window
+# is 240 s, 450 s in its newest versions). With the analysed span, the only part of a file read past its first half:
+# the middle is story, and its sound costs as much to decode per second as the span's, which is the intro's cost.
+ENDING_S = 300.0
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Recap, credits and preview from the season's repetition of the whole episode's sound (the intro is found before,
-by the season rule or the network, and is an input here).
+"""Recap, credits and preview from the season's repetition of the episode's sound (the intro is found before, by
+the season rule or the network, and is an input here).
 
-What each kind is, as the season's sound shows it (read with detector.repetition over the codes of the whole file,
-`Fingerprints.sound()`, against each sibling's):
+What each kind is, as the season's sound shows it (read with detector.repetition over the codes of the analysed
+span and the ending, `Fingerprints.sound()`, against each sibling's; the middle of a longer episode is not read, so
+a clip quoted from there is not seen):
 - credits: a run near the end of the episode that most siblings repeat near *their* end (the credits music). The
   intro's theme reprised over a final scene repeats too, but at the siblings' intros, so it is not credits.
 - recap ("Previously on"): before the intro, clips that a sibling has as story: after that sibling's intro and
@@ -24,11 +25,8 @@ import numpy as np
 
 from detector.fingerprint import Fingerprints
 from detector.repetition import AUDIO_MATCH, repetition_scores
-from detector.result import Intro, Segment
+from detector.result import ENDING_S, Intro, Segment
 
-# Credits and previews are looked for in the last ENDING_S of an episode (and never in its first half): end credits
-# run from ~20 s to ~3 min, a preview ~10-60 s, a post-credits scene a few minutes at most.
-ENDING_S = 600.0
 MIN_CREDITS_S = 8.0  # a shorter shared run near the end is a sting or a cue, not credits
 MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a single 2 s match is chance)
 QUOTE_GAP_S = 4.0  # clips of one recap or preview are cut together; a wider gap ends it
