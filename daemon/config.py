@@ -92,8 +92,8 @@ class WorkerConfig:
     cascade: bool = True
     # `run` detects in a process of its own (daemon/detector_process.py), closed after `unload_after_s` without
     # work, so that an idle daemon holds no torch and no models; the next episode loads them again (~3 s).
-    # 0: kept loaded. Off by default until a damaged database is told apart as surely as in one process.
-    detection_process: bool = False
+    # 0: kept loaded. False: detected in the daemon's own process (it then holds ~0.4 GB between jobs).
+    detection_process: bool = True
     unload_after_s: float = 120.0
 
 

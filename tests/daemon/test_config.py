@@ -75,7 +75,7 @@ def test_file_values_and_relative_paths(tmp_path: Path) -> None:
             torch_threads = 3
             audio_languages = ["JPN", "eng"]
             cascade = false
-            detection_process = true
+            detection_process = false
             unload_after_s = 30
             """,
         ),
@@ -88,7 +88,7 @@ def test_file_values_and_relative_paths(tmp_path: Path) -> None:
     assert config.state.database_url == f"sqlite:///{tmp_path}/state/intro-daemon.db"
     assert (config.worker.workers, config.worker.torch_threads) == (2, 3)
     assert not config.worker.cascade and WorkerConfig().cascade
-    assert config.worker.detection_process and not WorkerConfig().detection_process
+    assert not config.worker.detection_process and WorkerConfig().detection_process
     assert config.worker.unload_after_s == 30.0
 
 
