@@ -14,8 +14,10 @@ import numpy as np
 
 DARK_LEVEL = 40  # grey level (0-255) at or under which a pixel is the card's background
 DARK_SHARE = 0.85  # a card: at least this share of dark pixels ...
-BRIGHT_LEVEL = 150  # ... and text: some pixels this bright
-TEXT_SHARE = 0.002  # ... at least this share of them (a few letters on a 64x36 picture)
+# ... and text: some pixels this bright (small scrolling names blur to ~90-110 on a 64x36 picture; a dark card's
+# background, and the black between names, stay under DARK_LEVEL) ...
+BRIGHT_LEVEL = 80
+TEXT_SHARE = 0.001  # ... at least this share of them (a few pixels of letters)
 MIN_CARD_RUN_S = 8.0  # shorter runs of cards are act breaks, title cards or fades
 MAX_KEYFRAME_GAP_S = 12.0  # key frames further apart than this leave the run's continuity unknown: it ends there
 

@@ -4,12 +4,14 @@ the season rule or the network, and is an input here).
 What each kind is, as the season's sound shows it (read with detector.repetition over the codes of the analysed
 span and the ending, `Fingerprints.sound()`, against each sibling's; the middle of a longer episode is not read, so
 a clip quoted from there is not seen):
-- credits: a run near the end of the episode that most siblings repeat near *their* end (the credits music). The
-  intro's theme reprised over a final scene repeats too, but at the siblings' intros, so it is not credits.
+- credits: a run near the end of the episode that most siblings repeat near *their* end (the credits music), each
+  at one offset. The intro's theme reprised over a final scene repeats too, but at the siblings' intros, so it is
+  not credits; a score cue or montage some episodes also use near their end is shared by fewer, or comes before.
 - recap ("Previously on"): before the intro, clips that a sibling has as story: after that sibling's intro and
   before its credits. A cold open is story of this episode only; a later episode's recap quoting this episode's
   story matches at that sibling's *start*, so it is not taken for this episode's recap.
-- preview ("Next time on"): after the credits start (or near the end), clips that a sibling has as story.
+- preview ("Next time on"): right before the credits, after their start, or closing the episode, clips that a
+  sibling has as story.
 Both quoted kinds are clips repeated by few siblings; seconds most siblings repeat (intro, credits) are never a
 quote. The siblings' intros and credits are placed from the offsets at which they repeat this episode's.
 
@@ -29,8 +31,17 @@ from detector.result import ENDING_S, Intro, Segment
 
 MIN_CREDITS_S = 8.0  # a shorter shared run near the end is a sting or a cue, not credits
 MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a single 2 s match is chance)
+# A quoted clip is a copy of the sibling's sound, dialogue and all; a score cue the show uses again under other
+# dialogue repeats too, but less closely.
+QUOTE_SIMILARITY = 0.6
 QUOTE_GAP_S = 4.0  # clips of one recap or preview are cut together; a wider gap ends it
 SHARED_GAP_S = 3.0  # gaps of this length inside a run of credits music are closed (a quiet bar, a swap of cue)
+# A run of shared sound ends where most siblings go on repeating it at other offsets than before: another piece of
+# music begins (a score cue or a montage the season also uses, just before the credits).
+OFFSET_JUMP_S = 1.5
+# Credits are what the season shares most at its ends: runs shared by clearly fewer siblings than the best (a score
+# cue some episodes use) are not taken; among the rest, the last (the credits close the story).
+SUPPORT_MARGIN = 0.2
 FINAL_TAIL_S = 4.0  # credits whose music ends this close to the end of the file run to its end
 EDGE_SNAP_S = 2.0  # a recap starting this close to 0 starts at 0; one ending this close to the intro ends there
 SILENT_SHARE = 0.9  # a tail with this share of silent codes holds nothing but credits (a card, or nothing)
@@ -46,6 +57,7 @@ class _Season:
     matched: np.ndarray  # (n_siblings, n_seconds) bool
     at_s: np.ndarray  # (n_siblings, n_seconds): the sibling's time of the match (NaN where none)
     lengths_s: np.ndarray  # (n_siblings,) the siblings' lengths
+    similarity: np.ndarray  # (n_seconds,) how closely the best-matching sibling repeats each second (0..1)
 
     @property
     def n_seconds(self) -> int:
@@ -85,7 +97,7 @@ def find_segments(
         if recap is not None:
             found.append(recap)
     ending = ending_from(duration_s, intro)
-    preview = _preview(quoted, credits.start_s if credits is not None else ending, credits, duration_s)
+    preview = _preview(quoted, ending, credits, duration_s)
     if credits is not None:
         if preview is not None and preview.start_s >= credits.start_s:
             # What follows the credits is the preview: they end where it starts, and are not the last thing.
@@ -116,7 +128,7 @@ def _match(target: Fingerprints, siblings: Sequence[Fingerprints]) -> _Season:
     matched = (repetition.audio_match >= 0.5) & np.isfinite(repetition.audio_offset_s)
     at_s = np.arange(repetition.n_seconds)[None, :] + repetition.audio_offset_s
     lengths_s = np.array([len(s.audio) * s.audio_step_s for s in others])
-    return _Season(matched, np.where(matched, at_s, np.nan), lengths_s)
+    return _Season(matched, np.where(matched, at_s, np.nan), lengths_s, repetition.audio_similarity)
 
 
 def _sibling_times(season: _Season, intro: Intro | None) -> np.ndarray:
@@ -135,7 +147,8 @@ def ending_from(duration_s: float, intro: Intro | None) -> float:
 
 
 def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duration_s: float) -> Segment | None:
-    """The longest run near the end that at least half of the siblings repeat near their own end."""
+    """A run near the end that at least half of the siblings repeat near their own end, at one offset each: of
+    those shared by (nearly) the most siblings, the last."""
     n = season.n_seconds
     start = int(np.ceil(ending_from(duration_s, intro)))
     if start >= n:
@@ -145,10 +158,12 @@ def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duratio
     support = at_ending.mean(axis=0)
     shared = np.zeros(n, dtype=bool)
     shared[start:] = support[start:] >= 0.5
-    runs = [r for r in _runs(shared, SHARED_GAP_S) if r[1] - r[0] >= MIN_CREDITS_S]
+    offsets = np.where(at_ending, season.at_s - np.arange(n)[None, :], np.nan)
+    runs = [r for r in _consistent_runs(shared, offsets) if r[1] - r[0] >= MIN_CREDITS_S]
     if not runs:
         return None
-    a, b = max(runs, key=lambda r: (r[1] - r[0], r[0]))
+    best = max(float(support[a:b].mean()) for a, b in runs)
+    a, b = max((r for r in runs if support[r[0] : r[1]].mean() >= best - SUPPORT_MARGIN), key=lambda r: r[0])
     confidence = float(np.clip(support[a:b].mean(), 0, 1))
     end_s, final = float(b), False
     if duration_s - end_s <= FINAL_TAIL_S or _silent(target, end_s, duration_s):
@@ -165,11 +180,12 @@ def _silent(target: Fingerprints, start_s: float, end_s: float) -> bool:
 
 
 def _quoted(season: _Season, story_from: np.ndarray, story_until: np.ndarray) -> np.ndarray:
-    """(n_seconds,) bool: seconds that a sibling has as story, and that fewer than half of the siblings repeat (what
-    most repeat is the season's own: the intro, the credits)."""
+    """(n_seconds,) bool: seconds that a sibling has as story and repeats closely, and that fewer than half of the
+    siblings repeat (what most repeat is the season's own: the intro, the credits, a score cue). So a scene that a
+    preview and a later episode's recap both quote is lost to the preview in a season of four or five."""
     at = np.nan_to_num(season.at_s, nan=-1.0)
     story = season.matched & (at >= story_from[:, None]) & (at < story_until[:, None])
-    return story.any(axis=0) & (season.matched.mean(axis=0) < 0.5)
+    return story.any(axis=0) & (season.matched.mean(axis=0) < 0.5) & (season.similarity >= QUOTE_SIMILARITY)
 
 
 def _recap(quoted: np.ndarray, intro: Intro) -> Segment | None:
@@ -190,13 +206,56 @@ def _recap(quoted: np.ndarray, intro: Intro) -> Segment | None:
 def _preview(quoted: np.ndarray, from_s: float, credits: Segment | None, duration_s: float) -> Segment | None:
     after = np.zeros_like(quoted)
     after[int(from_s) :] = quoted[int(from_s) :]
-    clusters = [c for c in _runs(after, QUOTE_GAP_S) if after[c[0] : c[1]].sum() >= MIN_QUOTED_S]
+    clusters = [
+        c
+        for c in _runs(after, QUOTE_GAP_S)
+        if after[c[0] : c[1]].sum() >= MIN_QUOTED_S and _placed_as_preview(c, credits, duration_s)
+    ]
     if not clusters:
         return None
     a, b = max(clusters, key=lambda c: int(after[c[0] : c[1]].sum()))
+    if credits is not None and a < credits.start_s:  # just before the credits: it ends where they start
+        b = min(b, int(np.ceil(credits.start_s)))
     end_s = duration_s if duration_s - b <= EDGE_SNAP_S else float(b)
     share = float(after[a:b].mean())
     return Segment("preview", float(a), end_s, share, ("repetition", "quotes"))
+
+
+def _placed_as_preview(cluster: tuple[int, int], credits: Segment | None, duration_s: float) -> bool:
+    """A "next time on" comes right before the end credits, after their start, or closes the episode: quotes
+    anywhere else in the ending are story that happens to repeat (a flashback, a cue under the same lines)."""
+    if credits is not None and cluster[1] >= credits.start_s - QUOTE_GAP_S:
+        return True
+    return duration_s - cluster[1] <= QUOTE_GAP_S
+
+
+def _consistent_runs(shared: np.ndarray, offsets: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs of shared seconds (gaps up to SHARED_GAP_S closed), cut where another piece of music
+    begins: most of the siblings that repeat both sides repeat the second at none of the offsets (n_siblings,
+    n_seconds; NaN: not repeated) they repeat the first at. Music built on a loop matches its siblings one loop
+    apart too, back and forth: its offsets recur on both sides, and it is not cut."""
+    runs: list[tuple[int, int]] = []
+    for a, b in _runs(shared, SHARED_GAP_S):
+        seconds = np.flatnonzero(shared[a:b]) + a
+        start = 0  # index into seconds of the current run's first
+        for i in range(1, len(seconds)):
+            if _apart(offsets[:, seconds[start:i]], offsets[:, seconds[i:]]):
+                runs.append((int(seconds[start]), int(seconds[i - 1]) + 1))
+                start = i
+        runs.append((int(seconds[start]), b))
+    return runs
+
+
+def _apart(before: np.ndarray, after: np.ndarray) -> bool:
+    """(n_siblings, k) offsets each: most siblings that have some on both sides have none within OFFSET_JUMP_S of
+    each other."""
+    compared = apart = 0
+    for x, y in zip(before, after, strict=True):
+        x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+        if len(x) and len(y):
+            compared += 1
+            apart += bool(np.abs(x[:, None] - y[None, :]).min() > OFFSET_JUMP_S)
+    return compared > 0 and apart > compared / 2
 
 
 def _runs(mask: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:

@@ -60,3 +60,11 @@ def test_the_first_card_frame_is_placed_to_the_frame() -> None:
     pictures = np.stack([scene() for _ in range(30)] + [card() for _ in range(18)])
     assert first_dark(times, pictures, default_s=2.0) == 30 / 24
     assert first_dark(times, np.stack([scene() for _ in range(48)]), default_s=2.0) == 2.0
+
+
+def test_small_scrolling_names_blurred_on_the_small_picture_are_text() -> None:
+    # A line of small names on 64x36 blurs to a grey of ~100 over a few pixels, not a white line.
+    picture = rng.integers(0, 20, (H, W)).astype(np.uint8)
+    picture[18, 20:24] = 100
+    assert card_mask(picture[None]).tolist() == [True]
+    assert card_mask(dark_scene()[None]).tolist() == [False]

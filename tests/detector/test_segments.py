@@ -133,3 +133,44 @@ def test_no_credits_when_the_season_shares_nothing_at_its_end() -> None:
     found = season.segments(2)
     assert "credits" not in found and "preview" not in found
     assert "recap" in found
+
+
+def test_a_score_cue_some_episodes_share_before_the_credits_is_not_the_credits() -> None:
+    # A montage cue that two episodes also use at their end: right before the credits (one run with them but at
+    # other offsets) in episode 2, 40 s before them in episode 3; shared by fewer siblings than the credits.
+    season = Season(tails=("scene",))
+    cue = season.codes(30)
+    for k, before_s in ((1, 60.0), (2, 30.0), (3, 70.0)):
+        ep = season.episodes[k][0]
+        ep.put(ep.truth["credits"][0] - before_s, cue.copy(), season.rng)
+    for k in (2, 3):
+        ep = season.episodes[k][0]
+        assert abs(season.segments(k)["credits"].start_s - ep.truth["credits"][0]) <= 2.0, (k, season.segments(k))
+
+
+def test_credits_music_built_on_a_loop_stays_one_run() -> None:
+    season = Season(tails=("scene",))
+    bar = season.codes(6)
+    loop = np.concatenate([bar] * 10)  # 60 s: the same 6 s bar, matched one bar apart too
+    for ep, _ in season.episodes:
+        ep.put(ep.truth["credits"][0], loop.copy(), season.rng)
+    for k, (ep, _) in enumerate(season.episodes):
+        credits = season.segments(k)["credits"]
+        assert (
+            abs(credits.start_s - ep.truth["credits"][0]) <= 2.0 and abs(credits.end_s - ep.truth["credits"][1]) <= 2.0
+        )
+
+
+def test_story_another_episode_has_is_a_preview_only_where_previews_are() -> None:
+    # Episode 2 without credits (its ending its own), and clips of episode 3's story 150 s before its end, story
+    # after them (a flashback, a scene both use): not a preview. The same clips closing the episode are one.
+    # (Episode 3 the season's last: no later recap quotes its story too, see segments._quoted.)
+    season = Season(n=4, tails=("scene",))
+    ep = season.episodes[2][0]
+    a = round(ep.truth["credits"][0] * CODES_PER_S)
+    ep.sound[a:] = season.codes(ep.length_s)[: len(ep.sound) - a]
+    season.quote(ep, ep.length_s - 150.0, season.episodes[3][0])
+    assert "preview" not in season.segments(2)
+    season.quote(ep, ep.length_s - 30.0, season.episodes[3][0])
+    preview = season.segments(2)["preview"]
+    assert abs(preview.start_s - (ep.length_s - 30.0)) <= 2.0 and preview.end_s == ep.length_s
