@@ -1,7 +1,9 @@
 import os
 import shutil
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -199,3 +201,38 @@ def test_an_unreadable_file_says_so(tmp_path: Path):
     path.chmod(0)
     with pytest.raises(DecodeError, match="no permission to read it"):
         decode(path)
+
+
+@pytest.mark.parametrize(("codec", "layout", "rate"), [("aac", "7.1", 48000), ("pcm_s16le", "stereo", 44100)])
+def test_the_sound_batched_for_the_resampler_is_what_a_call_per_frame_gives(
+    tmp_path: Path, codec: str, layout: str, rate: int
+) -> None:
+    # Planar 8-channel frames (PyAV lists one plane too many for them) and packed 16-bit ones.
+    path = tmp_path / "a.mkv"
+    rng = np.random.default_rng(3)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=5, options={"preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream(codec, rate=rate, layout=layout)
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 5)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        channels = len(av.AudioLayout(layout).channels)
+        sound = (0.2 * rng.standard_normal((channels, 6 * rate))).astype(np.float32)
+        for start in range(0, sound.shape[1], 1024):
+            piece = sound[:, start : start + 1024]  # interleaved: from_ndarray fails on 8 planes too
+            chunk = av.AudioFrame.from_ndarray(piece.T.reshape(1, -1), format="flt", layout=layout)
+            chunk.sample_rate, chunk.pts = rate, start
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode(None))
+    batched = decode(path, max_seconds=None, pictures=False).audio
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        per_frame = np.concatenate(
+            [o.to_ndarray().reshape(-1) for f in container.decode(audio=0) for o in resampler.resample(f)]
+        )
+    n = min(len(batched), len(per_frame))
+    assert n >= 2.9 * SAMPLE_RATE
+    assert np.array_equal(batched[:n], per_frame[:n])
