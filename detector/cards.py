@@ -19,6 +19,9 @@ DARK_SHARE = 0.85  # a card: at least this share of dark pixels ...
 BRIGHT_LEVEL = 80
 TEXT_SHARE = 0.001  # ... at least this share of them (a few pixels of letters)
 MIN_CARD_RUN_S = 8.0  # shorter runs of cards are act breaks, title cards or fades
+# Of a run's dark key frames, at least this share shows text: scrolling names leave black between them, and a key
+# frame every 2-10 s falls there as often as not.
+RUN_TEXT_SHARE = 1 / 3
 MAX_KEYFRAME_GAP_S = 12.0  # key frames further apart than this leave the run's continuity unknown: it ends there
 
 
@@ -40,7 +43,7 @@ def dark_mask(pictures: np.ndarray) -> np.ndarray:
 
 
 def card_run(times_s: np.ndarray, pictures: np.ndarray) -> tuple[float, float, float] | None:
-    """The longest run of key frames that are dark, with text on at least half of them, lasting MIN_CARD_RUN_S
+    """The longest run of key frames that are dark, with text on RUN_TEXT_SHARE of them, lasting MIN_CARD_RUN_S
     or more: (the last non-dark key frame's time before it (where its start is to be looked for), its first key
     frame's time, its end: the time of the first non-dark key frame after it, or inf when it runs to the last key
     frame). None when there is no such run."""
@@ -56,7 +59,7 @@ def card_run(times_s: np.ndarray, pictures: np.ndarray) -> tuple[float, float, f
             j += 1
         end_s = float(times_s[j + 1]) if j + 1 < len(times_s) else float("inf")
         last_s = float(times_s[j]) if end_s == float("inf") else end_s
-        if last_s - times_s[i] >= MIN_CARD_RUN_S and card[i : j + 1].mean() >= 0.5:
+        if last_s - times_s[i] >= MIN_CARD_RUN_S and card[i : j + 1].mean() >= RUN_TEXT_SHARE:
             before_s = float(times_s[i - 1]) if i > 0 else float(times_s[i])
             if best is None or last_s - times_s[i] > _length(best):
                 best = (before_s, float(times_s[i]), end_s)

@@ -29,7 +29,7 @@ from detector.repetition import season_context
 from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segment
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity
 from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro
-from detector.segments import FINAL_TAIL_S, ending_from, find_segments, with_credits
+from detector.segments import FINAL_TAIL_S, SURE_CREDITS, ending_from, find_segments, with_credits
 from detector.weights import DEFAULT_MODEL, MODELS
 
 log = logging.getLogger(__name__)
@@ -343,21 +343,25 @@ class Detector:
     def _credits_on_a_card(
         self, path: Path, duration_s: float, intro: Intro | None, found: tuple[Segment, ...]
     ) -> tuple[Segment, ...]:
-        """Credits the sound did not find, from the pictures of the episode's end: its key frames first, then every
-        frame before the first card (detector.cards). A file that fails there keeps what the sound found."""
-        if not self.segments or any(s.kind == "credits" for s in found):
+        """Credits the sound did not find, or found shared by few siblings, from the pictures of the episode's end:
+        its key frames first, then every frame before the first card (detector.cards). Cards after what the sound
+        took for the credits replace it (that was a cue some episodes share before their silent credits). A file
+        that fails there keeps what the sound found."""
+        heard = next((s for s in found if s.kind == "credits"), None)
+        if not self.segments or (heard is not None and heard.confidence >= SURE_CREDITS):
             return found
         try:
             from_s = ending_from(duration_s, intro)  # the ending's key frames: a tenth of its cost or less
             ((times, pictures),) = decode_pictures(path, [(from_s, duration_s)], keyframes=True)
             run = cards.card_run(times, pictures)
-            if run is None:
+            if run is None or (heard is not None and run[1] < heard.end_s):
                 return found
             before_s, first_s, end_s = run
             ((exact_times, exact),) = decode_pictures(path, [(before_s, first_s)])
         except DecodeError as exc:
             log.warning("%s; credits on a card not looked for", exc)
             return found
+        found = tuple(s for s in found if s.kind != "credits")
         start_s = cards.first_dark(exact_times, exact, default_s=first_s)
         final = duration_s - end_s <= FINAL_TAIL_S
         card = Segment("credits", round(start_s, 3), duration_s if final else end_s, 0.8, ("pictures", "card"), final)

@@ -42,6 +42,9 @@ OFFSET_JUMP_S = 1.5
 # Credits are what the season shares most at its ends: runs shared by clearly fewer siblings than the best (a score
 # cue some episodes use) are not taken; among the rest, the last (the credits close the story).
 SUPPORT_MARGIN = 0.2
+# Credits shared by fewer of the siblings than this are checked against the pictures (detector.cards): in a season
+# whose credits are silent, a score cue a few episodes end with is all the sound can share.
+SURE_CREDITS = 0.75
 FINAL_TAIL_S = 4.0  # credits whose music ends this close to the end of the file run to its end
 EDGE_SNAP_S = 2.0  # a recap starting this close to 0 starts at 0; one ending this close to the intro ends there
 SILENT_SHARE = 0.9  # a tail with this share of silent codes holds nothing but credits (a card, or nothing)

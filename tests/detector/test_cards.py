@@ -68,3 +68,11 @@ def test_small_scrolling_names_blurred_on_the_small_picture_are_text() -> None:
     picture[18, 20:24] = 100
     assert card_mask(picture[None]).tolist() == [True]
     assert card_mask(dark_scene()[None]).tolist() == [False]
+
+
+def test_scrolling_names_with_black_between_them_on_most_key_frames_are_credits() -> None:
+    # 30 s of scrolling credits: a key frame every 2 s catches names on 6 of 15, black between them on the rest.
+    layout = [scene] * 10 + [card, black, black, card, black] * 3 + [scene] * 5
+    times = 2.0 * np.arange(len(layout))
+    run = card_run(times, np.stack([m() for m in layout]))
+    assert run is not None and run[1] == 20.0 and run[2] == 50.0
