@@ -75,6 +75,11 @@ class Detection:
     # The other kinds found (recap, credits, preview: detector.segments), in time order; the intro stays `intro`.
     others: tuple[Segment, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Said where the detection is made: a worker fails that episode, instead of its store failing later.
+        if any(s.kind == "intro" for s in self.others):
+            raise ValueError(f"{self.path}: an intro in Detection.others (the intro is Detection.intro)")
+
     @property
     def segments(self) -> tuple[Segment, ...]:
         """Every segment found, the intro included, in time order."""

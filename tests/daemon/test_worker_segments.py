@@ -14,7 +14,7 @@ from daemon.config import LibraryConfig
 from daemon.library.filter import LibraryFilter
 from daemon.worker import RESCAN_STATES, Outcome, Worker
 from db import episodes
-from db.models import DetectionRecord, Push, PushState
+from db.models import DetectionRecord, EpisodeState, Push, PushState
 from db.results import segments_of
 from db.transactions import Database
 from detector.result import Detection, Intro, Segment
@@ -115,3 +115,20 @@ def test_a_revisit_replaces_the_segments_and_pushes_only_when_one_moved(
     assert push == PushState.PENDING  # the targets' markers change
     with sessions() as s:
         assert len(s.scalars(select(DetectionRecord).where(DetectionRecord.id == first_id)).one().others) == 2
+
+
+def test_a_detection_with_an_intro_among_the_others_fails_the_episode_and_frees_it(
+    sessions: sessionmaker[Session], season: Season
+) -> None:
+    def detect(path: Path, siblings: Sequence[Path] = ()) -> Detection:
+        return found(path, (RECAP, Segment("intro", 10.0, 40.0, 0.9)))
+
+    season.detect = detect  # type: ignore[method-assign]
+    e1 = season.folder / "e1.mkv"
+    worker = worker_for(sessions, season)
+    result = worker.process(e1)
+    assert "an intro in Detection.others" in result.detail, result
+    assert not worker.busy()
+    with sessions() as s:
+        episode = episodes.get(s, str(e1))
+        assert episode is not None and episode.state in (EpisodeState.PENDING, EpisodeState.FAILED), episode.state
