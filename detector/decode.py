@@ -406,7 +406,7 @@ class _Mono:
         planes = [np.concatenate(plane) for plane in zip(*self._pending, strict=True)]
         self._pending, self._samples = [], 0
         # Handed over interleaved (packed), whatever the decoder gave: PyAV's from_ndarray fails on 8 planes.
-        interleaved = np.stack(planes, axis=1).reshape(1, -1) if len(planes) > 1 else planes[0].reshape(1, -1)
+        interleaved = np.stack(planes, axis=1).reshape(1, -1)
         batch = av.AudioFrame.from_ndarray(interleaved, format=first.format.packed.name, layout=first.layout.name)
         batch.sample_rate, batch.pts = first.sample_rate, first.pts
         if first.time_base is not None:

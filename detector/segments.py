@@ -254,7 +254,7 @@ def _apart(before: np.ndarray, after: np.ndarray) -> bool:
     each other."""
     compared = apart = 0
     for x, y in zip(before, after, strict=True):
-        x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+        x, y = np.unique(x[np.isfinite(x)]), np.unique(y[np.isfinite(y)])  # a run holds few offsets, many times
         if len(x) and len(y):
             compared += 1
             apart += bool(np.abs(x[:, None] - y[None, :]).min() > OFFSET_JUMP_S)
