@@ -2,7 +2,15 @@
 
     EmbeddingAudio  convolutions with (1, 3) kernels over the log-mel           -> 500 per second
     EmbeddingImage  convolutions with (3, 3) kernels over the picture           -> 500 per second
-    IntroNet        [audio 500 | image 500 | extra k] -> LSTM (hidden 300) -> Linear -> 1 logit per second
+    IntroNet        [audio 500 | image 500 | sound s | extra k] -> LSTM (hidden 300) -> Linear -> 1 logit per second
+
+`sound` (n_sound = 1; 0 in the seed) is detector.audio.spectral_change, a measure that tells speech from music
+across recordings the CNN has never heard.
+
+The seed's LSTM reads the whole episode from its first second (`context_s = 0`). Started from the same zero state
+at every file's first second, it can count seconds, and it learned that the first seconds are the intro (issue
+25). With `context_s = N` each second's logit comes from the same LSTM run over the N seconds around it only
+(`lookahead_s` of them after it), from the zero state: what it hears and sees there, wherever that is in the file.
 
 The audio CNN runs once over the whole silence-padded spectrogram of an episode instead of once per overlapping
 window: its time pooling brings it to one column per second, and a Conv1d of kernel WINDOW_S over those columns is
@@ -17,7 +25,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from detector.audio import FRAMES_PER_SECOND, N_MELS, WINDOW_S
+from detector.audio import FRAMES_PER_SECOND, N_MELS, WINDOW_S, spectral_change
 from detector.decode import FRAME_HEIGHT, FRAME_WIDTH
 
 AUDIO_TIME_POOLS = (5, 5, 2)  # product = FRAMES_PER_SECOND: one column per second
@@ -36,7 +44,19 @@ class ModelDims:
     embedding: int = 500  # per modality (the seed's 500 + 500)
     hidden: int = 300  # LSTM hidden size (the seed)
     n_extra: int = 0  # per-second features beside the embeddings (cross-episode repetition); 0 = seed only
+    n_sound: int = 0  # 1: the spectral change rate beside the embeddings (detector.audio); 0 = seed only
     dropout: float = 0.5  # on the 1000-d embedding: the CNNs otherwise memorise the training shows
+    context_s: int = 0  # 0: the LSTM reads the whole episode (the seed); N: each second's N-second window
+    lookahead_s: int = 0  # of a window's seconds, how many follow the second it classifies
+
+    def __post_init__(self) -> None:
+        if self.n_sound not in (0, 1):
+            raise ValueError(f"n_sound is 0 or 1 (the spectral change), not {self.n_sound}")
+        if self.context_s < 0 or not 0 <= self.lookahead_s < max(1, self.context_s):
+            raise ValueError(
+                f"a window of {self.context_s} s with {self.lookahead_s} s after its second: need 0 <= lookahead_s "
+                "< context_s (context_s 0: the whole episode, no lookahead)"
+            )
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -115,8 +135,13 @@ class IntroNet(nn.Module):
         self.audio = EmbeddingAudio(dims)
         self.image = EmbeddingImage(dims)
         self.dropout = nn.Dropout(dims.dropout)
-        self.lstm = nn.LSTM(2 * dims.embedding + dims.n_extra, dims.hidden, batch_first=True)
+        self.lstm = nn.LSTM(self.embedding_width + dims.n_extra, dims.hidden, batch_first=True)
         self.head = nn.Linear(dims.hidden, 1)
+
+    @property
+    def embedding_width(self) -> int:
+        """What `embed` gives per second: the two CNNs' embeddings and the sound measures."""
+        return 2 * self.dims.embedding + self.dims.n_sound
 
     def embed_images(self, frames: torch.Tensor, chunk: int = IMAGE_CHUNK) -> torch.Tensor:
         """(B, N, H, W, 3) uint8 -> (B, N, embedding), `chunk` pictures at a time."""
@@ -131,21 +156,63 @@ class IntroNet(nn.Module):
 
     def embed_with_pictures(self, mel: torch.Tensor, pictures: torch.Tensor) -> torch.Tensor:
         """`embed` of pictures that embed_images has embedded already (inference does it as they are decoded):
-        mel (B, n_mels, (N + 10) * 50), pictures (B, N, embedding) -> (B, N, 1000)."""
-        return torch.cat([self.audio(mel, pictures.shape[1]), pictures], dim=-1)
+        mel (B, n_mels, (N + 10) * 50), pictures (B, N, embedding) -> (B, N, embedding_width)."""
+        parts = [self.audio(mel, pictures.shape[1]), pictures]
+        if self.dims.n_sound:
+            parts.append(spectral_change(mel, pictures.shape[1]).unsqueeze(-1))
+        return torch.cat(parts, dim=-1)
 
     def classify(self, embedding: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-        # embedding: (B, N, 1000); extra: (B, N, n_extra) or None for a lone episode -> logits (B, N)
-        x = self.dropout(embedding)
+        # embedding: (B, N, embedding_width); extra: (B, N, n_extra) or None for a lone episode -> logits (B, N)
+        cnn = 2 * self.dims.embedding
+        # Dropout on the CNNs' 1000 only: a single sound measure is not one of many redundant units.
+        x = torch.cat([self.dropout(embedding[..., :cnn]), embedding[..., cnn:]], dim=-1)
         if self.dims.n_extra:
             if extra is None:
                 extra = embedding.new_zeros((*embedding.shape[:2], self.dims.n_extra))
             x = torch.cat([x, extra], dim=-1)  # (B, N, 1000 + n_extra)
-        hidden, _ = self.lstm(x)  # (B, N, hidden)
+        if self.dims.context_s:
+            hidden = windowed_lstm(self.lstm, x, self.dims.context_s, self.dims.lookahead_s)
+        else:
+            hidden, _ = self.lstm(x)  # (B, N, hidden)
         return self.head(self.dropout(hidden)).squeeze(-1)  # (B, N)
 
     def forward(self, mel: torch.Tensor, frames: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         return self.classify(self.embed(mel, frames), extra)
+
+
+WINDOW_CHUNK = 256  # windows through the recurrence at a time: ~30 MB of gates for 60 s windows
+
+
+def windowed_lstm(lstm: nn.LSTM, x: torch.Tensor, context_s: int, lookahead_s: int) -> torch.Tensor:
+    """(B, N, D) -> (B, N, hidden): second t's output is `lstm` run from its zero state over seconds
+    t - (context_s - 1 - lookahead_s) .. t + lookahead_s, the file's first and last seconds repeated past its ends
+    (more of what is there, not a sign of where the file starts). nn.LSTM's own arithmetic, gate order i, f, g, o;
+    the input projection is computed once per second instead of once per window."""
+    assert lstm.num_layers == 1 and not lstm.bidirectional and lstm.batch_first
+    before = context_s - 1 - lookahead_s
+    assert before >= 0, f"lookahead_s {lookahead_s} must be under context_s {context_s}"
+    b, n, _ = x.shape
+    weight = lstm.get_parameter
+    projected = x @ weight("weight_ih_l0").T + weight("bias_ih_l0") + weight("bias_hh_l0")  # (B, N, 4 * hidden)
+    padded = torch.cat(
+        [projected[:, :1].expand(b, before, -1), projected, projected[:, -1:].expand(b, lookahead_s, -1)], dim=1
+    )
+    windows = padded.unfold(1, context_s, 1).permute(0, 1, 3, 2).reshape(b * n, context_s, -1)
+    out = [_recur(weight("weight_hh_l0"), windows[i : i + WINDOW_CHUNK]) for i in range(0, b * n, WINDOW_CHUNK)]
+    return torch.cat(out).reshape(b, n, -1)
+
+
+def _recur(weight_hh: torch.Tensor, gates_in: torch.Tensor) -> torch.Tensor:
+    """The LSTM's recurrence over (W, T, 4 * hidden) projected inputs from zero state -> (W, hidden) last outputs."""
+    hidden = weight_hh.shape[1]
+    h = gates_in.new_zeros(gates_in.shape[0], hidden)
+    c = torch.zeros_like(h)
+    for t in range(gates_in.shape[1]):
+        i, f, g, o = (gates_in[:, t] + h @ weight_hh.T).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+    return h
 
 
 def to_image_input(frames: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,10 @@ def model_card(checkpoint: Checkpoint) -> str:
         else "seed only (no season context),",
         "DBSCAN intervals. Written by `python -m detector.train`; regenerate rather than edit.",
         "",
+        f"- sequence: each second from the LSTM over its own {checkpoint.dims.context_s} s window "
+        f"({checkpoint.dims.lookahead_s} s after it), wherever it is in the file"
+        if checkpoint.dims.context_s
+        else "- sequence: the LSTM reads the whole episode from its first second (the seed)",
         f"- trained: {c.get('trained')} in {c.get('train_seconds')} s on this machine's CPU",
         f"- corpus: {c.get('corpus')}",
         f"- fitting shows ({c.get('fit_episodes')} episodes): {', '.join(c.get('fit_shows', []))}",

@@ -84,6 +84,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--init", type=Path, default=None, help="continue training from these weights instead of random ones"
     )
     parser.add_argument(
+        "--context-s",
+        type=int,
+        default=None,
+        help="classify each second from the LSTM run over this many seconds around it, not over the whole episode "
+        "(0: the whole episode, the seed; default: the --init model's, else 0)",
+    )
+    parser.add_argument(
+        "--sound-features",
+        action="store_true",
+        help="seed model: the spectral change rate beside the CNN embeddings (speech vs music, detector.audio)",
+    )
+    parser.add_argument(
+        "--audio-blind-share",
+        type=float,
+        default=d.audio_blind_share,
+        help="seed model: share of steps whose audio CNN embedding is hidden",
+    )
+    parser.add_argument(
+        "--lookahead-s", type=int, default=None, help="with --context-s: how many of its seconds follow the second"
+    )
+    parser.add_argument(
         "--retune-rule",
         action="store_true",
         help="season model: apply the season rule's current constants to the weights at --out and re-measure their "
@@ -180,12 +201,25 @@ def run(args: argparse.Namespace) -> int:
         splice_share=args.splice_share,
         average_last=args.average_last,
         freeze_embeddings=args.freeze_embeddings,
+        audio_blind_share=args.audio_blind_share,
     )
     started = time.monotonic()
     examples = [ex for root in args.corpus for ex in load_corpus(root, args.cache, FrameMode(cfg.frame_mode))]
     log.info("loaded %d episodes in %.0f s", len(examples), time.monotonic() - started)
     dims = ModelDims(n_extra=len(RepetitionFeatures.FEATURE_NAMES) if args.season_context else 0)
     init = Checkpoint.load(args.init) if args.init else None
+    window: dict[str, int] = {
+        k: v for k, v in (("context_s", args.context_s), ("lookahead_s", args.lookahead_s)) if v is not None
+    }
+    if args.sound_features:
+        window["n_sound"] = 1
+    try:
+        dims = replace(dims, **window)
+        if init is not None:
+            # The window changes no weight's shape (the sound measure widens the LSTM's input: loop.widened).
+            init = replace(init, dims=replace(init.dims, **window))
+    except ValueError as e:
+        raise SystemExit(f"--context-s/--lookahead-s: {e}") from None
     if init is not None and init.dims.n_extra != dims.n_extra:
         raise SystemExit(
             f"{args.init}: a {'season' if init.dims.n_extra else 'seed'} model; pass --season-context "

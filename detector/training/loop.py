@@ -46,6 +46,23 @@ class TrainConfig:
     init: str = ""  # version of the checkpoint whose weights training continues from ("" = random weights)
     average_last: int = 0  # >= 2: the mean of the last N epochs' weights is a candidate too (0 = not tried)
     freeze_embeddings: bool = False  # train the LSTM and its head only; the two CNNs keep their weights
+    audio_blind_share: float = 0.0  # seed model: share of steps whose audio embedding is hidden (see train_epoch)
+
+
+def widened(state: Mapping[str, torch.Tensor], model: IntroNet) -> dict[str, torch.Tensor]:
+    """Starting weights for a model with sound measures the starting one lacked: the LSTM's input weights get zero
+    columns for them (between the CNNs' embeddings and any extra features), so training starts from what the
+    starting weights do and learns what the measures add."""
+    state = dict(state)
+    key = "lstm.weight_ih_l0"
+    wanted = model.lstm.input_size
+    have = state[key].shape[1]
+    if have < wanted:
+        cnn = 2 * model.dims.embedding
+        w = state[key]
+        zeros = w.new_zeros(w.shape[0], wanted - have)
+        state[key] = torch.cat([w[:, :cnn], zeros, w[:, cnn:]], dim=1)
+    return state
 
 
 def split_by_show(examples: Sequence[Example], tune_shows: int, seed: int) -> tuple[list[Example], list[Example]]:
@@ -81,18 +98,23 @@ def _make_optimizer(model: IntroNet, cfg: TrainConfig) -> torch.optim.Optimizer:
 def _closure(
     model: IntroNet,
     optimizer: torch.optim.Optimizer,
-    inputs: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, bool, torch.Tensor]],
+    inputs: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, bool, bool, torch.Tensor]],
 ) -> Callable[[], float]:
     """Loss and gradients of one batch of episodes (a closure, so that LBFGS can re-evaluate it)."""
 
     def closure() -> float:
         optimizer.zero_grad()
         loss = torch.zeros(())
-        for mel, frames, extra, blind, labels in inputs:
+        for mel, frames, extra, blind, deaf, labels in inputs:
             if blind:
-                embedding = torch.zeros(1, frames.shape[0], 2 * model.dims.embedding)
+                embedding = torch.zeros(1, frames.shape[0], model.embedding_width)
             else:
                 embedding = model.embed(mel.unsqueeze(0), frames.unsqueeze(0))
+            if deaf:
+                embedding = torch.cat(
+                    [torch.zeros_like(embedding[..., : model.dims.embedding]), embedding[..., model.dims.embedding :]],
+                    -1,
+                )
             logits = model.classify(embedding, None if extra is None else extra.unsqueeze(0))[0]
             loss = loss + sequence_loss(logits, labels)
         (loss / len(inputs)).backward()
@@ -124,9 +146,12 @@ def train_epoch(
             extra = repetition_input(ex, seasons, rng) if model.dims.n_extra else None
             has_siblings = extra is not None and bool(extra[0, -1] > 0)
             blind = has_siblings and torch.rand(1, generator=rng).item() < BLIND_SHARE
+            # Without the audio CNN's embedding the network must read the pictures and the sound measures, which
+            # carry to voices and music the CNN never heard; with it, it would lean on that CNN alone.
+            deaf = torch.rand(1, generator=rng).item() < cfg.audio_blind_share
             a, b = crop_span(frames.shape[0], ex.truth, rng)
             mel = mel[:, a * FRAMES_PER_SECOND : (b + WINDOW_S) * FRAMES_PER_SECOND]
-            inputs.append((mel, frames[a:b], None if extra is None else extra[a:b], blind, ex.labels[a:b]))
+            inputs.append((mel, frames[a:b], None if extra is None else extra[a:b], blind, deaf, ex.labels[a:b]))
 
         loss = optimizer.step(_closure(model, optimizer, inputs))
         total += float(loss or 0.0)
@@ -164,7 +189,7 @@ def train(
     dims = init.dims if init is not None else dims or ModelDims()
     model = IntroNet(dims)
     if init is not None:
-        model.load_state_dict(init.state_dict)
+        model.load_state_dict(widened(init.state_dict, model))
         cfg = replace(cfg, init=init.version)
     optimizer = _make_optimizer(model, cfg)
     # Cosine decay: the tuning loss swings from epoch to epoch at a constant rate; a falling one lets it settle.

@@ -11,6 +11,7 @@ from detector.audio import (
     EpisodeLogMel,
     episode_log_mel,
     mel_filters,
+    spectral_change,
 )
 
 
@@ -67,3 +68,28 @@ def test_log_mel_fed_in_pieces_equals_the_whole(piece: int) -> None:
     streamed = stream.finish()
     assert streamed.shape == whole.shape
     assert torch.allclose(streamed, whole, atol=1e-5), (streamed - whole).abs().max()
+
+
+def _chord_then_vowels(seconds_each: int) -> np.ndarray:
+    """A held chord, then a voice-like buzz whose two formants jump every 0.2 s (a syllable)."""
+    rate = SAMPLE_RATE
+    t = np.arange(seconds_each * rate) / rate
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))
+    rng = np.random.default_rng(0)
+    syllables = []
+    for _ in range(seconds_each * 5):
+        n = rate // 5
+        tt = np.arange(n) / rate
+        f1, f2 = rng.uniform(300, 900), rng.uniform(1000, 2500)
+        syllables.append(np.sin(2 * np.pi * f1 * tt) + 0.7 * np.sin(2 * np.pi * f2 * tt))
+    return np.concatenate([chord, np.concatenate(syllables)]).astype(np.float32)
+
+
+def test_spectral_change_is_low_over_a_held_chord_and_high_over_syllables():
+    seconds = 20
+    mel = episode_log_mel(_chord_then_vowels(seconds // 2), seconds).unsqueeze(0)
+    change = spectral_change(mel, seconds)[0]
+    assert change.shape == (seconds,)
+    chord, voice = change[1:8], change[12:19]  # away from the switch at 10 s (a 3 s window)
+    assert float(voice.min()) > float(chord.max()) + 1.0, (chord, voice)
+    assert abs(float(change.median())) < 1e-6, "relative to the episode's own median"

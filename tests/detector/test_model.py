@@ -1,8 +1,9 @@
+import pytest
 import torch
 
 from detector.audio import FRAMES_PER_SECOND, N_MELS, WINDOW_S
 from detector.decode import FRAME_HEIGHT, FRAME_WIDTH
-from detector.model import EmbeddingAudio, EmbeddingImage, IntroNet, ModelDims, sequence_loss
+from detector.model import EmbeddingAudio, EmbeddingImage, IntroNet, ModelDims, sequence_loss, windowed_lstm
 
 
 def inputs(n_seconds: int, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,6 +70,41 @@ def test_extra_features_widen_the_lstm_input():
     assert net(mel, frames).shape == (2, 9), "a lone episode runs without extra features"
 
 
+def test_a_windowed_second_is_the_lstm_run_over_its_window_from_the_zero_state():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(6, 5, batch_first=True)
+    x = torch.randn(2, 40, 6)
+    with torch.no_grad():
+        out = windowed_lstm(lstm, x, context_s=12, lookahead_s=3)
+        inside, _ = lstm(x[:, 12:24])  # second 20: 8 before it, 3 after
+        edge, _ = lstm(torch.cat([x[:, :1].expand(2, 6, 6), x[:, :6]], dim=1))  # second 2: the first one repeated
+    assert out.shape == (2, 40, 5)
+    assert torch.allclose(out[:, 20], inside[:, -1], atol=1e-5)
+    assert torch.allclose(out[:, 2], edge[:, -1], atol=1e-5)
+
+
+def test_a_windowed_network_scores_content_not_the_second_it_sits_at():
+    # What issue 25 found: a whole-episode LSTM counts seconds from its start. Windowed, the same input gives the
+    # same score at every second, and moving content moves its scores with it.
+    torch.manual_seed(0)
+    net = IntroNet(ModelDims(context_s=10, lookahead_s=2)).eval()
+    constant = torch.randn(1, 1, 1000).expand(1, 60, 1000)
+    story, intro = torch.randn(1, 30, 1000), torch.randn(1, 12, 1000)
+    with torch.no_grad():
+        flat = net.classify(constant)
+        early = net.classify(torch.cat([intro, story], dim=1))
+        late = net.classify(torch.cat([story[:, :20], intro, story], dim=1))
+    assert torch.allclose(flat, flat[0, 0].expand_as(flat), atol=1e-5)
+    # the intro's seconds away from both files' edges, by their distance from its start
+    assert torch.allclose(early[0, 8:12], late[0, 28:32], atol=1e-5)
+
+
+@pytest.mark.parametrize(("context_s", "lookahead_s"), [(0, 3), (5, 5), (-1, 0)])
+def test_a_window_must_hold_its_second(context_s: int, lookahead_s: int) -> None:
+    with pytest.raises(ValueError, match="lookahead_s"):
+        ModelDims(context_s=context_s, lookahead_s=lookahead_s)
+
+
 def test_loss_is_summed_over_seconds():
     logits = torch.zeros(10)
     labels = torch.ones(10)
@@ -90,3 +126,19 @@ def test_a_few_steps_of_adam_reduce_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] * 0.7
+
+
+def test_the_sound_measure_widens_the_embedding_and_starting_weights_carry_over():
+    from detector.training.loop import widened
+
+    torch.manual_seed(0)
+    seed = IntroNet(ModelDims(dropout=0.0)).eval()
+    with_sound = IntroNet(ModelDims(dropout=0.0, n_sound=1)).eval()
+    assert with_sound.lstm.input_size == 1001 and with_sound.embedding_width == 1001
+    with_sound.load_state_dict(widened(seed.state_dict(), with_sound))
+    mel, frames = inputs(12, batch=1)
+    with torch.no_grad():
+        embedding = with_sound.embed(mel, frames)
+        assert embedding.shape == (1, 12, 1001)
+        # zero weights on the new input: the widened network starts where the seed network was
+        assert torch.allclose(with_sound.classify(embedding), seed.classify(embedding[..., :1000]), atol=1e-5)
