@@ -208,16 +208,17 @@ def run(args: argparse.Namespace) -> int:
     log.info("loaded %d episodes in %.0f s", len(examples), time.monotonic() - started)
     dims = ModelDims(n_extra=len(RepetitionFeatures.FEATURE_NAMES) if args.season_context else 0)
     init = Checkpoint.load(args.init) if args.init else None
-    window: dict[str, int] = {
+    # What the options change in the network's dimensions, on a new network and on the starting weights alike.
+    changes: dict[str, int] = {
         k: v for k, v in (("context_s", args.context_s), ("lookahead_s", args.lookahead_s)) if v is not None
     }
     if args.sound_features:
-        window["n_sound"] = 1
+        changes["n_sound"] = 1
     try:
-        dims = replace(dims, **window)
+        dims = replace(dims, **changes)
         if init is not None:
             # The window changes no weight's shape (the sound measure widens the LSTM's input: loop.widened).
-            init = replace(init, dims=replace(init.dims, **window))
+            init = replace(init, dims=replace(init.dims, **changes))
     except ValueError as e:
         raise SystemExit(f"--context-s/--lookahead-s: {e}") from None
     if init is not None and init.dims.n_extra != dims.n_extra:
