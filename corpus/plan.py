@@ -307,7 +307,11 @@ def _captions(shots: list[Shot], rng: Rng) -> list[TextOverlay]:
     return texts
 
 
-def _dialogue(show: Show, lines: dict[str, tuple[Line, ...]], at_s: float, dur_s: float, rng: Rng) -> list[AudioEvent]:
+def _dialogue(
+    show: Show, lines: dict[str, tuple[Line, ...]], at_s: float, dur_s: float, rng: Rng, takes: bool = False
+) -> list[AudioEvent]:
+    """takes: each line its own take (Profile.takes), drawn from no random stream, so that the plans of profiles
+    without takes stay as they were."""
     events = []
     t = at_s + _u(rng, (0.2, 1.5))
     end = at_s + dur_s
@@ -319,12 +323,26 @@ def _dialogue(show: Show, lines: dict[str, tuple[Line, ...]], at_s: float, dur_s
         pool = lines[speaker]
         line = pool[int(rng.integers(0, len(pool)))]
         dur = min(line.duration_s, end - t)
+        speed = _take(show.name, line.id, t) if takes else 1.0
         events.append(
-            AudioEvent(line.id, t, 0.0, dur, voice_gain[speaker], 0.01, 0.05 if dur < line.duration_s else 0.01)
+            AudioEvent(
+                line.id, t, 0.0, dur, voice_gain[speaker], 0.01, 0.05 if dur < line.duration_s else 0.01, speed=speed
+            )
         )
         pause = _u(rng, (0.15, 1.2)) if rng.random() < 0.85 else _u(rng, (1.5, 3.5))
         t += dur + pause
     return events
+
+
+MIN_TAKE = 0.015  # a take is at least this much faster or slower than another: 2 % of pitch is ~1 landmark bin
+MAX_TAKE = 0.04
+
+
+def _take(show: str, line: str, at_s: float) -> float:
+    """The speed of one take of a line (AudioEvent.speed): 1 +- MIN_TAKE..MAX_TAKE, from where it is spoken."""
+    u = stable_hash(f"take|{show}|{line}|{at_s:.3f}") / 2**64
+    size = MIN_TAKE + (MAX_TAKE - MIN_TAKE) * abs(2 * u - 1)
+    return 1 + size if u >= 0.5 else 1 - size
 
 
 def compose_scene(
@@ -342,7 +360,7 @@ def compose_scene(
         audio += _noise_bed(show, at_s, dur_s, _u(rng, (-42.0, -34.0)), rng)
         tags.add("music_scene")
     else:
-        audio += _dialogue(show, lines, at_s, dur_s, rng)
+        audio += _dialogue(show, lines, at_s, dur_s, rng, profile.takes)
         audio += _noise_bed(show, at_s, dur_s, _u(rng, (-38.0, -28.0)), rng)
         if rng.random() < 0.4 and show.score:
             track = show.score[int(rng.integers(0, len(show.score)))]
@@ -680,7 +698,7 @@ def _theme_cue(show: Show, catalog: Catalog, cue_s: float, pick: float, where: f
     if max(before, after) < cue_s:  # no room for the whole cue: the longer side, if credits fit there at all
         if max(before, after) < MIN_CREDITS_S * 1.1 + 1.0:
             return None
-        cue_s = round(max(before, after), 2)
+        cue_s = int(max(before, after) * 100) / 100  # rounding up could leave no room at all
     ranges = []
     if before >= cue_s:
         ranges.append((0.0, before - cue_s))
@@ -824,7 +842,7 @@ def _body_and_ending(
         timeline += part
         tags |= part_tags
     if ending.reprise_s:
-        timeline += _reprise(show, lines, opening, t, ending.reprise_s, x)
+        timeline += _reprise(show, lines, opening, t, ending.reprise_s, x, profile.takes)
         tags.add("theme_reprise")
 
     # Credits over the scene go on from its last shot's photo (then the ones before it).
@@ -882,14 +900,14 @@ def _montage(show: Show, at: float, dur: float, x: Rng) -> Timeline:
 
 
 def _reprise(
-    show: Show, lines: dict[str, tuple[Line, ...]], opening: Opening, at: float, dur: float, x: Rng
+    show: Show, lines: dict[str, tuple[Line, ...]], opening: Opening, at: float, dur: float, x: Rng, takes: bool
 ) -> Timeline:
     """The final scene, dialogue over the intro's own theme (from the intro's first second), softer."""
     theme = opening.timeline.audio[0]
     music = AudioEvent(
         theme.source, at, theme.src_start_s, dur, theme.gain_db + _u(x, (-8.0, -2.0)), _u(x, (1.0, 3.0)), 2.0
     )
-    audio = [music, *_dialogue(show, lines, at, dur, x), *_noise_bed(show, at, dur, _u(x, (-38.0, -28.0)), x)]
+    audio = [music, *_dialogue(show, lines, at, dur, x, takes), *_noise_bed(show, at, dur, _u(x, (-38.0, -28.0)), x)]
     return Timeline(tuple(audio), tuple(_shots(show, at, dur, (3.0, 10.0), x)))
 
 

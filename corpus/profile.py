@@ -35,6 +35,10 @@ class Profile:
     # Every default leaves a profile's plans as they were: the endings are composed, and the recap/credits/preview
     # labelled (EpisodeTruth.segments), only where `segments` is on, each from random streams of its own.
     segments: bool = False
+    # Each spoken line is its own take (AudioEvent.speed): the material has few lines a voice, and without takes a
+    # season's stories repeat each other's lines sample for sample, as no real show does. A recap's or a preview's
+    # clips are then the only story that repeats, as in a real season.
+    takes: bool = False
     p_credits: float = 0.0  # an episode has end credits (the rest: "no_credits")
     credits_s: Range = (20.0, 60.0)  # a season's credits length (each episode within 10 % of it)
     p_credits_silent: float = 0.0  # shows whose credits are a card on black with no music (silence or room tone)
@@ -119,6 +123,7 @@ def with_segments(profile: Profile, credits_s: Range, preview_s: Range) -> Profi
     return replace(
         profile,
         segments=True,
+        takes=True,
         p_credits=0.9,
         credits_s=credits_s,
         p_credits_silent=0.17,

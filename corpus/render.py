@@ -62,7 +62,10 @@ def mix_audio(events: tuple[AudioEvent, ...], duration_s: float, rate: int, mate
         src = material.audio(e.source, rate)
         s0 = round(e.src_start_s * rate)
         n = min(round(e.dur_s * rate), out.size - a)
-        seg = src[s0 : s0 + n]
+        if e.speed != 1.0:  # another take: read the source faster or slower (linear interpolation)
+            seg = np.interp(s0 + np.arange(n) * e.speed, np.arange(src.size), src, right=0.0).astype(np.float32)
+        else:
+            seg = src[s0 : s0 + n]
         if seg.size < n:  # a source shorter than planned (a bad asset): pad with silence
             seg = np.pad(seg, (0, n - seg.size))
         out[a : a + n] += seg * np.float32(10 ** (e.gain_db / 20)) * _envelope(e, n, rate)

@@ -25,6 +25,9 @@ class AudioEvent:
     # env_len_s long (0 = its own length), so a recap clip sounds exactly like the original passage.
     env_off_s: float = 0.0
     env_len_s: float = 0.0
+    # Playback speed, pitch and tempo together (1: as recorded). A line spoken in two episodes is two takes, not
+    # one recording twice: only a quote (a recap's or a preview's clip) repeats a passage sample for sample.
+    speed: float = 1.0
 
     @property
     def end_s(self) -> float:
@@ -121,7 +124,7 @@ def _cut_audio(e: AudioEvent, t0_s: float, t1_s: float) -> AudioEvent:
     return replace(
         e,
         at_s=a - t0_s,
-        src_start_s=e.src_start_s + cut_front,
+        src_start_s=e.src_start_s + cut_front * e.speed,
         dur_s=b - a,
         env_off_s=e.env_off_s + cut_front,
         env_len_s=e.env_len_s or e.dur_s,

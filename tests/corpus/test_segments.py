@@ -163,6 +163,44 @@ def test_a_preview_is_cut_from_the_next_episodes_body(season: tuple[Path, list[E
         assert _find(snippet, own)[0] < 0.6
 
 
+def test_a_line_spoken_in_two_episodes_is_two_takes(season: tuple[Path, list[EpisodeTruth]]) -> None:
+    """The material has few lines a voice: without takes a season's stories would repeat each other sample for
+    sample, and a recap's quotes could not be told from the rest of the story."""
+    root, _ = season
+    plans = _plans()
+    spoken = [
+        (plan, e) for plan in plans for e in plan.timeline.audio if "/line/" in e.source and e.at_s >= plan.body_start_s
+    ]
+    assert all(e.speed != 1.0 and 0.015 <= abs(e.speed - 1.0) <= 0.04 for _, e in spoken)
+    twice = next(
+        (a, b)
+        for a, b in itertools.combinations(spoken, 2)
+        if a[0] is not b[0] and a[1].source == b[1].source and min(a[1].dur_s, b[1].dur_s) >= 1.5
+    )
+    (plan_a, line_a), (plan_b, line_b) = twice
+    # Its first 1.2 s in one episode is not found in the other one's sound.
+    snippet = _span(_decode(root / plan_a.relpath), line_a.at_s + 0.1, line_a.at_s + 1.3).copy()
+    score, at_s = _find(snippet, _decode(root / plan_b.relpath))
+    assert score < 0.8 or abs(at_s - line_b.at_s) > 1.0, f"{line_a.source}: the same take twice ({score:.2f})"
+    # Takes are drawn from no random stream: without them the plans are the same, but for the speeds.
+    plain = plan_corpus(
+        procedural_catalog(),
+        replace(SEASON_PROFILE, p_two_openings=0.0, takes=False),
+        "train",
+        1,
+        3,
+        SEASON_SEED,
+        "mixed",
+    )
+    assert [_at_speed_1(p) for p in plans] == [_at_speed_1(p) for p in plain]
+
+
+def _at_speed_1(plan: EpisodePlan) -> EpisodePlan:
+    """The plan with every take as recorded (a recap's clip of a take starts elsewhere in its source)."""
+    audio = tuple(replace(e, speed=1.0, src_start_s=0.0) if "/line/" in e.source else e for e in plan.timeline.audio)
+    return replace(plan, timeline=replace(plan.timeline, audio=audio))
+
+
 def test_act_cards_are_text_on_black_mid_episode(season: tuple[Path, list[EpisodeTruth]]) -> None:
     root, truths = season
     with_card = [(ep, plan) for ep, plan in zip(truths, _plans(), strict=True) if "act_card" in ep.tags]
