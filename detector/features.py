@@ -6,7 +6,7 @@ are decoded (detector.decode.PictureSink): then only their embeddings are held, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ import torch
 from detector.audio import SAMPLE_RATE, EpisodeLogMel
 from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, decode_sound_from
 from detector.fingerprint import AudioFingerprinter, Fingerprints, picture_hash
+from detector.landmarks import FRAME_S, PeakExtractor, unpack
 from detector.memory import MemoryCeiling
 from detector.model import IMAGE_CHUNK
 from detector.result import ENDING_S
@@ -36,10 +37,11 @@ class EpisodeFeatures:
     picture_embeddings: tuple[torch.Tensor, ...] = ()
     picture_codes: np.ndarray | None = None
     rest: RestOfSound | None = None  # the codes of the sound after the span (with_rest=True)
+    peaks: np.ndarray | None = None  # the span's spectral peaks (detector.landmarks; with_rest=True)
 
     def fingerprints(self) -> Fingerprints:
         picture = self.picture_codes if self.picture_codes is not None else picture_hash(self.frames.numpy())
-        return _with_rest(Fingerprints(audio=self.audio_codes, picture=picture), self.rest)
+        return _with_rest(Fingerprints(audio=self.audio_codes, picture=picture), self.peaks, self.rest)
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,13 @@ class SoundFeatures:
     duration_s: float
     audio_codes: np.ndarray  # (n_codes,) uint32
     rest: RestOfSound | None = None
+    peaks: np.ndarray | None = None
 
     def fingerprints(self) -> Fingerprints:
         """With hash 0 ("no information") for every second's picture: none was decoded, and the matcher ignores
         0, so these count as no picture evidence, neither for nor against, wherever they are matched."""
-        return _with_rest(Fingerprints(audio=self.audio_codes, picture=np.zeros(self.n_seconds, np.uint64)), self.rest)
+        pictures = np.zeros(self.n_seconds, np.uint64)
+        return _with_rest(Fingerprints(audio=self.audio_codes, picture=pictures), self.peaks, self.rest)
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,17 @@ class RestOfSound:
 
     start_s: float
     codes: np.ndarray  # (n_codes,) uint32, code n at start_s + n * FP_STEP_S
+    peaks: np.ndarray  # (n_peaks,) uint32 packed spectral peaks, in the file's frames
 
 
-def _with_rest(fingerprints: Fingerprints, rest: RestOfSound | None) -> Fingerprints:
-    if rest is None:
-        return fingerprints
-    return Fingerprints(fingerprints.audio, fingerprints.picture, rest_audio=rest.codes, rest_start_s=rest.start_s)
+def _with_rest(fingerprints: Fingerprints, peaks: np.ndarray | None, rest: RestOfSound | None) -> Fingerprints:
+    if rest is not None:
+        fingerprints = replace(fingerprints, rest_audio=rest.codes, rest_start_s=rest.start_s)
+    if peaks is not None:
+        if rest is not None:  # the span's last window can reach past where the rest starts
+            peaks = np.concatenate([peaks[unpack(peaks)[0] < round(rest.start_s / FRAME_S)], rest.peaks])
+        fingerprints = replace(fingerprints, peaks=peaks.astype(np.uint32))
+    return fingerprints
 
 
 def rest_of_sound(
@@ -79,20 +88,31 @@ def rest_of_sound(
     start_s = float(max(n_seconds, duration_s - ENDING_S))
     if duration_s - start_s < 1.0:
         return None
-    sink = _Features(Path(path), 0, None, mel=False)  # batched: codes per decoded frame would cost 5x more
+    # Batched: codes per decoded frame would cost 5x more.
+    sink = _Features(Path(path), 0, None, mel=False, peaks_from_s=start_s)
     decode_sound_from(path, start_s, sink, languages)
     sink.flush()
-    return RestOfSound(start_s, sink.codes.finish())
+    assert sink.peaks is not None
+    return RestOfSound(start_s, sink.codes.finish(), sink.peaks.finish())
 
 
 class _Features:
     """The audio sink that turns the span's samples into the log-mel and the fingerprint codes as they come."""
 
-    def __init__(self, path: Path, n_seconds: int, ceiling: MemoryCeiling | None, mel: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        n_seconds: int,
+        ceiling: MemoryCeiling | None,
+        mel: bool = True,
+        peaks_from_s: float | None = None,
+    ) -> None:
+        """peaks_from_s: also the spectral peaks, of sound that starts there in the file."""
         self.path = path
         self.ceiling = ceiling
         self.mel = EpisodeLogMel(n_seconds) if mel else None
         self.codes = AudioFingerprinter()
+        self.peaks = PeakExtractor(round(peaks_from_s / FRAME_S)) if peaks_from_s is not None else None
         # The decoder hands over ~20 ms at a time; an STFT and an FFT batch per piece would cost more than both
         # on a whole batch, so pieces are gathered up to BATCH_SAMPLES first.
         self._batch: list[np.ndarray] = []
@@ -111,6 +131,8 @@ class _Features:
             if self.mel is not None:
                 self.mel.add(samples)
             self.codes.add(samples)
+            if self.peaks is not None:
+                self.peaks.add(samples)
         if self.ceiling is not None:
             self.ceiling.check(self.path)
 
@@ -164,7 +186,7 @@ def extract(
 
     def features_for(n_seconds: int) -> _Features:
         nonlocal sink
-        sink = _Features(Path(path), n_seconds, ceiling)
+        sink = _Features(Path(path), n_seconds, ceiling, peaks_from_s=0.0 if with_rest else None)
         return sink
 
     pictures = _EmbeddedPictures(embedders) if embedders else None
@@ -185,6 +207,7 @@ def extract(
         picture_embeddings=embeddings,
         picture_codes=codes,
         rest=rest,
+        peaks=sink.peaks.finish() if sink.peaks is not None else None,
     )
 
 
@@ -192,19 +215,20 @@ def extract_sound(
     path: str | Path, languages: Sequence[str] = (), ceiling: MemoryCeiling | None = None, with_rest: bool = False
 ) -> SoundFeatures:
     """The span's audio codes from its sound alone: no picture decoded, no log-mel computed. with_rest: also the
-    codes of the sound after the span (rest_of_sound)."""
+    codes of the sound after the span (rest_of_sound), and the spectral peaks of both."""
     sink: _Features | None = None
 
     def features_for(n_seconds: int) -> _Features:
         nonlocal sink
-        sink = _Features(Path(path), n_seconds, ceiling, mel=False)
+        sink = _Features(Path(path), n_seconds, ceiling, mel=False, peaks_from_s=0.0 if with_rest else None)
         return sink
 
     media = decode(path, languages=languages, sink_for=features_for, ceiling=ceiling, pictures=False)
     assert sink is not None
     sink.flush()
     rest = rest_of_sound(path, media.n_seconds, media.info.duration_s, languages) if with_rest else None
-    return SoundFeatures(media.n_seconds, media.info.duration_s, sink.codes.finish(), rest)
+    peaks = sink.peaks.finish() if sink.peaks is not None else None
+    return SoundFeatures(media.n_seconds, media.info.duration_s, sink.codes.finish(), rest, peaks)
 
 
 def second_labels(n_seconds: int, start_s: float | None, end_s: float | None) -> np.ndarray:

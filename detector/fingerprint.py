@@ -42,9 +42,11 @@ _CHUNK_FRAMES = 512  # STFT frames per FFT batch: bounds memory to ~50 MB whatev
 _PICTURES_PER_BATCH = 128  # ~15 MB as float
 _FORMAT_MAGIC = b"IDFP"
 # Bump when the codes change: stored fingerprints of another version are recomputed. 2: the sound after the
-# analysed span (rest_audio), for the credits and previews.
-_FORMAT_VERSION = 2
-_HEADER = struct.Struct("<4sBdIIdI")  # magic, version, audio_step_s, n_audio, n_picture, rest_start_s, n_rest
+# analysed span (rest_audio), for the credits and previews. 3: the spectral peaks (detector.landmarks), for the
+# clips a recap or a preview quotes.
+_FORMAT_VERSION = 3
+# magic, version, audio_step_s, n_audio, n_picture, rest_start_s, n_rest, n_peaks
+_HEADER = struct.Struct("<4sBdIIdII")
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
@@ -59,6 +61,9 @@ class Fingerprints:
     # to 20 minutes; in a longer one the middle between them is not read (fingerprints stored before read it all).
     rest_audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
     rest_start_s: float = 0.0
+    # The spectral peaks of all the sound read (`audio` and `rest_audio`), packed, in the file's frames
+    # (detector.landmarks). Empty: not known (computed only when the segments are looked for).
+    peaks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
 
     def sound(self) -> np.ndarray:
         """(n_codes,) uint32: the codes of the whole file from 0, `audio` then `rest_audio`, 0 ("no information")
@@ -85,11 +90,13 @@ class Fingerprints:
             len(self.picture),
             self.rest_start_s,
             len(self.rest_audio),
+            len(self.peaks),
         )
         audio = np.ascontiguousarray(self.audio, dtype="<u4").tobytes()
         picture = np.ascontiguousarray(self.picture, dtype="<u8").tobytes()
         rest = np.ascontiguousarray(self.rest_audio, dtype="<u4").tobytes()
-        return header + audio + picture + rest
+        peaks = np.ascontiguousarray(self.peaks, dtype="<u4").tobytes()
+        return header + audio + picture + rest + peaks
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprints:
@@ -100,18 +107,22 @@ class Fingerprints:
         if magic != _FORMAT_MAGIC or version != _FORMAT_VERSION:
             expected = f"{_FORMAT_MAGIC!r} v{_FORMAT_VERSION}"
             raise ValueError(f"fingerprint format {magic!r} v{version}, expected {expected}")
-        _, _, step_s, n_audio, n_picture, rest_start_s, n_rest = _HEADER.unpack_from(data)
-        if len(data) != _HEADER.size + 4 * n_audio + 8 * n_picture + 4 * n_rest:
+        _, _, step_s, n_audio, n_picture, rest_start_s, n_rest, n_peaks = _HEADER.unpack_from(data)
+        if len(data) != _HEADER.size + 4 * n_audio + 8 * n_picture + 4 * n_rest + 4 * n_peaks:
             raise ValueError("fingerprint data has the wrong length")
-        audio = np.frombuffer(data, dtype="<u4", count=n_audio, offset=_HEADER.size)
-        picture = np.frombuffer(data, dtype="<u8", count=n_picture, offset=_HEADER.size + 4 * n_audio)
-        rest = np.frombuffer(data, dtype="<u4", count=n_rest, offset=_HEADER.size + 4 * n_audio + 8 * n_picture)
+        at = _HEADER.size
+        audio = np.frombuffer(data, dtype="<u4", count=n_audio, offset=at)
+        picture = np.frombuffer(data, dtype="<u8", count=n_picture, offset=at + 4 * n_audio)
+        at += 4 * n_audio + 8 * n_picture
+        rest = np.frombuffer(data, dtype="<u4", count=n_rest, offset=at)
+        peaks = np.frombuffer(data, dtype="<u4", count=n_peaks, offset=at + 4 * n_rest)
         return cls(
             audio=audio.astype(np.uint32),
             picture=picture.astype(np.uint64),
             audio_step_s=step_s,
             rest_audio=rest.astype(np.uint32),
             rest_start_s=rest_start_s,
+            peaks=peaks.astype(np.uint32),
         )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from detector import landmarks
 from detector.fingerprint import Fingerprints
 from detector.repetition import AUDIO_MATCH, repetition_scores
 from detector.result import ENDING_S, Intro, Segment
@@ -47,6 +48,10 @@ SUPPORT_MARGIN = 0.2
 SURE_CREDITS = 0.75
 FINAL_TAIL_S = 4.0  # credits whose music ends this close to the end of the file run to its end
 EDGE_SNAP_S = 2.0  # a recap starting this close to 0 starts at 0; one ending this close to the intro ends there
+PREVIEW_TAIL_S = 15.0  # a preview after the credits that ends this close to the end of the file runs to it
+# "Previously on" opens the episode (after a logo at most): quotes that start later, before the intro, are a cold
+# open that a sibling's preview or recap quotes in turn.
+RECAP_LATEST_START_S = 10.0
 SILENT_SHARE = 0.9  # a tail with this share of silent codes holds nothing but credits (a card, or nothing)
 # A whole episode's sound has the intro, the credits and every quoted clip at offsets of their own: more candidate
 # offsets per sibling than the intro's matching needs.
@@ -94,6 +99,9 @@ def find_segments(
         credits_offsets = season.offsets_over(credits.start_s, credits.end_s)
         story_until = np.where(np.isfinite(credits_offsets), credits.start_s + credits_offsets, story_until)
     quoted = _quoted(season, story_from, story_until)
+    heard = _clips(target, known, story_from, story_until, season.n_seconds)
+    if heard is not None:
+        quoted |= heard & (season.matched.mean(axis=0) < 0.5)
     found: list[Segment] = []
     if intro is not None:
         recap = _recap(quoted, intro)
@@ -191,6 +199,29 @@ def _quoted(season: _Season, story_from: np.ndarray, story_until: np.ndarray) ->
     return story.any(axis=0) & (season.matched.mean(axis=0) < 0.5) & (season.similarity >= QUOTE_SIMILARITY)
 
 
+def _clips(
+    target: Fingerprints,
+    siblings: Sequence[Fingerprints],
+    story_from: np.ndarray,
+    story_until: np.ndarray,
+    n_seconds: int,
+) -> np.ndarray | None:
+    """(n_seconds,) bool: seconds of clips that a sibling has, sample for sample, in its story (spectral-peak
+    landmarks: short clips that the codes miss); None when the target's peaks are not known."""
+    if not len(target.peaks):
+        return None
+    mine = landmarks.pairs(target.peaks)
+    heard = np.zeros(n_seconds, dtype=bool)
+    centres = np.arange(n_seconds) + 0.5
+    for j, sibling in enumerate(siblings):
+        if not len(sibling.peaks):
+            continue
+        for clip in landmarks.quotes(mine, landmarks.pairs(sibling.peaks, jitter=True)):
+            if story_from[j] <= clip.start_s + clip.offset_s and clip.end_s + clip.offset_s <= story_until[j]:
+                heard |= (centres >= clip.start_s) & (centres < clip.end_s)
+    return heard
+
+
 def _recap(quoted: np.ndarray, intro: Intro) -> Segment | None:
     before = quoted.copy()
     before[int(intro.start_s) :] = False
@@ -198,6 +229,8 @@ def _recap(quoted: np.ndarray, intro: Intro) -> Segment | None:
     if not clusters:
         return None
     a, b = clusters[0]
+    if a > RECAP_LATEST_START_S:
+        return None
     start_s = 0.0 if a <= EDGE_SNAP_S else float(a)
     end_s = intro.start_s if intro.start_s - b <= EDGE_SNAP_S else float(b)
     if end_s <= start_s:
@@ -219,7 +252,9 @@ def _preview(quoted: np.ndarray, from_s: float, credits: Segment | None, duratio
     a, b = max(clusters, key=lambda c: int(after[c[0] : c[1]].sum()))
     if credits is not None and a < credits.start_s:  # just before the credits: it ends where they start
         b = min(b, int(np.ceil(credits.start_s)))
-    end_s = duration_s if duration_s - b <= EDGE_SNAP_S else float(b)
+    # After the credits it closes the episode: the clips at its end that were not matched are still the preview.
+    after_credits = credits is not None and a >= credits.start_s and duration_s - b <= PREVIEW_TAIL_S
+    end_s = duration_s if after_credits or duration_s - b <= EDGE_SNAP_S else float(b)
     share = float(after[a:b].mean())
     return Segment("preview", float(a), end_s, share, ("repetition", "quotes"))
 

@@ -3,11 +3,12 @@ shares at its ends, and what only looks like them (a theme reprise, story quoted
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
 
+from detector import landmarks
 from detector.fingerprint import FP_STEP_S, Fingerprints
 from detector.result import Intro, Segment
 from detector.segments import find_segments
@@ -174,3 +175,47 @@ def test_story_another_episode_has_is_a_preview_only_where_previews_are() -> Non
     season.quote(ep, ep.length_s - 30.0, season.episodes[3][0])
     preview = season.segments(2)["preview"]
     assert abs(preview.start_s - (ep.length_s - 30.0)) <= 2.0 and preview.end_s == ep.length_s
+
+
+def _random_peaks(length_s: int, rng: np.random.Generator) -> np.ndarray:
+    """~13 spectral peaks a second at random times and bins (detector.landmarks' packing)."""
+    n = round(13 * length_s)
+    frames = np.sort(rng.integers(0, round(length_s / landmarks.FRAME_S), n))
+    bins = rng.integers(10, 128, n)
+    return ((frames << 9) | bins).astype(np.uint32)
+
+
+def _peaks_copied(target: np.ndarray, at_s: float, source: np.ndarray, from_s: float, length_s: float) -> np.ndarray:
+    """`target` with its peaks over [at_s, at_s + length_s) replaced by `source`'s from from_s."""
+    t_frames, _ = landmarks.unpack(target)
+    s_frames, s_bins = landmarks.unpack(source)
+    a, b = round(at_s / landmarks.FRAME_S), round((at_s + length_s) / landmarks.FRAME_S)
+    shift = a - round(from_s / landmarks.FRAME_S)
+    taken = (s_frames >= a - shift) & (s_frames < b - shift)
+    copied = ((s_frames[taken] + shift) << 9) | s_bins[taken]
+    kept = target[(t_frames < a) | (t_frames >= b)]
+    return np.sort(np.concatenate([kept, copied.astype(np.uint32)]))
+
+
+def test_a_recap_of_clips_too_short_for_the_codes_is_found_by_its_peaks() -> None:
+    """Ten 3 s clips of the previous episode's story: their codes differ from the source's (a clip's codes see
+    ~3 s around it), their spectral peaks do not."""
+    season = Season(tails=("scene",))
+    episodes = [ep for ep, _ in season.episodes]
+    peaks = [_random_peaks(ep.length_s, season.rng) for ep in episodes]
+    target, source = episodes[2], episodes[1]
+    target.sound[: 30 * CODES_PER_S] = season.codes(30)  # what the codes see: nothing in common
+    for i, from_s in enumerate(season.rng.uniform(120, source.length_s - 200, 10)):
+        peaks[2] = _peaks_copied(peaks[2], 3.0 * i, peaks[1], float(from_s), 3.0)
+    intro = Intro(*INTRO, 1.0)
+
+    def recap(with_peaks: bool) -> Segment | None:
+        prints = [
+            replace(ep.fingerprints(), peaks=p if with_peaks else p[:0]) for ep, p in zip(episodes, peaks, strict=True)
+        ]
+        found = find_segments(prints[2], prints[:2] + prints[3:], intro, float(target.length_s))
+        return next((s for s in found if s.kind == "recap"), None)
+
+    assert recap(with_peaks=False) is None
+    found = recap(with_peaks=True)
+    assert found is not None and abs(found.start_s - 0.0) <= 2.0 and abs(found.end_s - 30.0) <= 2.0, found
