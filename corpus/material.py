@@ -7,12 +7,14 @@ picture with a warning: one bad asset must never stop a corpus build.
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict
 from pathlib import Path
 
 import av
 import numpy as np
 from numpy.typing import NDArray
+from scipy.signal import resample_poly
 
 from corpus import synth
 from corpus.catalog import NOISE_PREFIX, NOISE_TRACK_S
@@ -23,6 +25,10 @@ Audio = NDArray[np.float32]
 Picture = NDArray[np.uint8]
 
 SYNTH_PREFIX = "synth/"
+# Synthetic recordings are made at one rate and resampled to the episode's, as a real recording is decoded at any:
+# made at each rate, their random draws (a consonant's noise, the room tone) would differ, and a clip quoted from a
+# 44.1 kHz episode into a 48 kHz one would not be a copy.
+SYNTH_RATE = 48000
 AUDIO_CACHE_BYTES = 600 * 2**20  # decoded tracks are big (a 5-minute track at 48 kHz is 58 MB)
 PICTURE_CACHE_ITEMS = 16
 # Every track and line is brought to one active loudness before mixing, so that the plan's gains mean the
@@ -110,6 +116,10 @@ class Material:
         return samples
 
     def _load_audio(self, source: str, rate: int) -> Audio:
+        if source.startswith((NOISE_PREFIX, SYNTH_PREFIX)) and rate != SYNTH_RATE:
+            made = self._load_audio(source, SYNTH_RATE)
+            step = math.gcd(rate, SYNTH_RATE)
+            return resample_poly(made, rate // step, SYNTH_RATE // step).astype(np.float32)
         if source.startswith(NOISE_PREFIX):
             return synth.room_tone(source, NOISE_TRACK_S, rate)
         if source.startswith(SYNTH_PREFIX + "music/"):
