@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
-from scipy.ndimage import maximum_filter
 
 SAMPLE_RATE = 16000
 WINDOW = 512  # 32 ms: bins of 31 Hz
@@ -116,7 +115,7 @@ class PeakExtractor:
     def _pick(self, first_block: int, end_block: int) -> None:
         lo = max(self._row0, first_block * BLOCK_FRAMES - PEAK_FRAMES // 2)
         spectrum = self._spectrum[lo - self._row0 :]
-        local_max = maximum_filter(spectrum, size=(PEAK_FRAMES, PEAK_BINS), mode="constant", cval=-np.inf)
+        local_max = _sliding_max(_sliding_max(spectrum, PEAK_BINS, axis=1), PEAK_FRAMES, axis=0)
         is_peak = (spectrum == local_max) & np.isfinite(spectrum)
         frames, bins = np.nonzero(is_peak)
         frames = frames + lo
@@ -128,6 +127,28 @@ class PeakExtractor:
         frames, bins = frames[loud] + self.start_frame, bins[loud] + _bin_range()[0]
         packed = (frames.astype(np.uint64) << np.uint64(_BIN_BITS)) | bins.astype(np.uint64)
         self._peaks.append(np.sort(packed).astype(np.uint32))
+
+
+def _sliding_max(values: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """The maximum of each odd `size` window centred on each element along `axis`, -inf outside: what
+    scipy.ndimage.maximum_filter gives, by doubling windows (a few whole-array numpy passes; 3x faster here)."""
+    reach = size // 2
+    padding = [(0, 0)] * values.ndim
+    padding[axis] = (reach, reach)
+    windowed = np.pad(values, padding, constant_values=-np.inf)
+    n = values.shape[axis]
+
+    def part(array: np.ndarray, start: int, length: int) -> np.ndarray:
+        index = [slice(None)] * array.ndim
+        index[axis] = slice(start, start + length)
+        return array[tuple(index)]
+
+    width = 1
+    while width * 2 <= size:  # windowed[i] = the maximum of `width` elements from i
+        length = windowed.shape[axis] - width
+        windowed = np.maximum(part(windowed, 0, length), part(windowed, width, length))
+        width *= 2
+    return np.maximum(part(windowed, 0, n), part(windowed, size - width, n))
 
 
 def _log_spectrum(windows: np.ndarray) -> np.ndarray:
@@ -210,7 +231,13 @@ def quotes(target: Pairs, sibling: Pairs) -> list[Quote]:
     matched_at = np.sort(target.anchor[which])
     used = np.zeros(len(which), bool)
     values, counts = np.unique(offsets, return_counts=True)
-    for value in values[np.argsort(-counts)]:
+    # Most offsets are chance agreements of a hash or two. One with fewer than MIN_PAIRS hits within the tolerance
+    # cannot make a clip, so it is not looked at (each look is a pass over every hit).
+    total = np.concatenate([[0], np.cumsum(counts)])
+    around = total[np.searchsorted(values, values + OFFSET_TOLERANCE_FRAMES, "right")]
+    around -= total[np.searchsorted(values, values - OFFSET_TOLERANCE_FRAMES, "left")]
+    order = np.argsort(-counts)
+    for value in values[order[around[order] >= MIN_PAIRS]]:
         near = ~used & (np.abs(offsets - value) <= OFFSET_TOLERANCE_FRAMES)
         if near.sum() < MIN_PAIRS:
             continue

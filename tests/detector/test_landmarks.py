@@ -78,3 +78,17 @@ def test_fingerprints_keep_their_peaks(story: np.ndarray) -> None:
     peaks = spectral_peaks(story)
     prints = Fingerprints(np.zeros(10, np.uint32), np.zeros(3, np.uint64), peaks=peaks)
     assert np.array_equal(Fingerprints.from_bytes(prints.to_bytes()).peaks, peaks)
+
+
+@pytest.mark.parametrize("n_frames", [1, 10, 21, 64, 500])
+def test_the_local_maximum_is_scipys_maximum_filter(n_frames: int) -> None:
+    from scipy.ndimage import maximum_filter
+
+    from detector.landmarks import PEAK_BINS, PEAK_FRAMES, _sliding_max
+
+    rng = np.random.default_rng(n_frames)
+    spectrum = rng.standard_normal((n_frames, 119)).astype(np.float32)
+    spectrum[rng.random(spectrum.shape) < 0.05] = -np.inf  # silent frames are -inf
+    ours = _sliding_max(_sliding_max(spectrum, PEAK_BINS, axis=1), PEAK_FRAMES, axis=0)
+    expected = maximum_filter(spectrum, size=(PEAK_FRAMES, PEAK_BINS), mode="constant", cval=-np.inf)
+    np.testing.assert_array_equal(ours, expected)
