@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench import rss
+
 CACHE = Path("cache/bench")
 PART_MINUTES = 4  # rendered once, then repeated by stream copy: the decoding cost per minute is the same
 # "-intro": the intro alone (Detector(segments=False)): what finding the recap, credits and preview adds to it.
@@ -112,10 +114,7 @@ def _rss_now_mb() -> float:
     gc.collect()
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return rss.now_mb()
 
 
 def measure(run: str, target: Path, siblings: list[Path], threads: int | None) -> dict[str, object]:
@@ -145,7 +144,7 @@ def measure(run: str, target: Path, siblings: list[Path], threads: int | None) -
         "duration_s": probe(target).duration_s,
         "wall_s": wall_s,
         "load_s": load_s,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": rss.peak_mb(),
         "rss_after_mb": _rss_now_mb(),
         "frames": COUNTS.video_frames,
         "window_frames": COUNTS.window_frames,
@@ -175,10 +174,8 @@ def _measure_skipper(target: Path, siblings: list[Path]) -> dict[str, object]:
         "duration_s": duration_s,
         "wall_s": wall_s,
         "load_s": 0.0,
-        "peak_rss_mb": (
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        )
-        / 1024,
+        # fpcalc's peak (a child's ru_maxrss, at least what this process held when it started fpcalc) added.
+        "peak_rss_mb": rss.peak_mb() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "rss_after_mb": float("nan"),
         "frames": 0,
         "window_frames": 0,
@@ -186,13 +183,6 @@ def _measure_skipper(target: Path, siblings: list[Path]) -> dict[str, object]:
         "signals": "chromaprint",
         "intro": None if intro is None else f"{intro.start_s:.2f}-{intro.end_s:.2f}",
     }
-
-
-def _process_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _children(pid: int) -> list[int]:
@@ -236,10 +226,10 @@ def measure_daemon(episode: Path, unload_after_s: float = 5.0) -> dict[str, floa
                     raise RuntimeError(f"the daemon did not detect the episode:\n{log.read_text()}")
                 time.sleep(0.2)
             (detection_process,) = _children(daemon.pid)
-            loaded = {"daemon_mb": _process_rss_mb(daemon.pid), "detection_mb": _process_rss_mb(detection_process)}
+            loaded = {"daemon_mb": rss.now_mb(daemon.pid), "detection_mb": rss.now_mb(detection_process)}
             while _children(daemon.pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            return {**loaded, "idle_mb": _process_rss_mb(daemon.pid), "unload_after_s": unload_after_s}
+            return {**loaded, "idle_mb": rss.now_mb(daemon.pid), "unload_after_s": unload_after_s}
         finally:
             daemon.terminate()
             daemon.wait(30)

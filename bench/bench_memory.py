@@ -4,20 +4,21 @@
 
 Builds (once, into cache/bench/memory/) each file as a recorded broadcast can be: video at 1 fps (320x180 H.264),
 AAC stereo 48 kHz, a tune and a title card from 20 to 50 s, then a quiet hum to the end. Each length runs
-`intro-daemon detect --json` in a process of its own, so its peak RSS (ru_maxrss) is its own.
+`intro-daemon detect --json` in a process of its own, so its peak RSS (VmHWM) is its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from bench import rss
 
 CACHE = Path("cache/bench/memory")
 AUDIO_RATE = 48_000
@@ -92,7 +93,7 @@ def child(path: Path, weights: Path | None) -> int:
         rc = cli(argv)
     if rc:
         return rc
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = rss.peak_mb()
     print(json.dumps({"peak_mb": peak_mb, "answer": json.loads(out.getvalue())}))
     return 0
 

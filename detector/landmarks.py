@@ -36,6 +36,7 @@ SILENCE_DBFS = -60.0  # no peaks in a frame quieter than this (RMS re full scale
 # the first few: a peak that one copy has and the other lacks would change which are first.
 MAX_DT_FRAMES = 32
 MAX_DF_BINS = 15
+_SPECTRUM_ROWS = 512
 _CANDIDATES = 48  # peaks after an anchor looked at (the zone holds ~7 at ~13 peaks a second)
 _BIN_BITS = 9  # a peak is packed as frame << 9 | bin
 # A hash that a sibling holds more often than this is a sound the show repeats everywhere (a tone, a loop): it says
@@ -155,12 +156,16 @@ def _log_spectrum(windows: np.ndarray) -> np.ndarray:
     """(n, WINDOW) -> (n, bins in F_MIN_HZ..F_MAX_HZ) log power; -inf for a silent frame."""
     first, last = _bin_range()
     taper = np.hanning(WINDOW).astype(np.float32)
-    spectrum = scipy.fft.rfft(windows * taper, axis=1)[:, first:last]
-    power = spectrum.real**2 + spectrum.imag**2
-    log_power = np.log(power + 1e-10)
-    mean_square = np.einsum("ij,ij->i", windows, windows) / WINDOW
-    log_power[mean_square < 10 ** (SILENCE_DBFS / 10)] = -np.inf
-    return log_power.astype(np.float32)
+    log_power = np.empty((len(windows), last - first), np.float32)
+    # A few hundred frames at a time: the tapered copies and their spectra stay in the cache (2x faster than at once).
+    for at in range(0, len(windows), _SPECTRUM_ROWS):
+        rows = windows[at : at + _SPECTRUM_ROWS]
+        spectrum = scipy.fft.rfft(rows * taper, axis=1)[:, first:last]
+        out = log_power[at : at + len(rows)]
+        np.log(spectrum.real**2 + spectrum.imag**2 + 1e-10, out=out)
+        mean_square = np.einsum("ij,ij->i", rows, rows) / WINDOW
+        out[mean_square < 10 ** (SILENCE_DBFS / 10)] = -np.inf
+    return log_power
 
 
 def unpack(peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
