@@ -64,6 +64,9 @@ class Fingerprints:
     # The spectral peaks of all the sound read (`audio` and `rest_audio`), packed, in the file's frames
     # (detector.landmarks). Empty: not known (computed only when the segments are looked for).
     peaks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
+    # (season, episode) from the file's name (detector.season.placed), None when not known. Not stored: a file
+    # renamed keeps its fingerprints and gets its new place.
+    episode: tuple[int, int] | None = None
 
     def sound(self) -> np.ndarray:
         """(n_codes,) uint32: the codes of the whole file from 0, `audio` then `rest_audio`, 0 ("no information")

@@ -27,7 +27,7 @@ from detector.memory import MemoryCeiling
 from detector.model import IntroNet
 from detector.repetition import season_context
 from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segment
-from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity
+from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity, placed
 from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro
 from detector.segments import FINAL_TAIL_S, SURE_CREDITS, ending_from, find_segments, with_credits
 from detector.weights import DEFAULT_MODEL, MODELS
@@ -115,7 +115,7 @@ class Analysis:
             if head["model"] != model_version:
                 return None
             at = 4 + size
-            fingerprints = Fingerprints.from_bytes(data[at : at + head["fingerprints"]])
+            fingerprints = placed(path, Fingerprints.from_bytes(data[at : at + head["fingerprints"]]))
             at += head["fingerprints"]
             arrays = []
             for shape in head["shapes"]:
@@ -264,7 +264,7 @@ class Detector:
         season_embedding = others[0] if others and other is self.model else None
         own = None
         if self.uses_siblings:
-            own = features.fingerprints()
+            own = placed(path, features.fingerprints())
             self.store.put(path, own)
         return Analysis(
             path=path,
@@ -316,7 +316,7 @@ class Detector:
         the network's scores cannot change the answer (season_rule.decided_by_sound); its pictures are decoded only
         around the intro's ends, for the shot cuts. None: the pictures are needed (nothing is stored then)."""
         sound = extract_sound(path, self.languages, self.ceiling, with_rest=self.segments)
-        own = sound.fingerprints()
+        own = placed(path, sound.fingerprints())
         others, repetition, n_copies = season_context(own, siblings)
         if repetition.n_siblings < 2:  # one sibling or none left: the lone-episode model may be asked
             return None
@@ -444,7 +444,7 @@ class Detector:
         if stored is None:
             return None
         analysis, had = stored
-        found = [f for f in (self.store.get(s) for s in siblings) if f is not None]
+        found = [placed(s, f) for s, f in ((s, self.store.get(s)) for s in siblings) if f is not None]
         if len(found) <= had:
             return None
         detection = self.finish(analysis, found)
@@ -469,7 +469,7 @@ class Detector:
                         self._kept.popitem(last=False)
                     cached = analysis.fingerprints
                 if cached is not None:
-                    found.append(cached)
+                    found.append(placed(sibling, cached))
             except (DecodeError, OSError) as exc:
                 log.warning("sibling left out of the season context: %s", exc)
         return found

@@ -6,6 +6,8 @@ them in its database; the CLI in memory). A sibling that cannot be decoded is le
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -16,6 +18,25 @@ def file_identity(path: Path) -> str:
     """Path, size and mtime: a file that changes gets a new identity, a moved one keeps its content's results."""
     stat = path.stat()
     return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+# "S01E03", "s1e3", "S01.E03", "1x03" (the names Sonarr, Jellyfin, Plex and Kodi read), not inside a longer word.
+_EPISODE = re.compile(r"(?<![a-z0-9])(?:s(\d{1,4})[ ._-]?e(\d{1,4})|(\d{1,2})x(\d{1,3}))(?!\d)", re.IGNORECASE)
+
+
+def episode_number(path: Path) -> tuple[int, int] | None:
+    """(season, episode) from a file's name, None when the name does not say: where it sits in its show."""
+    match = _EPISODE.search(path.stem)
+    if match is None:
+        return None
+    season, episode = (match.group(1), match.group(2)) if match.group(1) is not None else match.group(3, 4)
+    return int(season), int(episode)
+
+
+def placed(path: Path, fingerprints: Fingerprints) -> Fingerprints:
+    """The fingerprints with the episode's place in its show (from its name): a recap quotes earlier episodes,
+    a preview the next one (detector.segments)."""
+    return replace(fingerprints, episode=episode_number(path))
 
 
 class FingerprintStore(Protocol):

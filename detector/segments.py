@@ -12,6 +12,9 @@ a clip quoted from there is not seen):
   story matches at that sibling's *start*, so it is not taken for this episode's recap.
 - preview ("Next time on"): right before the credits, after their start, or closing the episode, clips that a
   sibling has as story.
+- Where the file names give the episodes' order (S01E03; detector.season.episode_number), a recap's clips come
+  from earlier episodes only, their cold opens included, and a preview's from the next episode only: a season's
+  first episode has no recap, its last no preview.
 Both quoted kinds are clips repeated by few siblings; seconds most siblings repeat (intro, credits) are never a
 quote. The siblings' intros and credits are placed from the offsets at which they repeat this episode's.
 
@@ -98,17 +101,24 @@ def find_segments(
     if credits is not None:
         credits_offsets = season.offsets_over(credits.start_s, credits.end_s)
         story_until = np.where(np.isfinite(credits_offsets), credits.start_s + credits_offsets, story_until)
-    quoted = _quoted(season, story_from, story_until)
-    heard = _clips(target, known, story_from, story_until, season.n_seconds)
-    if heard is not None:
-        quoted |= heard & (season.matched.mean(axis=0) < 0.5)
+    # A recap quotes earlier episodes, a preview the next: where the names give the order, only those count (the
+    # one after a season's last episode is not there, so neither is its preview).
+    earlier, following = _places(target, known)
+    unknown = np.array([s.episode is None or target.episode is None for s in known], bool)
+    # An earlier episode's cold open is story a recap may quote: with the order known, what sits before an earlier
+    # episode's intro is not a later episode's recap quoting this one.
+    recap_from = np.where(earlier, 0.0, story_from)
+    clips = _clips(target, known)
     found: list[Segment] = []
     if intro is not None:
+        quoted = _quoted(season, clips, recap_from, story_until, earlier | unknown)
         recap = _recap(quoted, intro)
         if recap is not None:
             found.append(recap)
     ending = ending_from(duration_s, intro)
-    preview = _preview(quoted, ending, credits, duration_s)
+    preview = _preview(
+        _quoted(season, clips, story_from, story_until, following | unknown), ending, credits, duration_s
+    )
     if credits is not None:
         if preview is not None and preview.start_s >= credits.start_s:
             # What follows the credits is the preview: they end where it starts, and are not the last thing.
@@ -190,36 +200,52 @@ def _silent(target: Fingerprints, start_s: float, end_s: float) -> bool:
     return len(tail) > 0 and float(np.mean(tail == 0)) >= SILENT_SHARE
 
 
-def _quoted(season: _Season, story_from: np.ndarray, story_until: np.ndarray) -> np.ndarray:
-    """(n_seconds,) bool: seconds that a sibling has as story and repeats closely, and that fewer than half of the
-    siblings repeat (what most repeat is the season's own: the intro, the credits, a score cue). So a scene that a
-    preview and a later episode's recap both quote is lost to the preview in a season of four or five."""
-    at = np.nan_to_num(season.at_s, nan=-1.0)
-    story = season.matched & (at >= story_from[:, None]) & (at < story_until[:, None])
-    return story.any(axis=0) & (season.matched.mean(axis=0) < 0.5) & (season.similarity >= QUOTE_SIMILARITY)
+def _places(target: Fingerprints, siblings: Sequence[Fingerprints]) -> tuple[np.ndarray, np.ndarray]:
+    """(n_siblings,) bool each: the episodes before the target, and the one right after it (the next present);
+    both False where the order is not known (a name without an episode number)."""
+    n = len(siblings)
+    if target.episode is None:
+        return np.zeros(n, bool), np.zeros(n, bool)
+    places = [s.episode for s in siblings]
+    earlier = np.array([p is not None and p < target.episode for p in places], bool)
+    after = [p for p in places if p is not None and p > target.episode]
+    following = np.array([bool(after) and p == min(after) for p in places], bool)
+    return earlier, following
 
 
-def _clips(
-    target: Fingerprints,
-    siblings: Sequence[Fingerprints],
+def _quoted(
+    season: _Season,
+    clips: list[list[landmarks.Quote]] | None,
     story_from: np.ndarray,
     story_until: np.ndarray,
-    n_seconds: int,
-) -> np.ndarray | None:
-    """(n_seconds,) bool: seconds of clips that a sibling has, sample for sample, in its story (spectral-peak
-    landmarks: short clips that the codes miss); None when the target's peaks are not known."""
+    sources: np.ndarray,
+) -> np.ndarray:
+    """(n_seconds,) bool: seconds that a sibling among `sources` (n_siblings,) has as story, between story_from
+    and story_until in it, and repeats closely (the audio codes) or sample for sample (the landmarks' clips); and
+    that fewer than half of the siblings repeat (what most repeat is the season's own: the intro, the credits, a
+    score cue). So a scene that a preview and a later episode's recap both quote is lost to the preview in a season
+    of four or five."""
+    at = np.nan_to_num(season.at_s, nan=-1.0)
+    story = season.matched & (at >= story_from[:, None]) & (at < story_until[:, None]) & sources[:, None]
+    quoted = story.any(axis=0) & (season.similarity >= QUOTE_SIMILARITY)
+    centres = np.arange(season.n_seconds) + 0.5
+    for j, found in enumerate(clips or []):
+        for clip in found if sources[j] else []:
+            if story_from[j] <= clip.start_s + clip.offset_s and clip.end_s + clip.offset_s <= story_until[j]:
+                quoted |= (centres >= clip.start_s) & (centres < clip.end_s)
+    return quoted & (season.matched.mean(axis=0) < 0.5)
+
+
+def _clips(target: Fingerprints, siblings: Sequence[Fingerprints]) -> list[list[landmarks.Quote]] | None:
+    """Per sibling, the clips of the target it has sample for sample (spectral-peak landmarks: short clips that
+    the codes miss), anywhere in it; None when the target's peaks are not known."""
     if not len(target.peaks):
         return None
     mine = landmarks.pairs(target.peaks)
-    heard = np.zeros(n_seconds, dtype=bool)
-    centres = np.arange(n_seconds) + 0.5
-    for j, sibling in enumerate(siblings):
-        if not len(sibling.peaks):
-            continue
-        for clip in landmarks.quotes(mine, landmarks.pairs(sibling.peaks, jitter=True)):
-            if story_from[j] <= clip.start_s + clip.offset_s and clip.end_s + clip.offset_s <= story_until[j]:
-                heard |= (centres >= clip.start_s) & (centres < clip.end_s)
-    return heard
+    return [
+        landmarks.quotes(mine, landmarks.pairs(sibling.peaks, jitter=True)) if len(sibling.peaks) else []
+        for sibling in siblings
+    ]
 
 
 def _recap(quoted: np.ndarray, intro: Intro) -> Segment | None:

@@ -78,10 +78,15 @@ class Season:
             a = round(from_s * CODES_PER_S)
             ep.put(at_s + 10 * i, source.sound[a : a + 10 * CODES_PER_S].copy(), self.rng)
 
-    def segments(self, k: int, with_rest: bool = True) -> dict[str, Segment]:
+    def segments(self, k: int, with_rest: bool = True, ordered: bool = False) -> dict[str, Segment]:
+        """ordered: the fingerprints say where each episode sits (S01E01, ...), as the names give it."""
+
+        def place(j: int, fingerprints: Fingerprints) -> Fingerprints:
+            return replace(fingerprints, episode=(1, j + 1)) if ordered else fingerprints
+
         ep = self.episodes[k][0]
-        siblings = [e.fingerprints(with_rest) for j, (e, _) in enumerate(self.episodes) if j != k]
-        found = find_segments(ep.fingerprints(), siblings, Intro(*INTRO, 1.0), float(ep.length_s))
+        siblings = [place(j, e.fingerprints(with_rest)) for j, (e, _) in enumerate(self.episodes) if j != k]
+        found = find_segments(place(k, ep.fingerprints()), siblings, Intro(*INTRO, 1.0), float(ep.length_s))
         assert len({s.kind for s in found}) == len(found), "at most one of each kind"
         return {s.kind: s for s in found}
 
@@ -108,6 +113,32 @@ def test_story_quoted_by_another_episode_is_not_this_episodes_recap_or_preview()
     found = season.segments(0)
     assert "recap" not in found and "preview" not in found
     assert set(found) == {"credits"}
+
+
+def test_with_the_order_a_recap_quoting_the_last_episodes_cold_open_is_found() -> None:
+    # Episode 3's recap quotes episode 2's cold open (before its intro). Without the order that is what a later
+    # episode's recap quoting this one looks like, so it is not taken; with it, it is.
+    season = Season(tails=("scene",))
+    ep, source = season.episodes[3][0], season.episodes[2][0]
+    cold_open = source.sound[round(30 * CODES_PER_S) : round(INTRO[0] * CODES_PER_S)].copy()
+    ep.sound[: 30 * CODES_PER_S] = season.codes(30)  # the recap: only the cold open quoted
+    ep.put(0.0, cold_open, season.rng)
+    assert "recap" not in season.segments(3)
+    recap = season.segments(3, ordered=True)["recap"]
+    assert abs(recap.start_s - 0.0) <= 2.0 and abs(recap.end_s - 30.0) <= 2.0, recap
+
+
+def test_with_the_order_story_of_an_earlier_episode_is_no_preview_and_later_story_no_recap() -> None:
+    # The season's last episode ends on clips of the first's story (a flashback montage after the credits): a
+    # preview by its place, but a preview is of the next episode, and there is none. Episode 1's recap quotes
+    # episode 0, before it: not the recap of episode 0, whatever the order says.
+    season = Season(n=4, tails=("scene",))
+    last = season.episodes[3][0]
+    season.quote(last, last.length_s - 30.0, season.episodes[0][0])
+    assert "preview" in season.segments(3)
+    assert "preview" not in season.segments(3, ordered=True)
+    assert "recap" not in season.segments(0, ordered=True)
+    assert "recap" in season.segments(1, ordered=True)
 
 
 def test_a_theme_reprise_over_the_last_scene_is_not_the_credits() -> None:
