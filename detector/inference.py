@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 # older ones): 2 = ends snapped to shot cuts, 3 = the one-sibling fallback, 4 = copies of an episode left out of
 # its season context, and intros bounded in length, 5 = a looped theme keeps one offset per sibling (repetition),
 # 6 = recap, credits and preview (detector.segments), 7 = clips a recap or a preview quotes found by their
-# spectral peaks (detector.landmarks).
-POSTPROCESSING = "post7"
+# spectral peaks (detector.landmarks), 8 = a recap's clips from earlier episodes, a preview's from the next, where
+# the names give the order.
+POSTPROCESSING = "post8"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
