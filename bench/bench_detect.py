@@ -2,7 +2,7 @@
 Intro Skipper's algorithm, side by side, (a) for a lone episode and (b) for a new episode of a season whose
 siblings are stored.
 
-    python -m bench.bench_detect [--minutes 44] [--siblings 4] [--threads N] [--no-baseline]
+    python -m bench.bench_detect [--minutes 44] [--siblings 4] [--threads N] [--no-baseline] [--repeat N]
 
 Then the real service (`intro-daemon run`) on a library of one episode: its resident size with the detection
 process loaded, and idle once that process is unloaded (worker.unload_after_s).
@@ -235,6 +235,13 @@ def measure_daemon(episode: Path, unload_after_s: float = 5.0) -> dict[str, floa
             daemon.wait(30)
 
 
+def _median_run(found: list[dict[str, object]]) -> dict[str, object]:
+    """The run whose wall time is the median (the lower one of an even count), with the range of all."""
+    walls = sorted(float(r["wall_s"]) for r in found)  # type: ignore[arg-type]
+    median = next(r for r in found if float(r["wall_s"]) == walls[(len(walls) - 1) // 2])  # type: ignore[arg-type]
+    return {**median, "wall_min_s": walls[0], "wall_max_s": walls[-1], "runs": len(walls)}
+
+
 def _child(args: list[str]) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.bench_detect", *args], check=True, capture_output=True, text=True
@@ -248,6 +255,9 @@ def main() -> int:
     parser.add_argument("--siblings", type=int, default=4, help="stored siblings of the new episode (>= 3)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-baseline", action="store_true", help="leave out Intro Skipper's algorithm")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each column, in turn; the median run's figures are printed"
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--season", type=Path, nargs="*", default=[], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -269,7 +279,12 @@ def main() -> int:
     names = [str(p) for p in season]
     _child(["--child", "store", "--season", *names, *threads])
     runs = [r for r in RUNS if not (r.endswith("skipper") and (args.no_baseline or not _has_fpcalc()))]
-    results = {run: _child(["--child", run, "--season", *names, *threads]) for run in runs}
+    # In turn (a b c a b c ...), so that a slow spell of the machine is spread over the columns.
+    repeats: dict[str, list[dict[str, object]]] = {run: [] for run in runs}
+    for _ in range(max(1, args.repeat)):
+        for run in runs:
+            repeats[run].append(_child(["--child", run, "--season", *names, *threads]))
+    results = {run: _median_run(found) for run, found in repeats.items()}
 
     first = next(iter(results.values()))
     minutes = float(first["duration_s"]) / 60  # type: ignore[arg-type]
@@ -280,6 +295,7 @@ def main() -> int:
     print(f"{'':<24}" + "".join(f"{r:>22}" for r in results))
     rows = [
         ("detection wall s", lambda r: f"{r['wall_s']:.2f}"),
+        ("... of the runs", lambda r: f"{r['wall_min_s']:.2f}-{r['wall_max_s']:.2f} ({r['runs']})"),
         ("x real time", lambda r: f"{float(r['duration_s']) / float(r['wall_s']):.0f}"),
         ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}"),
         ("RSS after, idle MB", lambda r: f"{r['rss_after_mb']:.0f}"),
