@@ -106,15 +106,14 @@ def find_segments(
     earlier, following = _places(target, known)
     unknown = np.array([s.episode is None or target.episode is None for s in known], bool)
     # An earlier episode's cold open is story a recap may quote: with the order known, what sits before an earlier
-    # episode's intro is not a later episode's recap quoting this one.
-    recap_from = np.where(earlier, 0.0, story_from)
+    # episode's intro is not a later episode's recap quoting this one. Not when this episode's intro is not known:
+    # the siblings' intros are placed from it, and an intro the season shares with few would be taken for a quote.
+    recap_from = np.where(earlier & (intro is not None), 0.0, story_from)
     clips = _clips(target, known)
     found: list[Segment] = []
-    if intro is not None:
-        quoted = _quoted(season, clips, recap_from, story_until, earlier | unknown)
-        recap = _recap(quoted, intro)
-        if recap is not None:
-            found.append(recap)
+    recap = _recap(_quoted(season, clips, recap_from, story_until, earlier | unknown), intro)
+    if recap is not None:
+        found.append(recap)
     ending = ending_from(duration_s, intro)
     preview = _preview(
         _quoted(season, clips, story_from, story_until, following | unknown), ending, credits, duration_s
@@ -248,9 +247,12 @@ def _clips(target: Fingerprints, siblings: Sequence[Fingerprints]) -> list[list[
     ]
 
 
-def _recap(quoted: np.ndarray, intro: Intro) -> Segment | None:
+def _recap(quoted: np.ndarray, intro: Intro | None) -> Segment | None:
+    """The first run of quoted clips, if it opens the episode: up to the intro, or where the quotes stop in an
+    episode without one ("previously on", then the story)."""
     before = quoted.copy()
-    before[int(intro.start_s) :] = False
+    if intro is not None:
+        before[int(intro.start_s) :] = False
     clusters = [c for c in _runs(before, QUOTE_GAP_S) if before[c[0] : c[1]].sum() >= MIN_QUOTED_S]
     if not clusters:
         return None
@@ -258,7 +260,7 @@ def _recap(quoted: np.ndarray, intro: Intro) -> Segment | None:
     if a > RECAP_LATEST_START_S:
         return None
     start_s = 0.0 if a <= EDGE_SNAP_S else float(a)
-    end_s = intro.start_s if intro.start_s - b <= EDGE_SNAP_S else float(b)
+    end_s = intro.start_s if intro is not None and intro.start_s - b <= EDGE_SNAP_S else float(b)
     if end_s <= start_s:
         return None
     share = float(before[a:b].mean())

@@ -141,6 +141,21 @@ def test_with_the_order_story_of_an_earlier_episode_is_no_preview_and_later_stor
     assert "recap" in season.segments(1, ordered=True)
 
 
+def test_an_episode_without_an_intro_gets_its_recap() -> None:
+    # Episode 2 drops the title sequence: "previously on" (0-30 s), then its story. The recap ends where the quotes
+    # stop; episode 0 (nothing before it to quote) gets none.
+    season = Season(tails=("scene",))
+    ep = season.episodes[2][0]
+    a, b = round(INTRO[0] * CODES_PER_S), round(INTRO[1] * CODES_PER_S)
+    ep.sound[a:b] = season.codes(INTRO[1] - INTRO[0])
+    siblings = [e.fingerprints() for j, (e, _) in enumerate(season.episodes) if j != 2]
+    found = {s.kind: s for s in find_segments(ep.fingerprints(), siblings, None, float(ep.length_s))}
+    assert abs(found["recap"].start_s - 0.0) <= 2.0 and abs(found["recap"].end_s - 30.0) <= 2.0, found
+    first = season.episodes[0][0]
+    others = [e.fingerprints() for e, _ in season.episodes[1:]]
+    assert "recap" not in {s.kind for s in find_segments(first.fingerprints(), others, None, float(first.length_s))}
+
+
 def test_a_theme_reprise_over_the_last_scene_is_not_the_credits() -> None:
     season = Season(tails=("scene",))
     ep = season.episodes[2][0]
