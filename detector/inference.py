@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 # its season context, and intros bounded in length, 5 = a looped theme keeps one offset per sibling (repetition),
 # 6 = recap, credits and preview (detector.segments), 7 = clips a recap or a preview quotes found by their
 # spectral peaks (detector.landmarks), 8 = a recap's clips from earlier episodes, a preview's from the next, where
-# the names give the order, 9 = a recap in an episode without an intro.
-POSTPROCESSING = "post9"
+# the names give the order, 9 = a recap in an episode without an intro, 10 = a recap's start snapped to 0 from 5 s.
+POSTPROCESSING = "post10"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.

@@ -50,7 +50,10 @@ SUPPORT_MARGIN = 0.2
 # whose credits are silent, a score cue a few episodes end with is all the sound can share.
 SURE_CREDITS = 0.75
 FINAL_TAIL_S = 4.0  # credits whose music ends this close to the end of the file run to its end
-EDGE_SNAP_S = 2.0  # a recap starting this close to 0 starts at 0; one ending this close to the intro ends there
+EDGE_SNAP_S = 2.0  # a recap ending this close to the intro ends there; a preview this close to the end, at it
+# A recap whose quotes start this close to 0 starts at 0: "previously on" opens the episode, and what comes before
+# its first match is a clip the matchers missed (a quiet one: 3-4 s late on data/seg-tune) or a logo.
+RECAP_START_SNAP_S = 5.0
 PREVIEW_TAIL_S = 15.0  # a preview after the credits that ends this close to the end of the file runs to it
 # "Previously on" opens the episode (after a logo at most): quotes that start later, before the intro, are a cold
 # open that a sibling's preview or recap quotes in turn.
@@ -259,7 +262,7 @@ def _recap(quoted: np.ndarray, intro: Intro | None) -> Segment | None:
     a, b = clusters[0]
     if a > RECAP_LATEST_START_S:
         return None
-    start_s = 0.0 if a <= EDGE_SNAP_S else float(a)
+    start_s = 0.0 if a <= RECAP_START_SNAP_S else float(a)
     end_s = intro.start_s if intro is not None and intro.start_s - b <= EDGE_SNAP_S else float(b)
     if end_s <= start_s:
         return None
