@@ -106,8 +106,7 @@ def find_segments(
         story_until = np.where(np.isfinite(credits_offsets), credits.start_s + credits_offsets, story_until)
     # A recap quotes earlier episodes, a preview the next: where the names give the order, only those count (the
     # one after a season's last episode is not there, so neither is its preview).
-    earlier, following = _places(target, known)
-    unknown = np.array([s.episode is None or target.episode is None for s in known], bool)
+    earlier, following, unknown = _places(target, known)
     # An earlier episode's cold open is story a recap may quote: with the order known, what sits before an earlier
     # episode's intro is not a later episode's recap quoting this one. Not when this episode's intro is not known:
     # the siblings' intros are placed from it, and an intro the season shares with few would be taken for a quote.
@@ -202,17 +201,18 @@ def _silent(target: Fingerprints, start_s: float, end_s: float) -> bool:
     return len(tail) > 0 and float(np.mean(tail == 0)) >= SILENT_SHARE
 
 
-def _places(target: Fingerprints, siblings: Sequence[Fingerprints]) -> tuple[np.ndarray, np.ndarray]:
-    """(n_siblings,) bool each: the episodes before the target, and the one right after it (the next present);
-    both False where the order is not known (a name without an episode number)."""
-    n = len(siblings)
-    if target.episode is None:
-        return np.zeros(n, bool), np.zeros(n, bool)
+def _places(target: Fingerprints, siblings: Sequence[Fingerprints]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n_siblings,) bool each: the episodes before the target, the one right after it (the next present), and
+    those whose order to it is not known (a name without an episode number, on either side)."""
+    here = target.episode
+    if here is None:
+        n = len(siblings)
+        return np.zeros(n, bool), np.zeros(n, bool), np.ones(n, bool)
     places = [s.episode for s in siblings]
-    earlier = np.array([p is not None and p < target.episode for p in places], bool)
-    after = [p for p in places if p is not None and p > target.episode]
+    after = [p for p in places if p is not None and p > here]
+    earlier = np.array([p is not None and p < here for p in places], bool)
     following = np.array([bool(after) and p == min(after) for p in places], bool)
-    return earlier, following
+    return earlier, following, np.array([p is None for p in places], bool)
 
 
 def _quoted(
@@ -232,7 +232,9 @@ def _quoted(
     quoted = story.any(axis=0) & (season.similarity >= QUOTE_SIMILARITY)
     centres = np.arange(season.n_seconds) + 0.5
     for j, found in enumerate(clips or []):
-        for clip in found if sources[j] else []:
+        if not sources[j]:
+            continue
+        for clip in found:
             if story_from[j] <= clip.start_s + clip.offset_s and clip.end_s + clip.offset_s <= story_until[j]:
                 quoted |= (centres >= clip.start_s) & (centres < clip.end_s)
     return quoted & (season.matched.mean(axis=0) < 0.5)
