@@ -24,7 +24,8 @@ class DetectFn(Protocol):
         ...
 
 
-RevisitFn = Callable[[Path, Sequence[Path]], Detection | None]
+# (path, siblings, settled): see detector.Detector.revisit.
+RevisitFn = Callable[[Path, Sequence[Path], Detection | None], Detection | None]
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class LoadedDetector:
     # Called when the daemon stops: gives back detections running elsewhere (daemon/cluster/); nothing for ours.
     stop: Callable[[], None] = lambda: None
     # Decides an earlier episode again from what is stored, without decoding, now that it has these siblings;
-    # None: nothing stored for it (settled). None here: the detector cannot (a fake).
+    # with its settled result, only its recap, credits and preview. None: nothing to decide again. None here: the
+    # detector cannot (a fake).
     revisit: RevisitFn | None = None
 
 

@@ -10,7 +10,7 @@ learnt outlives it.
 The child is `python -m daemon.detector_process FD LOADER`: FD is its end of a socket pair, LOADER the
 "module:function" that loads the detector (a `ChildLoader`; tests pass a light one). Messages are pickled
 (multiprocessing.connection): the parent sends (WorkerConfig, database URL, log level), the child answers
-("ready", model version) or ("failed", message), then each request ("detect" | "revisit", path, siblings) gets
+("ready", model version) or ("failed", message), then each request ("detect" | "revisit", path, siblings, settled result or None) gets
 ("ok", result) or ("error", exception) back.
 """
 
@@ -93,8 +93,10 @@ class _Child:
             raise DetectorLoadError(value)
         self.model_version: str = value
 
-    def call(self, method: str, path: Path, siblings: Sequence[Path]) -> Detection | None:
-        self.conn.send((method, path, list(siblings)))
+    def call(
+        self, method: str, path: Path, siblings: Sequence[Path], settled: Detection | None = None
+    ) -> Detection | None:
+        self.conn.send((method, path, list(siblings), settled))
         kind, value = self._receive()
         if kind == "error":
             raise value
@@ -161,8 +163,8 @@ class DetectorPool:
         assert detection is not None
         return detection
 
-    def revisit(self, path: Path, siblings: Sequence[Path]) -> Detection | None:
-        return self._call("revisit", path, siblings)
+    def revisit(self, path: Path, siblings: Sequence[Path], settled: Detection | None = None) -> Detection | None:
+        return self._call("revisit", path, siblings, settled)
 
     def processes(self) -> list[int]:
         """The pids of the idle detection processes (for tests and benchmarks)."""
@@ -177,10 +179,12 @@ class DetectorPool:
         for child in idle:
             child.close()
 
-    def _call(self, method: str, path: Path, siblings: Sequence[Path]) -> Detection | None:
+    def _call(
+        self, method: str, path: Path, siblings: Sequence[Path], settled: Detection | None = None
+    ) -> Detection | None:
         child = self._acquire()
         try:
-            result = child.call(method, path, siblings)
+            result = child.call(method, path, siblings, settled)
         except _ProcessDied as e:
             child.close()
             if self._stopping.is_set():  # stopped with the service (systemd signals every process of the unit)
@@ -246,12 +250,12 @@ def _serve(conn: Connection, loader: ChildLoader) -> int:
             return 0
         if request is None:
             return 0
-        method, path, siblings = request
+        method, path, siblings, settled = request
         try:
             if method == "detect":
                 reply: tuple[str, Any] = ("ok", detector.detect(path, siblings))
             else:
-                reply = ("ok", detector.revisit(path, siblings) if detector.revisit is not None else None)
+                reply = ("ok", detector.revisit(path, siblings, settled) if detector.revisit is not None else None)
         except DecodeError as e:  # the file's fault: said as it is
             reply = ("error", e)
         except Exception as e:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.library.filter import FileStat, stat_file
 from db import episodes
-from db.models import Fingerprint, StoredAnalysis
+from db.models import Fingerprint, StoredAnalysis, utcnow
 from detector.fingerprint import Fingerprints
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,8 @@ class DatabaseStore:
                 if episode is None:
                     return False
                 row = session.get(table, episode.id) or table(episode_id=episode.id)
+                if (row.file_size, row.file_mtime_ns) != (stat.size, stat.mtime_ns):
+                    row.created_at = utcnow()  # another file's: a sibling decided before it did not see it
                 row.file_size, row.file_mtime_ns, row.data = stat.size, stat.mtime_ns, data
                 session.add(row)
                 return True

@@ -22,12 +22,13 @@ from daemon.detect import DetectFn, DetectorUnavailable, RevisitFn
 from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
 from daemon.retry import RetryPolicy
 from db import episodes
-from db.models import EpisodeState
-from db.results import detection_record, segments_of
+from db.models import DetectionRecord, EpisodeState
+from db.results import detection_of, detection_record, segments_of
 from db.transactions import Database, DatabaseLost, DatabaseStopped
 from detector import DecodeError, Detection
 from detector.errors import MemoryLimitError
 from detector.result import Segment
+from detector.season import episode_number, places
 
 log = logging.getLogger(__name__)
 
@@ -173,16 +174,17 @@ class Worker:
 
     def _revisit_season(self, path: Path) -> None:
         """A new result in a season: the earlier episodes decided with fewer siblings are decided again, from what
-        is stored (no decoding), each under its own claim; their pushes go again only where a segment moved."""
+        is stored (no decoding), each under its own claim; their pushes go again only where a segment moved. So do
+        the recap, credits and preview of settled episodes that `path` may be quoted by (see _requotes)."""
         if self._revisit is None:
             return
         season = [path, *self.library.siblings(path)]  # listed once, not once per sibling
         for sibling in season[1:]:
             if self.stopping.is_set():
                 return
-            self._revisit_one(sibling, [p for p in season if p != sibling])
+            self._revisit_one(sibling, [p for p in season if p != sibling], path)
 
-    def _revisit_one(self, path: Path, siblings: Sequence[Path]) -> None:
+    def _revisit_one(self, path: Path, siblings: Sequence[Path], arrived: Path) -> None:
         """No claim: the episode stays `done` while it is decided again (a claim would show it `processing`), and
         the new result replaces the old one only if nothing changed meanwhile (episodes.replace_result)."""
         assert self._revisit is not None
@@ -190,23 +192,27 @@ class Worker:
         if stat is None:
             return
 
-        def current(session: Session) -> tuple[int, int, tuple[Segment, ...]] | None:
-            """The latest result's episode id, id and segments (read here: its segment rows load lazily)."""
+        def current(session: Session) -> tuple[int, int, tuple[Segment, ...], Detection | None] | None:
+            """The latest result's episode id, id, segments (read here: its segment rows load lazily), and the
+            result itself when its recap, credits and preview are to be decided again."""
             episode = episodes.get(session, str(path))
             if episode is None or episode.state != EpisodeState.DONE:
                 return None
             if (episode.size, episode.mtime_ns) != (stat.size, stat.mtime_ns):
                 return None
             latest = episodes.latest_detection(session, episode.id)
-            return None if latest is None else (latest.episode_id, latest.id, segments_of(latest))
+            if latest is None:
+                return None
+            settled = detection_of(latest, path) if _requotes(session, latest, path, siblings, arrived) else None
+            return latest.episode_id, latest.id, segments_of(latest), settled
 
         before = self._db.read(current)
         if before is None:
             return
-        episode_id, before_id, before_segments = before
+        episode_id, before_id, before_segments, settled = before
         started = time.monotonic()
         try:
-            detection = self._revisit(path, siblings)
+            detection = self._revisit(path, siblings, settled)
         except (DatabaseLost, DatabaseStopped):
             raise
         except Exception:
@@ -264,6 +270,21 @@ class Worker:
         }[state]
         log.info("%s: %s, %s, in %.1f s", path, outcome.value, why, elapsed)
         return Result(path, outcome, why, elapsed)
+
+
+def _requotes(session: Session, latest: DetectionRecord, path: Path, siblings: Sequence[Path], arrived: Path) -> bool:
+    """Whether `arrived` may be quoted by the recap or the preview of `path` (an earlier episode, the next one
+    present, or one whose order is not known: detector.season.places) and its fingerprints were stored after
+    `path`'s result was decided: a weekly show's episode gets its "next time on" when the next one arrives. A first
+    scan stores a season's fingerprints before deciding any of it, so nothing is decided twice there."""
+    if arrived not in siblings:
+        return False
+    earlier, following, unknown = places(episode_number(path), [episode_number(p) for p in siblings])
+    if not (earlier | following | unknown)[list(siblings).index(arrived)]:
+        return False
+    other = episodes.get(session, str(arrived))
+    written = episodes.fingerprinted_at(session, other.id) if other is not None else None
+    return written is not None and written > latest.created_at
 
 
 def _spans(segments: Sequence[Segment]) -> list[tuple[str, float, float, bool]]:

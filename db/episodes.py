@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from db.models import DetectionRecord, Episode, EpisodeState, Push, PushState, utcnow
+from db.models import DetectionRecord, Episode, EpisodeState, Fingerprint, Push, PushState, utcnow
 from db.results import copy_segments
 
 
@@ -88,6 +89,11 @@ def latest_detection(session: Session, episode_id: int) -> DetectionRecord | Non
     return session.scalars(
         select(DetectionRecord).where(DetectionRecord.episode_id == episode_id).order_by(DetectionRecord.id.desc())
     ).first()
+
+
+def fingerprinted_at(session: Session, episode_id: int) -> datetime | None:
+    """When the episode's stored fingerprints were written; None: none stored."""
+    return session.scalar(select(Fingerprint.created_at).where(Fingerprint.episode_id == episode_id))
 
 
 def claim(session: Session, episode_id: int, owner: str, from_states: Collection[str]) -> bool:

@@ -4,9 +4,11 @@ that the worker, a revisit and the readers (status, show, the publishers) agree 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from db.models import SEGMENT_KINDS_STORED, DetectionRecord, SegmentRecord
-from db.scores import encode_scores
-from detector.result import SEGMENT_KINDS, Detection, Segment
+from db.scores import decode_scores, encode_scores
+from detector.result import SEGMENT_KINDS, Detection, Intro, Segment
 
 
 def detection_record(detection: Detection, file_size: int, file_mtime_ns: int, elapsed_s: float) -> DetectionRecord:
@@ -25,6 +27,24 @@ def detection_record(detection: Detection, file_size: int, file_mtime_ns: int, e
         elapsed_s=elapsed_s,
         computed_by=detection.computed_by,
         others=[segment_record(s) for s in detection.others],
+    )
+
+
+def detection_of(record: DetectionRecord, path: Path) -> Detection:
+    """The stored detection read back, for deciding it again (scores at the float16 they are stored in). Reads
+    `record.others`: call it while its session is open."""
+    intro = None
+    if record.start_s is not None and record.end_s is not None:
+        intro = Intro(record.start_s, record.end_s, record.confidence or 0.0)
+    return Detection(
+        path=path,
+        duration_s=record.duration_s,
+        intro=intro,
+        model_version=record.model_version,
+        scores=tuple(float(x) for x in decode_scores(record.scores)),
+        signals=tuple(x for x in record.signals.split(",") if x),
+        computed_by=record.computed_by,
+        others=tuple(_others(record)),
     )
 
 

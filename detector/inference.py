@@ -434,16 +434,18 @@ class Detector:
                 self._analyses.drop_analysis(analysis.path)
         return detection
 
-    def revisit(self, path: Path, siblings: Sequence[Path]) -> Detection | None:
+    def revisit(self, path: Path, siblings: Sequence[Path], settled: Detection | None = None) -> Detection | None:
         """Decide an episode again from its stored analysis and the siblings' stored fingerprints, decoding nothing
         but the few seconds around its ends for the shot cuts. None: nothing stored for it (settled, or another
-        model), or no more siblings stored than its decision had."""
-        if self._analyses is None:
-            return None
-        data = self._analyses.get_analysis(path)
+        model), or no more siblings stored than its decision had.
+
+        settled: the episode's stored result, for an episode settled before an episode its recap or preview may
+        quote arrived (a weekly show's next episode): its recap, credits and preview are decided again from the
+        stored fingerprints, its intro kept, nothing decoded (see _requoted)."""
+        data = self._analyses.get_analysis(path) if self._analyses is not None else None
         stored = Analysis.from_bytes(path, data, self.model_version) if data is not None else None
-        if stored is None:
-            return None
+        if stored is None or self._analyses is None:
+            return self._requoted(path, siblings, settled) if settled is not None else None
         analysis, had = stored
         found = [placed(s, f) for s, f in ((s, self.store.get(s)) for s in siblings) if f is not None]
         if len(found) <= had:
@@ -454,6 +456,26 @@ class Detector:
         else:
             self._analyses.put_analysis(path, analysis.to_bytes(self.model_version, len(found)))
         return dataclasses.replace(detection, signals=(*detection.signals, "revisited"))
+
+    def _requoted(self, path: Path, siblings: Sequence[Path], settled: Detection) -> Detection | None:
+        """`settled` with its recap, credits and preview found again against the siblings stored now; None when
+        this model did not decide it, or the whole sound of the episode or of its siblings is not stored. Credits
+        that the pictures found (a card) stay, unless the sound now finds sure ones: the pictures are not decoded
+        again, so credits the sound now finds unsure stay the sound's."""
+        own = self.store.get(path)
+        if not self.segments or settled.model_version != self.model_version or own is None or not len(own.rest_audio):
+            return None
+        found = [placed(s, f) for s, f in ((s, self.store.get(s)) for s in siblings) if f is not None]
+        others, _, _ = season_context(placed(path, own), found)  # copies left out, as when it was decided
+        if not any(len(s.rest_audio) for s in others):
+            return None
+        segments = find_segments(placed(path, own), others, settled.intro, settled.duration_s)
+        heard = next((s for s in segments if s.kind == "credits"), None)
+        card = next((s for s in settled.others if s.kind == "credits" and "card" in s.signals), None)
+        if card is not None and (heard is None or heard.confidence < SURE_CREDITS):
+            segments = with_credits(tuple(s for s in segments if s.kind != "credits"), card)
+        signals = settled.signals if "revisited" in settled.signals else (*settled.signals, "revisited")
+        return dataclasses.replace(settled, others=segments, signals=signals)
 
     def _sibling_fingerprints(self, siblings: Sequence[Path]) -> list[Fingerprints]:
         """Fingerprints of every usable sibling. One not in the store is analysed in full, not just fingerprinted,

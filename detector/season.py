@@ -7,9 +7,12 @@ them in its database; the CLI in memory). A sibling that cannot be decoded is le
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+import numpy as np
 
 from detector.fingerprint import Fingerprints
 
@@ -37,6 +40,22 @@ def placed(path: Path, fingerprints: Fingerprints) -> Fingerprints:
     """The fingerprints with the episode's place in its show (from its name): a recap quotes earlier episodes,
     a preview the next one (detector.segments)."""
     return replace(fingerprints, episode=episode_number(path))
+
+
+Place = tuple[int, int] | None  # (season, episode), as episode_number reads it
+
+
+def places(here: Place, others: Sequence[Place]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(len(others),) bool each: the episodes before `here`, the one right after it (the next present), and those
+    whose order to it is not known (a name without an episode number, on either side). A recap quotes the first,
+    a preview the second; either may quote the third (detector.segments)."""
+    n = len(others)
+    if here is None:
+        return np.zeros(n, bool), np.zeros(n, bool), np.ones(n, bool)
+    after = [p for p in others if p is not None and p > here]
+    earlier = np.array([p is not None and p < here for p in others], bool)
+    following = np.array([bool(after) and p == min(after) for p in others], bool)
+    return earlier, following, np.array([p is None for p in others], bool)
 
 
 class FingerprintStore(Protocol):

@@ -32,6 +32,7 @@ from detector import landmarks
 from detector.fingerprint import Fingerprints
 from detector.repetition import AUDIO_MATCH, repetition_scores
 from detector.result import ENDING_S, Intro, Segment
+from detector.season import places
 
 MIN_CREDITS_S = 8.0  # a shorter shared run near the end is a sting or a cue, not credits
 MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a single 2 s match is chance)
@@ -106,7 +107,7 @@ def find_segments(
         story_until = np.where(np.isfinite(credits_offsets), credits.start_s + credits_offsets, story_until)
     # A recap quotes earlier episodes, a preview the next: where the names give the order, only those count (the
     # one after a season's last episode is not there, so neither is its preview).
-    earlier, following, unknown = _places(target, known)
+    earlier, following, unknown = places(target.episode, [s.episode for s in known])
     # An earlier episode's cold open is story a recap may quote: with the order known, what sits before an earlier
     # episode's intro is not a later episode's recap quoting this one. Not when this episode's intro is not known:
     # the siblings' intros are placed from it, and an intro the season shares with few would be taken for a quote.
@@ -199,20 +200,6 @@ def _silent(target: Fingerprints, start_s: float, end_s: float) -> bool:
     step = target.audio_step_s
     tail = codes[int(start_s / step) : int(end_s / step)]
     return len(tail) > 0 and float(np.mean(tail == 0)) >= SILENT_SHARE
-
-
-def _places(target: Fingerprints, siblings: Sequence[Fingerprints]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(n_siblings,) bool each: the episodes before the target, the one right after it (the next present), and
-    those whose order to it is not known (a name without an episode number, on either side)."""
-    here = target.episode
-    if here is None:
-        n = len(siblings)
-        return np.zeros(n, bool), np.zeros(n, bool), np.ones(n, bool)
-    places = [s.episode for s in siblings]
-    after = [p for p in places if p is not None and p > here]
-    earlier = np.array([p is not None and p < here for p in places], bool)
-    following = np.array([bool(after) and p == min(after) for p in places], bool)
-    return earlier, following, np.array([p is None for p in places], bool)
 
 
 def _quoted(

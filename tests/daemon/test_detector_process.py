@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,9 @@ def load_fake(config: WorkerConfig, database_url: str) -> LoadedDetector:
         others = PARTS if data.startswith(b"PARTS") else ()
         return Detection(path, 120.0, intro, f"fake/{os.getpid()}", (0.1,) * len(siblings), ("network",), "", others)
 
-    def revisit(path: Path, siblings: Sequence[Path]) -> Detection | None:
+    def revisit(path: Path, siblings: Sequence[Path], settled: Detection | None) -> Detection | None:
+        if settled is not None:
+            return replace(settled, signals=(*settled.signals, "revisited"), model_version=f"fake/{os.getpid()}")
         return None if not siblings else detect(path, siblings)
 
     return LoadedDetector(detect=detect, model_version=f"fake/{database_url}", revisit=revisit)
@@ -82,6 +85,8 @@ def test_a_detection_runs_in_the_child_and_comes_back_whole(pool: DetectorPool, 
     assert pool.revisit(tmp_path / "E01.mkv", []) is None
     revisited = pool.revisit(tmp_path / "E01.mkv", siblings)
     assert revisited is not None and revisited.model_version == f"fake/{pid}"
+    settled = pool.revisit(tmp_path / "E01.mkv", siblings, detection)  # a settled result goes there and back
+    assert settled is not None and settled.intro == detection.intro and settled.signals == ("network", "revisited")
     assert pool.processes() == [pid]  # the same process, loaded once
 
 

@@ -1,24 +1,31 @@
 """Revisit: the episodes of a season arriving one at a time, in any order, end with the results of a scan of the
-whole season, each file decoded once. The real detector, the daemon's worker and its database store."""
+whole season, each file decoded once; a settled episode gets its preview when the next one arrives. The real
+detector, the daemon's worker and its database store."""
 
 from __future__ import annotations
 
 import itertools
 import shutil
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import detector.inference as inference
+from corpus.procedural import make_season
+from corpus.profile import PROCEDURAL_SEGMENTS
 from daemon.config import LibraryConfig
 from daemon.fingerprints import DatabaseStore
 from daemon.library.filter import LibraryFilter
 from daemon.worker import Outcome, Worker
 from db.migrate import upgrade
 from db.models import DetectionRecord, Episode, StoredAnalysis
+from db.results import segments_of
 from db.session import make_engine, make_sessions
 from db.transactions import Database
 from detector import Detector
@@ -38,6 +45,16 @@ def worker_on(folder: Path, weights: Path | None) -> tuple[Worker, sessionmaker[
     return worker, sessions
 
 
+def counting(decode: Callable[..., Any], decoded: Counter[str]) -> Callable[..., Any]:
+    """`decode`, counting the files it opens (by name) in `decoded`."""
+
+    def counted(path: Path, *args: object, **kwargs: object) -> Any:
+        decoded[Path(path).name] += 1
+        return decode(path, *args, **kwargs)
+
+    return counted
+
+
 def results(sessions: sessionmaker[Session]) -> dict[str, tuple[float | None, float | None, float | None]]:
     with sessions() as session:
         rows = session.execute(select(Episode.path, DetectionRecord).join(DetectionRecord)).all()
@@ -49,13 +66,7 @@ def test_a_season_arriving_in_any_order_ends_as_a_whole_season_scan(
     tmp_path: Path, season_media: list[Path], detector_weights: Path | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     decoded: Counter[str] = Counter()
-    extract = inference.extract
-
-    def counting(path: Path, *args: object, **kwargs: object) -> object:
-        decoded[Path(path).name] += 1
-        return extract(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(inference, "extract", counting)
+    monkeypatch.setattr(inference, "extract", counting(inference.extract, decoded))
 
     whole = tmp_path / "whole"
     (whole / "lib" / "S1").mkdir(parents=True)
@@ -82,3 +93,72 @@ def test_a_season_arriving_in_any_order_ends_as_a_whole_season_scan(
             revisited = session.scalars(select(DetectionRecord.signals)).all()
         assert len(kept) == len(season_media)  # a season under SETTLED_SIBLINGS + 1 stays revisitable
         assert sum("revisited" in signals for signals in revisited) == len(season_media) - 1
+
+
+# Five short episodes, each with music credits and a preview of the next after them (the last: final credits).
+PREVIEWS = replace(
+    PROCEDURAL_SEGMENTS,
+    episode_s=(150.0, 165.0),
+    resolutions=((160, 90),),
+    presets=("ultrafast",),
+    credits_s=(20.0, 25.0),
+    preview_s=(10.0, 15.0),
+    p_credits=1.0,
+    p_credits_silent=0.0,
+    p_credits_theme=0.0,
+    p_preview=1.0,
+    p_preview_before_credits=0.0,
+    p_post_credits=0.0,
+    p_black_transition=0.0,
+    p_act_card=0.0,
+    p_montage=0.0,
+    p_theme_reprise=0.0,
+)
+
+
+def segments(sessions: sessionmaker[Session]) -> dict[str, list[tuple[str, float, float, bool]]]:
+    """Per episode, what the targets get: each segment's kind, ends and finality (confidences differ: an episode
+    settled with fewer siblings than a whole-season scan keeps its intro's, see SETTLED_SIBLINGS)."""
+    with sessions() as session:
+        rows = session.execute(select(Episode.path, DetectionRecord).join(DetectionRecord)).all()
+        return {Path(path).name: [(s.kind, s.start_s, s.end_s, s.final) for s in segments_of(d)] for path, d in rows}
+
+
+def test_a_weekly_show_s_settled_episode_gets_its_preview_when_the_next_arrives(
+    tmp_path: Path, detector_weights: Path | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "source"
+    truths = {Path(t.path).name: t for t in make_season(source, episodes=5, seed=4, profile=PREVIEWS)}
+    media = sorted(source.rglob("*.mkv"))
+    whole = tmp_path / "whole"
+    (whole / "lib" / "S1").mkdir(parents=True)
+    for src in media:
+        shutil.copy(src, whole / "lib" / "S1" / src.name)
+    worker, sessions = worker_on(whole, detector_weights)
+    for src in media:
+        assert worker.process(whole / "lib" / "S1" / src.name).outcome == Outcome.DONE
+    expected = segments(sessions)
+
+    weekly = tmp_path / "weekly"
+    (weekly / "lib" / "S1").mkdir(parents=True)
+    worker, sessions = worker_on(weekly, detector_weights)
+    for src in media[:4]:  # E04 is decided with three siblings: settled, nothing but fingerprints kept
+        shutil.copy(src, weekly / "lib" / "S1" / src.name)
+        assert worker.process(weekly / "lib" / "S1" / src.name).outcome == Outcome.DONE
+    e04 = media[3].name
+    assert "preview" not in [s[0] for s in segments(sessions)[e04]]  # its next episode is not there yet
+    with sessions() as session:
+        assert session.scalar(select(StoredAnalysis).join(Episode).where(Episode.path.endswith(e04))) is None
+
+    decoded: Counter[str] = Counter()
+    for name in ("extract", "extract_sound", "decode_pictures"):
+        monkeypatch.setattr(inference, name, counting(getattr(inference, name), decoded))
+    shutil.copy(media[4], weekly / "lib" / "S1" / media[4].name)  # a week later
+    assert worker.process(weekly / "lib" / "S1" / media[4].name).outcome == Outcome.DONE
+    assert set(decoded) == {media[4].name}  # E04 decided again from what is stored
+
+    got = segments(sessions)
+    assert got == expected  # as a scan of the whole season
+    (preview,) = [s for s in got[e04] if s[0] == "preview"]
+    (truth,) = [s for s in truths[e04].segments if s.kind == "preview"]
+    assert abs(preview[1] - truth.start_s) <= 2.0 and abs(preview[2] - truth.end_s) <= 2.0

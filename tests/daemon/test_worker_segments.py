@@ -4,19 +4,23 @@ sends the markers again only when a segment moved."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.config import LibraryConfig
-from daemon.library.filter import LibraryFilter
+from daemon.fingerprints import DatabaseStore
+from daemon.library.filter import LibraryFilter, season_key, stat_file
 from daemon.worker import RESCAN_STATES, Outcome, Worker
 from db import episodes
-from db.models import DetectionRecord, EpisodeState, Push, PushState
+from db.models import DetectionRecord, EpisodeState, Fingerprint, Push, PushState
 from db.results import segments_of
 from db.transactions import Database
+from detector.fingerprint import Fingerprints
 from detector.result import Detection, Intro, Segment
 
 RECAP = Segment("recap", 0.0, 8.0, 0.8, ("repetition",))
@@ -38,7 +42,7 @@ class Season:
     def detect(self, path: Path, siblings: Sequence[Path] = ()) -> Detection:
         return found(path)
 
-    def revisit(self, path: Path, siblings: Sequence[Path]) -> Detection | None:
+    def revisit(self, path: Path, siblings: Sequence[Path], settled: Detection | None) -> Detection | None:
         return self.revisited if path.name == "e1.mkv" else None
 
 
@@ -132,3 +136,75 @@ def test_a_detection_with_an_intro_among_the_others_fails_the_episode_and_frees_
     with sessions() as s:
         episode = episodes.get(s, str(e1))
         assert episode is not None and episode.state in (EpisodeState.PENDING, EpisodeState.FAILED), episode.state
+
+
+class Weekly:
+    """A numbered season whose episodes arrive one at a time. Each detection stores its own fingerprints, as the
+    cascade does; with `first_scan`, every sibling's before its own, as a first scan's analysis of the siblings
+    does. A settled result handed to `revisit` comes back with a preview (what the next episode gives)."""
+
+    def __init__(self, folder: Path, sessions: sessionmaker[Session], first_scan: bool = False) -> None:
+        self.folder = folder
+        self.store = DatabaseStore(sessions)
+        self.first_scan = first_scan
+        self.requoted: list[str] = []
+
+    def arrive(self, number: int) -> Path:
+        path = self.folder / f"Show S01E{number:02d}.mkv"
+        path.write_bytes(b"video %d" % number)
+        return path
+
+    def detect(self, path: Path, siblings: Sequence[Path] = ()) -> Detection:
+        for p in [*siblings, path] if self.first_scan else [path]:
+            if self.store.get(p) is None:  # decoded once
+                self.store.put(p, Fingerprints(np.ones(10, np.uint32), np.zeros(1, np.uint64)))
+        return found(path, (CREDITS,))
+
+    def revisit(self, path: Path, siblings: Sequence[Path], settled: Detection | None) -> Detection | None:
+        if settled is None:
+            return None
+        self.requoted.append(path.name[-10:-4])
+        return replace(settled, others=(*settled.others, PREVIEW))
+
+
+def test_a_settled_episode_gets_its_preview_when_the_next_one_arrives(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    folder = tmp_path / "lib" / "Show" / "Season 01"
+    folder.mkdir(parents=True)
+    weekly = Weekly(folder, sessions)
+    library = LibraryFilter(LibraryConfig(folders=(tmp_path / "lib",)))
+    worker = Worker(
+        Database(sessions), weekly.detect, "fake-1", library, owner="h:1", targets=["home"], revisit=weekly.revisit
+    )
+    e1 = weekly.arrive(1)
+    assert worker.process(e1).outcome == Outcome.DONE and weekly.requoted == []
+    pushed(sessions, e1)
+    assert worker.process(weekly.arrive(2)).outcome == Outcome.DONE
+    assert weekly.requoted == ["S01E01"]  # its next episode: its preview may quote it
+    _, segments, push = stored(sessions, e1)
+    assert [s.kind for s in segments] == ["intro", "credits", "preview"] and push == PushState.PENDING
+    weekly.requoted.clear()
+    assert worker.process(weekly.arrive(4)).outcome == Outcome.DONE
+    assert weekly.requoted == ["S01E02"]  # not E01: E02 comes between
+    weekly.requoted.clear()
+    assert worker.process(weekly.arrive(3)).outcome == Outcome.DONE  # late: E02's next, and earlier than E04
+    assert sorted(weekly.requoted) == ["S01E02", "S01E04"]
+
+
+def test_a_first_scan_decides_nothing_twice(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    folder = tmp_path / "lib" / "Show" / "Season 01"
+    folder.mkdir(parents=True)
+    weekly = Weekly(folder, sessions, first_scan=True)
+    season = [weekly.arrive(n) for n in (1, 2, 3)]
+    with sessions.begin() as s:  # the whole season is known before its first detection, as in a rescan
+        for path in season:
+            stat = stat_file(path)
+            assert stat is not None
+            episodes.note_seen(s, episodes.Seen(str(path), season_key(path), stat.size, stat.mtime_ns))
+    library = LibraryFilter(LibraryConfig(folders=(tmp_path / "lib",)))
+    worker = Worker(Database(sessions), weekly.detect, "fake-1", library, owner="h:1", revisit=weekly.revisit)
+    assert [worker.process(p).outcome for p in season] == [Outcome.DONE] * 3
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Fingerprint)) == 3  # they were stored, before each result
+    assert weekly.requoted == []

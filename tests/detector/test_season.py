@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from detector.fingerprint import Fingerprints
-from detector.season import episode_number, placed
+from detector.season import episode_number, placed, places
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,14 @@ def test_the_place_is_not_stored_with_the_fingerprints() -> None:
     fingerprints = placed(Path("Show S01E02.mkv"), Fingerprints(np.ones(10, np.uint32), np.zeros(1, np.uint64)))
     assert fingerprints.episode == (1, 2)
     assert Fingerprints.from_bytes(fingerprints.to_bytes()).episode is None  # a renamed file gets its new place
+
+
+def test_places_says_which_episodes_come_before_and_which_is_next_present() -> None:
+    others = [(1, 2), (1, 5), None, (1, 7), (1, 4), (2, 1)]
+    earlier, following, unknown = places((1, 4), others)
+    assert earlier.tolist() == [True, False, False, False, False, False]  # (1, 4) is a copy: neither side
+    assert following.tolist() == [False, True, False, False, False, False]  # E05, not E07 nor the next season
+    assert unknown.tolist() == [False, False, True, False, False, False]
+    earlier, following, unknown = places(None, others)  # this one's place is not known: every other's order neither
+    assert not earlier.any() and not following.any() and unknown.all()
+    assert not places((1, 9), [(1, 2)])[1].any()  # a season's last has no next
