@@ -88,7 +88,8 @@ class WorkerConfig:
     # the ceiling named (systemd's MemoryMax= in the unit is the backstop above it). 0: no ceiling.
     memory_limit_mb: int = 1536
     # With 3 or more siblings stored, an episode's sound is decoded first and its pictures only where the
-    # network's scores could change the answer (detector.inference); False: the network on every second's picture.
+    # network's scores could change the answer (detector.inference); a lone episode its key frames' pictures first,
+    # the exact ones where its intro can be. False: the network on every second's exact picture.
     cascade: bool = True
     # `run` detects in a process of its own (daemon/detector_process.py), closed after `unload_after_s` without
     # work, so that an idle daemon holds no torch and no models; the next episode loads them again (~3 s).

@@ -305,12 +305,7 @@ def _decode_span(
     n_seconds = pictures.n_seconds
     if video_stream is None:
         return _decode_audio(container, audio_stream, origin_s, n_seconds, audio), 0
-    video_stream.thread_type = "AUTO"  # frame + slice threads: the video decoder is the bottleneck
-    if frame_mode is FrameMode.KEYFRAMES:
-        video_stream.codec_context.skip_frame = "NONKEY"
-    elif frame_mode is FrameMode.REFERENCE:
-        video_stream.codec_context.options = {"skip_loop_filter": "all"}
-        video_stream.codec_context.skip_frame = "NONREF"
+    _configure(video_stream, frame_mode)
     resampler = _Mono()
     picker = _FramePicker(n_seconds, origin_s)
     audio_done = video_done = False
@@ -344,6 +339,43 @@ def _decode_span(
     if not video_done:
         pictures.extend(picker.flush())
     return (audio_s, video_s), n_decoded
+
+
+def _configure(stream: av.VideoStream, frame_mode: FrameMode) -> None:
+    stream.thread_type = "AUTO"  # frame + slice threads: the video decoder is the bottleneck
+    if frame_mode is FrameMode.KEYFRAMES:
+        stream.codec_context.skip_frame = "NONKEY"
+    elif frame_mode is FrameMode.REFERENCE:
+        stream.codec_context.options = {"skip_loop_filter": "all"}
+        stream.codec_context.skip_frame = "NONREF"
+
+
+def decode_seconds(path: str | Path, first_s: int, end_s: int, frame_mode: FrameMode = FrameMode.ALL) -> np.ndarray:
+    """The pictures `decode` gives the span's whole seconds first_s .. end_s - 1 in this frame mode (the frame
+    shown at each), decoding only from the key frame before first_s: (n, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 RGB.
+    The pictures a lone episode's key frames left uncertain (detector.inference)."""
+    path = Path(path)
+    with _open(path) as container:
+        stream = streams.video_stream(container)
+        if stream is None:
+            raise DecodeError(path, NO_VIDEO)
+        _configure(stream, frame_mode)
+        origin_s = streams.origin_s(container)
+        picker = _FramePicker(end_s, origin_s, first_second=first_s)
+        pictures = _Pictures(max(0, end_s - first_s))
+        try:
+            container.seek(int((origin_s + first_s) * av.time_base), backward=True, any_frame=False)
+            for packet in container.demux(stream):
+                for frame in _safe_decode(packet):
+                    assert isinstance(frame, av.VideoFrame)
+                    COUNTS.video_frames += 1
+                    pictures.extend(picker.push(frame))
+                if picker.done:
+                    break
+            pictures.extend(picker.flush())
+        except av.error.FFmpegError as exc:
+            raise DecodeError(path, f"decoding the pictures of {first_s}-{end_s} s failed ({exc})") from exc
+    return pictures.finish()
 
 
 def _decode_audio(
@@ -496,10 +528,11 @@ def _safe_decode(packet: av.Packet) -> list[av.frame.Frame]:
 class _FramePicker:
     """Keeps, for every whole second k, the last decoded frame whose time is <= k (the picture shown at k)."""
 
-    def __init__(self, n_seconds: int, origin_s: float = 0.0) -> None:
+    def __init__(self, n_seconds: int, origin_s: float = 0.0, first_second: int = 0) -> None:
+        """Seconds first_second .. n_seconds - 1 (a window of the span, decoded from the key frame before it)."""
         self.n_seconds = n_seconds
         self.origin_s = origin_s
-        self.next_second = 0
+        self.next_second = first_second
         self.previous: av.VideoFrame | None = None
 
     @property

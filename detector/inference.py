@@ -18,10 +18,10 @@ import torch
 
 from detector import cards, cuts
 from detector.checkpoint import Checkpoint
-from detector.decode import FrameMode, decode_pictures
+from detector.decode import FrameMode, decode_pictures, decode_seconds
 from detector.errors import DecodeError
 from detector.features import extract, extract_sound
-from detector.fingerprint import Fingerprints
+from detector.fingerprint import Fingerprints, picture_hash
 from detector.intervals import IntervalParams, find_intro
 from detector.memory import MemoryCeiling
 from detector.model import IntroNet
@@ -54,11 +54,25 @@ ANALYSES_KEPT = 32
 # of a scan of the whole season, whatever the order its episodes came in; in a longer one the first episodes keep
 # the decision taken with this many siblings.
 SETTLED_SIBLINGS = 3
+# A lone episode is embedded from its key frames' pictures (a picture up to a GOP old: seconds), then from the exact
+# ones where the lone model finds an intro on them, and this many seconds around (a GOP or more: the key frames can
+# put an intro's end that far off) (_exact_where_unsure) ...
+LONE_EXACT_S = 15
+# ... up to this many seconds of exact pictures in all (a tenth of the longest span, and a cost in seconds at
+# 1080p): where the key frames see intros everywhere, the network is unsure anyway.
+LONE_EXACT_BUDGET_S = 180
+LONE_ROUNDS = 3  # scored again with the exact pictures in, and more decoded where the intro then reaches
 
 
 def _embed_pictures(net: IntroNet, device: torch.device, pictures: torch.Tensor) -> torch.Tensor:
     """(N, H, W, 3) uint8 pictures on the CPU -> (N, embedding) on `device`: `net`'s image CNN."""
     return net.embed_images(pictures.unsqueeze(0).to(device))[0]
+
+
+def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of the True runs of a per-second mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
 def inference_frame_mode(trained_on: FrameMode) -> FrameMode:
@@ -151,7 +165,8 @@ class Detector:
         prefer in a file with several tracks (detector.streams). ceiling: files that would take the process
         over it raise MemoryLimitError. device: where the networks run ("auto": a GPU when torch sees one);
         decoding and features stay on the CPU. cascade: an episode with SETTLED_SIBLINGS stored siblings is decided
-        from its sound first, its pictures decoded only when the network could change the answer (see detect);
+        from its sound first, its pictures decoded only when the network could change the answer (see detect); a
+        lone episode from its key frames first, the exact pictures then where they leave it unsure (see analyse);
         False: always the network on every second's picture. segments: also the recap, credits and preview
         (detector.segments, detector.cards: the sound of the whole file, the key frames of its end); False: the intro
         alone (what the benchmarks compare with)."""
@@ -246,21 +261,28 @@ class Detector:
         if lone and self.uses_siblings and self._analyses is not None:  # decided again when siblings arrive
             other = self.model  # the season embedding
         nets = [net] if other is None else [net, other]
+        # A lone episode's cascade: the key frames' pictures first (a tenth of the decoding), the exact ones then
+        # where the lone model is not sure on them (_exact_where_unsure).
+        key_frames_first = lone and self.cascade and self.frame_mode is not FrameMode.KEYFRAMES
         # The pictures are embedded as they are decoded (detector.features): the span's pictures are never held.
         embedders = [partial(_embed_pictures, n, self.device) for n in nets]
         features = extract(
             path,
-            self.frame_mode,
+            FrameMode.KEYFRAMES if key_frames_first else self.frame_mode,
             languages=self.languages,
             ceiling=self.ceiling,
             embedders=embedders,
             with_rest=self.uses_siblings and self.segments,  # the end of the file: credits, previews
         )
         mel = features.mel.unsqueeze(0).to(self.device)
-        embedding, *others = (
+        embeddings = [
             n.embed_with_pictures(mel, pictures.unsqueeze(0))[0]
             for n, pictures in zip(nets, features.picture_embeddings, strict=True)
-        )
+        ]
+        if key_frames_first:
+            embeddings, picture_codes = self._exact_where_unsure(path, nets, embeddings)
+            features = dataclasses.replace(features, picture_codes=picture_codes)
+        embedding, *others = embeddings
         lone_embedding = others[0] if others and other is self.lone_model else None
         season_embedding = others[0] if others and other is self.model else None
         own = None
@@ -276,6 +298,44 @@ class Detector:
             lone_embedding=lone_embedding,
             season_embedding=season_embedding,
         )
+
+    def _exact_where_unsure(
+        self, path: Path, nets: Sequence[IntroNet], embeddings: list[torch.Tensor]
+    ) -> tuple[list[torch.Tensor], np.ndarray]:
+        """Embeddings from the key frames' pictures, with the exact pictures (the detector's frame mode) of the
+        runs of seconds the lone model takes for intro on them and LONE_EXACT_S around each, the runs it is surest
+        of first, up to LONE_EXACT_BUDGET_S in all, scored again with those in (LONE_ROUNDS): a key frame can be
+        seconds old, which moves an intro's ends or makes one of the scene after it, while where an intro can be the
+        key frames tell. The first net is the lone
+        model; every net's embedding gets the same pictures. Also the pictures' hashes for the fingerprints: those
+        of the exact pictures, 0 ("no information", as for the sound alone) where a key frame stood in."""
+        assert self.lone_checkpoint is not None
+        params = self.lone_checkpoint.intervals
+        n = len(embeddings[0])
+        exact = np.zeros(n, bool)
+        codes = np.zeros(n, np.uint64)
+        # Again with the exact pictures in: an intro the key frames cut short reaches past its first window.
+        for _ in range(LONE_ROUNDS):
+            scores = torch.sigmoid(nets[0].classify(embeddings[0].unsqueeze(0))[0]).cpu().numpy()
+            runs = sorted(_runs_of(scores >= params.threshold), key=lambda r: -float(scores[r[0] : r[1]].sum()))
+            wanted = exact.copy()
+            for a, b in runs:
+                more = wanted.copy()
+                more[max(0, a - LONE_EXACT_S) : b + LONE_EXACT_S] = True
+                if more.sum() > LONE_EXACT_BUDGET_S:
+                    break
+                wanted = more
+            if not (wanted & ~exact).any():
+                break
+            for a, b in _runs_of(wanted & ~exact):
+                pictures = decode_seconds(path, a, b, self.frame_mode)
+                codes[a:b] = picture_hash(pictures)
+                embeddings = [
+                    net.with_pictures_at(e, a, _embed_pictures(net, self.device, torch.from_numpy(pictures)))
+                    for net, e in zip(nets, embeddings, strict=True)
+                ]
+            exact = wanted
+        return embeddings, codes
 
     @torch.inference_mode()
     def finish(self, analysis: Analysis, siblings: Sequence[Fingerprints]) -> Detection:

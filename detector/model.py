@@ -162,6 +162,13 @@ class IntroNet(nn.Module):
             parts.append(spectral_change(mel, pictures.shape[1]).unsqueeze(-1))
         return torch.cat(parts, dim=-1)
 
+    def with_pictures_at(self, embedding: torch.Tensor, first: int, pictures: torch.Tensor) -> torch.Tensor:
+        """`embedding` (N, embedding_width) with the picture part of seconds first .. first + n replaced by
+        `pictures` (n, embedding), embed_images of other pictures of those seconds; the sound's part stays."""
+        out = embedding.clone()
+        out[first : first + len(pictures), self.dims.embedding : 2 * self.dims.embedding] = pictures
+        return out
+
     def classify(self, embedding: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         # embedding: (B, N, embedding_width); extra: (B, N, n_extra) or None for a lone episode -> logits (B, N)
         cnn = 2 * self.dims.embedding

@@ -51,8 +51,8 @@ def model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-cascade",
         action="store_true",
-        help="decode every second's picture even when 3 or more siblings are stored and the sound decides "
-        "(the full-picture path)",
+        help="decode every second's picture even when 3 or more siblings are stored and the sound decides, or "
+        "for an episode alone, whose key frames say where its intro can be (the full-picture path)",
     )
     parser.add_argument(
         "--no-cuts",

@@ -10,7 +10,7 @@ import torch
 
 from detector.audio import SAMPLE_RATE, episode_log_mel
 from detector.checkpoint import Checkpoint
-from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, MediaInfo, _Pictures, decode, probe
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, MediaInfo, _Pictures, decode, decode_seconds, probe
 from detector.errors import DecodeError
 from detector.features import extract
 from detector.fingerprint import audio_fingerprint
@@ -236,3 +236,14 @@ def test_the_sound_batched_for_the_resampler_is_what_a_call_per_frame_gives(
     n = min(len(batched), len(per_frame))
     assert n >= 2.9 * SAMPLE_RATE
     assert np.array_equal(batched[:n], per_frame[:n])
+
+
+@pytest.mark.parametrize("mode", [FrameMode.ALL, FrameMode.REFERENCE])
+def test_the_pictures_of_a_window_are_those_of_the_whole_span(season_media: list[Path], mode: FrameMode):
+    """Decoded from the key frame before it, a window gets the very pictures the span's decode gives it."""
+    episode = season_media[0]
+    span = decode(episode, mode).frames
+    for first, end in [(0, 7), (13, 29), (len(span) - 5, len(span))]:
+        window = decode_seconds(episode, first, end, mode)
+        assert window.shape == (end - first, FRAME_HEIGHT, FRAME_WIDTH, 3)
+        assert np.array_equal(window, span[first:end]), (first, end)
