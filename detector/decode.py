@@ -344,6 +344,9 @@ def _decode_span(
 def _configure(stream: av.VideoStream, frame_mode: FrameMode) -> None:
     stream.thread_type = "AUTO"  # frame + slice threads: the video decoder is the bottleneck
     if frame_mode is FrameMode.KEYFRAMES:
+        # One key frame every few seconds: frame threads would only add their start-up and their frame buffers
+        # (faster and ~15 MB smaller with one, on the 1080p bench episode).
+        stream.thread_count = 1
         stream.codec_context.skip_frame = "NONKEY"
     elif frame_mode is FrameMode.REFERENCE:
         stream.codec_context.options = {"skip_loop_filter": "all"}

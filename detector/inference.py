@@ -54,12 +54,14 @@ ANALYSES_KEPT = 32
 # of a scan of the whole season, whatever the order its episodes came in; in a longer one the first episodes keep
 # the decision taken with this many siblings.
 SETTLED_SIBLINGS = 3
-# A lone episode is embedded from its key frames' pictures (a picture up to a GOP old: seconds), then from the exact
-# ones where the lone model finds an intro on them, and this many seconds around (a GOP or more: the key frames can
-# put an intro's end that far off) (_exact_where_unsure) ...
+# A lone episode is embedded from its key frames' pictures (each up to a GOP old: seconds), then from the exact
+# ones of the runs of seconds the lone model takes for an intro's on them, then of those it scores LONE_UNSURE or more,
+# and LONE_EXACT_S around each (the key frames can put an intro's end a GOP off), up to LONE_EXACT_BUDGET_S seconds
+# in all (a tenth of the longest span; a run that does not fit is left to the key frames, where they see intros
+# everywhere the network is unsure anyway): see _exact_where_unsure. LONE_UNSURE is low, since key frames can hide
+# an intro: one scored 1.0 on its exact pictures scored 0.1-0.2 on its key frames' (data/real-seg-val).
+LONE_UNSURE = 0.1
 LONE_EXACT_S = 15
-# ... up to this many seconds of exact pictures in all (a tenth of the longest span, and a cost in seconds at
-# 1080p): where the key frames see intros everywhere, the network is unsure anyway.
 LONE_EXACT_BUDGET_S = 180
 LONE_ROUNDS = 3  # scored again with the exact pictures in, and more decoded where the intro then reaches
 
@@ -73,6 +75,16 @@ def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of the True runs of a per-second mask."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def _candidates(scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """[start, end) runs of seconds that may be an intro's: those scored `threshold` (an intro's) or more, then those
+    scored LONE_UNSURE or more; each kind the greatest total score first."""
+    found: list[tuple[int, int]] = []
+    for level in (threshold, LONE_UNSURE):
+        runs = sorted(_runs_of(scores >= level), key=lambda r: -float(scores[r[0] : r[1]].sum()))
+        found += [r for r in runs if r not in found]
+    return found
 
 
 def inference_frame_mode(trained_on: FrameMode) -> FrameMode:
@@ -303,28 +315,25 @@ class Detector:
         self, path: Path, nets: Sequence[IntroNet], embeddings: list[torch.Tensor]
     ) -> tuple[list[torch.Tensor], np.ndarray]:
         """Embeddings from the key frames' pictures, with the exact pictures (the detector's frame mode) of the
-        runs of seconds the lone model takes for intro on them and LONE_EXACT_S around each, the runs it is surest
-        of first, up to LONE_EXACT_BUDGET_S in all, scored again with those in (LONE_ROUNDS): a key frame can be
-        seconds old, which moves an intro's ends or makes one of the scene after it, while where an intro can be the
-        key frames tell. The first net is the lone
-        model; every net's embedding gets the same pictures. Also the pictures' hashes for the fingerprints: those
-        of the exact pictures, 0 ("no information", as for the sound alone) where a key frame stood in."""
+        runs of seconds the lone model may take for intro on them (_candidates) and LONE_EXACT_S around each, the
+        runs it is surest of first, up to LONE_EXACT_BUDGET_S in all, scored again with those in (LONE_ROUNDS): a
+        key frame can be seconds old, which moves an intro's ends, makes one of the scene after it or hides one,
+        while where an intro cannot be the key frames tell. The first net is the lone model; every net's embedding
+        gets the same pictures. Also the pictures' hashes for the fingerprints: those of the exact pictures, 0 ("no
+        information", as for the sound alone) where a key frame stood in."""
         assert self.lone_checkpoint is not None
-        params = self.lone_checkpoint.intervals
         n = len(embeddings[0])
         exact = np.zeros(n, bool)
         codes = np.zeros(n, np.uint64)
         # Again with the exact pictures in: an intro the key frames cut short reaches past its first window.
         for _ in range(LONE_ROUNDS):
             scores = torch.sigmoid(nets[0].classify(embeddings[0].unsqueeze(0))[0]).cpu().numpy()
-            runs = sorted(_runs_of(scores >= params.threshold), key=lambda r: -float(scores[r[0] : r[1]].sum()))
             wanted = exact.copy()
-            for a, b in runs:
+            for a, b in _candidates(scores, self.lone_checkpoint.intervals.threshold):
                 more = wanted.copy()
                 more[max(0, a - LONE_EXACT_S) : b + LONE_EXACT_S] = True
-                if more.sum() > LONE_EXACT_BUDGET_S:
-                    break
-                wanted = more
+                if more.sum() <= LONE_EXACT_BUDGET_S:  # one that does not fit is left to the key frames
+                    wanted = more
             if not (wanted & ~exact).any():
                 break
             for a, b in _runs_of(wanted & ~exact):

@@ -11,6 +11,7 @@ import pytest
 from corpus.build import long_episode
 from detector import Detector
 from detector.decode import COUNTS
+from detector.inference import _candidates
 from detector.labels import EpisodeTruth
 
 pytestmark = pytest.mark.slow
@@ -45,3 +46,11 @@ def test_a_lone_episode_gets_the_intro_of_every_exact_picture_from_a_fraction_of
     known = cascade_fp.picture != 0
     assert known[int(full.start_s) : int(full.end_s)].all() and not known.all()
     assert np.array_equal(cascade_fp.picture[known], full_fp.picture[known])
+
+
+def test_the_runs_an_intro_can_be_in_come_surest_first() -> None:
+    scores = np.zeros(100, np.float32)
+    scores[10:20] = 0.9  # an intro's, by the DBSCAN threshold
+    scores[40:45] = 1.0  # surer, but shorter: less in all
+    scores[60:90] = 0.15  # what key frames can leave of a hidden intro: after every intro-like run
+    assert _candidates(scores, 0.5) == [(10, 20), (40, 45), (60, 90)]
