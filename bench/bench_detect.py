@@ -134,7 +134,10 @@ def measure(run: str, target: Path, siblings: list[Path], threads: int | None) -
     from detector import Detector
     from detector.decode import COUNTS, probe
     from detector.fingerprint import Fingerprints
+    from detector.memory import release_freed_memory_promptly
     from detector.season import MemoryStore
+
+    release_freed_memory_promptly()  # as `intro-daemon` and its detection process do (daemon/cli.py)
 
     store = MemoryStore()
     if case == "season":
