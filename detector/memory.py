@@ -70,15 +70,16 @@ _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h
 
 
 def release_freed_memory_promptly() -> None:
-    """Ask glibc to give freed buffers back to the system at once: blocks of 1 MB and more are mapped on their
+    """Ask glibc to give freed buffers back to the system at once: blocks of 4 MB and more are mapped on their
     own (unmapped when freed) rather than carved from heaps that only ever grow, and threads share 2 heaps.
     Without it, what a detection freed stays resident and the next one's peak adds to it (a lone 44-minute 1080p
-    detection peaked at 510-520 MB without, 428 MB with). From 64 kB, as before, the peak is the same and a
-    detection 15-25 % slower: every numpy temporary is then mapped and zeroed afresh. Elsewhere: nothing."""
+    detection peaked at 510-520 MB without, ~440 MB with; 2 heaps alone, ~500 MB). The threshold trades memory for
+    time, as every numpy temporary above it is mapped and zeroed afresh: from 64 kB (as before) and from 1 MB the
+    peak was ~428 MB and a season episode's cascade 25 % and 8 % slower than from 4 MB. Elsewhere: nothing."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return
-    mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
+    mallopt(_M_MMAP_THRESHOLD, 4 * 1024 * 1024)
     mallopt(_M_ARENA_MAX, 2)
