@@ -22,7 +22,7 @@ from detector.decode import FrameMode, decode_pictures, decode_seconds
 from detector.errors import DecodeError
 from detector.features import extract, extract_sound
 from detector.fingerprint import Fingerprints, picture_hash
-from detector.intervals import IntervalParams, find_intro
+from detector.intervals import IntervalParams, find_intro, true_runs
 from detector.memory import MemoryCeiling
 from detector.model import IntroNet
 from detector.repetition import season_context
@@ -71,18 +71,12 @@ def _embed_pictures(net: IntroNet, device: torch.device, pictures: torch.Tensor)
     return net.embed_images(pictures.unsqueeze(0).to(device))[0]
 
 
-def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of the True runs of a per-second mask."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
-
-
 def _candidates(scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """[start, end) runs of seconds that may be an intro's: those scored `threshold` (an intro's) or more, then those
     scored LONE_UNSURE or more; each kind the greatest total score first."""
     found: list[tuple[int, int]] = []
     for level in (threshold, LONE_UNSURE):
-        runs = sorted(_runs_of(scores >= level), key=lambda r: -float(scores[r[0] : r[1]].sum()))
+        runs = sorted(true_runs(scores >= level), key=lambda r: -float(scores[r[0] : r[1]].sum()))
         found += [r for r in runs if r not in found]
     return found
 
@@ -336,7 +330,7 @@ class Detector:
                     wanted = more
             if not (wanted & ~exact).any():
                 break
-            for a, b in _runs_of(wanted & ~exact):
+            for a, b in true_runs(wanted & ~exact):
                 pictures = decode_seconds(path, a, b, self.frame_mode)
                 codes[a:b] = picture_hash(pictures)
                 embeddings = [
@@ -534,11 +528,12 @@ class Detector:
         own = self.store.get(path)
         if not self.segments or settled.model_version != self.model_version or own is None or not len(own.rest_audio):
             return None
+        own = placed(path, own)
         found = [placed(s, f) for s, f in ((s, self.store.get(s)) for s in siblings) if f is not None]
-        others, _, _ = season_context(placed(path, own), found)  # copies left out, as when it was decided
+        others, _, _ = season_context(own, found)  # copies left out, as when it was decided
         if not any(len(s.rest_audio) for s in others):
             return None
-        segments = find_segments(placed(path, own), others, settled.intro, settled.duration_s)
+        segments = find_segments(own, others, settled.intro, settled.duration_s)
         heard = next((s for s in segments if s.kind == "credits"), None)
         card = next((s for s in settled.others if s.kind == "credits" and "card" in s.signals), None)
         if card is not None and (heard is None or heard.confidence < SURE_CREDITS):

@@ -49,3 +49,9 @@ def find_intro(scores: np.ndarray, params: IntervalParams = IntervalParams()) ->
         return None
     confidence = float(np.mean(np.asarray(scores)[start:end]))
     return Intro(start_s=float(start), end_s=float(end), confidence=round(confidence, 4))
+
+
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of the True runs of a per-second mask."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))

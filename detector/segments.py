@@ -30,6 +30,7 @@ import numpy as np
 
 from detector import landmarks
 from detector.fingerprint import Fingerprints
+from detector.intervals import true_runs
 from detector.repetition import AUDIO_MATCH, repetition_scores
 from detector.result import ENDING_S, Intro, Segment
 from detector.season import places
@@ -318,12 +319,10 @@ def _apart(before: np.ndarray, after: np.ndarray) -> bool:
 
 def _runs(mask: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
     """[start, end) of the True runs of a per-second mask, runs closer than max_gap_s merged."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     merged: list[tuple[int, int]] = []
-    for a, b in zip(starts, ends, strict=True):
+    for a, b in true_runs(mask):
         if merged and a - merged[-1][1] <= max_gap_s:
-            merged[-1] = (merged[-1][0], int(b))
+            merged[-1] = (merged[-1][0], b)
         else:
-            merged.append((int(a), int(b)))
+            merged.append((a, b))
     return merged

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+
+from corpus.profile import PROCEDURAL_SEGMENTS
 
 
 def write_clip(
@@ -242,3 +245,25 @@ def decoded_sound(path: Path, rate: int) -> np.ndarray:
             chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
     chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
     return np.concatenate(chunks)
+
+
+# A small, quick procedural season for the segments: short episodes, each with music credits (so that they recur)
+# and a preview of the next episode after them; the hard negatives off.
+PREVIEW_SEASON = replace(
+    PROCEDURAL_SEGMENTS,
+    episode_s=(150.0, 165.0),
+    resolutions=((160, 90),),
+    presets=("ultrafast",),
+    credits_s=(20.0, 25.0),
+    preview_s=(10.0, 15.0),
+    p_credits=1.0,
+    p_credits_silent=0.0,
+    p_credits_theme=0.0,
+    p_preview=1.0,
+    p_preview_before_credits=0.0,
+    p_post_credits=0.0,
+    p_black_transition=0.0,
+    p_act_card=0.0,
+    p_montage=0.0,
+    p_theme_reprise=0.0,
+)

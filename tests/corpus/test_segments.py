@@ -22,31 +22,14 @@ from corpus.plan import EpisodePlan
 from corpus.procedural import make_season, plan_corpus, procedural_catalog, to_truth
 from corpus.profile import PROCEDURAL, PROCEDURAL_LATE, PROCEDURAL_SEGMENTS, REAL, REAL_LATE, STRUCTURES
 from detector.labels import EpisodeTruth, IntroSpan, SegmentSpan, load_truth
-from tests.clips import decoded_sound
+from tests.clips import PREVIEW_SEASON, decoded_sound
 
 RATE = 8000  # decode everything to one rate, so that 44.1 and 48 kHz episodes compare sample by sample
 
 # Small and quick: every episode has credits (music, so that they can recur) and all but the last a preview after
 # them; the hard negatives mid-episode are on, the ones just before the credits off (the control below compares
 # the last scenes of two episodes, which a theme reprise would make alike).
-SEASON_PROFILE = replace(
-    PROCEDURAL_SEGMENTS,
-    episode_s=(150.0, 165.0),
-    resolutions=((160, 90),),
-    presets=("ultrafast",),
-    credits_s=(20.0, 25.0),
-    preview_s=(10.0, 15.0),
-    p_credits=1.0,
-    p_credits_silent=0.0,
-    p_credits_theme=0.0,
-    p_preview=1.0,
-    p_preview_before_credits=0.0,
-    p_post_credits=0.0,
-    p_black_transition=1.0,
-    p_act_card=1.0,
-    p_montage=0.0,
-    p_theme_reprise=0.0,
-)
+SEASON_PROFILE = replace(PREVIEW_SEASON, p_black_transition=1.0, p_act_card=1.0)
 SEASON_SEED = 4
 
 

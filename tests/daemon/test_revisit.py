@@ -8,7 +8,6 @@ import itertools
 import shutil
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import detector.inference as inference
 from corpus.procedural import make_season
-from corpus.profile import PROCEDURAL_SEGMENTS
 from daemon.config import LibraryConfig
 from daemon.fingerprints import DatabaseStore
 from daemon.library.filter import LibraryFilter
@@ -29,6 +27,7 @@ from db.results import segments_of
 from db.session import make_engine, make_sessions
 from db.transactions import Database
 from detector import Detector
+from tests.clips import PREVIEW_SEASON
 
 pytestmark = pytest.mark.slow
 
@@ -55,6 +54,17 @@ def counting(decode: Callable[..., Any], decoded: Counter[str]) -> Callable[...,
     return counted
 
 
+def scanned_whole(folder: Path, media: list[Path], weights: Path | None) -> sessionmaker[Session]:
+    """The season copied in whole, then each episode detected: a first scan's results."""
+    (folder / "lib" / "S1").mkdir(parents=True)
+    for src in media:
+        shutil.copy(src, folder / "lib" / "S1" / src.name)
+    worker, sessions = worker_on(folder, weights)
+    for src in media:
+        assert worker.process(folder / "lib" / "S1" / src.name).outcome == Outcome.DONE
+    return sessions
+
+
 def results(sessions: sessionmaker[Session]) -> dict[str, tuple[float | None, float | None, float | None]]:
     with sessions() as session:
         rows = session.execute(select(Episode.path, DetectionRecord).join(DetectionRecord)).all()
@@ -68,14 +78,7 @@ def test_a_season_arriving_in_any_order_ends_as_a_whole_season_scan(
     decoded: Counter[str] = Counter()
     monkeypatch.setattr(inference, "extract", counting(inference.extract, decoded))
 
-    whole = tmp_path / "whole"
-    (whole / "lib" / "S1").mkdir(parents=True)
-    for src in season_media:
-        shutil.copy(src, whole / "lib" / "S1" / src.name)
-    worker, sessions = worker_on(whole, detector_weights)
-    for src in season_media:
-        assert worker.process(whole / "lib" / "S1" / src.name).outcome == Outcome.DONE
-    expected = results(sessions)
+    expected = results(scanned_whole(tmp_path / "whole", season_media, detector_weights))
     assert set(expected) == {src.name for src in season_media}
 
     for n, order in enumerate(list(itertools.permutations(season_media))[::2]):
@@ -95,27 +98,6 @@ def test_a_season_arriving_in_any_order_ends_as_a_whole_season_scan(
         assert sum("revisited" in signals for signals in revisited) == len(season_media) - 1
 
 
-# Five short episodes, each with music credits and a preview of the next after them (the last: final credits).
-PREVIEWS = replace(
-    PROCEDURAL_SEGMENTS,
-    episode_s=(150.0, 165.0),
-    resolutions=((160, 90),),
-    presets=("ultrafast",),
-    credits_s=(20.0, 25.0),
-    preview_s=(10.0, 15.0),
-    p_credits=1.0,
-    p_credits_silent=0.0,
-    p_credits_theme=0.0,
-    p_preview=1.0,
-    p_preview_before_credits=0.0,
-    p_post_credits=0.0,
-    p_black_transition=0.0,
-    p_act_card=0.0,
-    p_montage=0.0,
-    p_theme_reprise=0.0,
-)
-
-
 def segments(sessions: sessionmaker[Session]) -> dict[str, list[tuple[str, float, float, bool]]]:
     """Per episode, what the targets get: each segment's kind, ends and finality (confidences differ: an episode
     settled with fewer siblings than a whole-season scan keeps its intro's, see SETTLED_SIBLINGS)."""
@@ -128,16 +110,9 @@ def test_a_weekly_show_s_settled_episode_gets_its_preview_when_the_next_arrives(
     tmp_path: Path, detector_weights: Path | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "source"
-    truths = {Path(t.path).name: t for t in make_season(source, episodes=5, seed=4, profile=PREVIEWS)}
+    truths = {Path(t.path).name: t for t in make_season(source, episodes=5, seed=4, profile=PREVIEW_SEASON)}
     media = sorted(source.rglob("*.mkv"))
-    whole = tmp_path / "whole"
-    (whole / "lib" / "S1").mkdir(parents=True)
-    for src in media:
-        shutil.copy(src, whole / "lib" / "S1" / src.name)
-    worker, sessions = worker_on(whole, detector_weights)
-    for src in media:
-        assert worker.process(whole / "lib" / "S1" / src.name).outcome == Outcome.DONE
-    expected = segments(sessions)
+    expected = segments(scanned_whole(tmp_path / "whole", media, detector_weights))
 
     weekly = tmp_path / "weekly"
     (weekly / "lib" / "S1").mkdir(parents=True)
