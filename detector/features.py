@@ -5,7 +5,10 @@ are decoded (detector.decode.PictureSink): then only their embeddings are held, 
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import numpy as np
 import torch
 
 from detector.audio import SAMPLE_RATE, EpisodeLogMel
-from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, decode_sound_from
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, decode_sound_from, probe
 from detector.fingerprint import AudioFingerprinter, Fingerprints, picture_hash
 from detector.landmarks import FRAME_S, PeakExtractor, unpack
 from detector.memory import MemoryCeiling
@@ -21,6 +24,7 @@ from detector.model import IMAGE_CHUNK
 from detector.result import ENDING_S
 
 BATCH_SAMPLES = 60 * SAMPLE_RATE
+MAX_QUEUED_BATCHES = 4  # batches decoded and not yet taken by a feature worker (15 MB)
 # (N, FRAME_HEIGHT, FRAME_WIDTH, 3) uint8 pictures -> (N, embedding): a network's image CNN (IntroNet.embed_images).
 PictureEmbedder = Callable[[torch.Tensor], torch.Tensor]
 
@@ -106,8 +110,10 @@ class _Features:
         ceiling: MemoryCeiling | None,
         mel: bool = True,
         peaks_from_s: float | None = None,
+        worker: Executor | None = None,
     ) -> None:
-        """peaks_from_s: also the spectral peaks, of sound that starts there in the file."""
+        """peaks_from_s: also the spectral peaks, of sound that starts there in the file. worker: where the
+        features of each batch are computed (one thread: batches in order), while the decoder goes on; None: here."""
         self.path = path
         self.ceiling = ceiling
         self.mel = EpisodeLogMel(n_seconds) if mel else None
@@ -117,24 +123,36 @@ class _Features:
         # on a whole batch, so pieces are gathered up to BATCH_SAMPLES first.
         self._batch: list[np.ndarray] = []
         self._batched = 0
+        self._worker = worker
+        self._queued: deque[Future[None]] = deque()
 
     def add(self, samples: np.ndarray) -> None:
         self._batch.append(samples)
         self._batched += len(samples)
         if self._batched >= BATCH_SAMPLES:
-            self.flush()
+            self.flush(wait=False)
 
-    def flush(self) -> None:
+    def flush(self, wait: bool = True) -> None:
+        """The batch so far into the features; wait: until every batch is in (then they may be read)."""
         if self._batch:
             samples = np.concatenate(self._batch)
             self._batch, self._batched = [], 0
-            if self.mel is not None:
-                self.mel.add(samples)
-            self.codes.add(samples)
-            if self.peaks is not None:
-                self.peaks.add(samples)
+            if self._worker is None:
+                self._consume(samples)
+            else:
+                self._queued.append(self._worker.submit(self._consume, samples))
+        # A worker that falls behind holds the batches it has not taken: a few, then the decoder waits.
+        while self._queued and (wait or len(self._queued) > MAX_QUEUED_BATCHES):
+            self._queued.popleft().result()
         if self.ceiling is not None:
             self.ceiling.check(self.path)
+
+    def _consume(self, samples: np.ndarray) -> None:
+        if self.mel is not None:
+            self.mel.add(samples)
+        self.codes.add(samples)
+        if self.peaks is not None:
+            self.peaks.add(samples)
 
 
 class _EmbeddedPictures:
@@ -212,21 +230,37 @@ def extract(
 
 
 def extract_sound(
-    path: str | Path, languages: Sequence[str] = (), ceiling: MemoryCeiling | None = None, with_rest: bool = False
+    path: str | Path,
+    languages: Sequence[str] = (),
+    ceiling: MemoryCeiling | None = None,
+    with_rest: bool = False,
+    threaded: bool = False,
 ) -> SoundFeatures:
     """The span's audio codes from its sound alone: no picture decoded, no log-mel computed. with_rest: also the
-    codes of the sound after the span (rest_of_sound), and the spectral peaks of both."""
+    codes of the sound after the span (rest_of_sound), and the spectral peaks of both. threaded: the codes and
+    peaks are computed on a second thread while the sound is decoded, and the rest decoded on a third (the sound
+    alone keeps one core busy; decoding, resampling and the FFTs let go of the GIL), for the same results."""
     sink: _Features | None = None
+    with contextlib.ExitStack() as threads:
+        worker = threads.enter_context(ThreadPoolExecutor(1, thread_name_prefix="sound")) if threaded else None
+        ending: Future[RestOfSound | None] | None = None
+        if with_rest and threaded:
+            info = probe(path)
+            rest_thread = threads.enter_context(ThreadPoolExecutor(1, thread_name_prefix="rest-of-sound"))
+            ending = rest_thread.submit(rest_of_sound, path, info.analysed_s, info.duration_s, languages)
 
-    def features_for(n_seconds: int) -> _Features:
-        nonlocal sink
-        sink = _Features(Path(path), n_seconds, ceiling, mel=False, peaks_from_s=0.0 if with_rest else None)
-        return sink
+        def features_for(n_seconds: int) -> _Features:
+            nonlocal sink
+            sink = _Features(Path(path), n_seconds, ceiling, False, 0.0 if with_rest else None, worker)
+            return sink
 
-    media = decode(path, languages=languages, sink_for=features_for, ceiling=ceiling, pictures=False)
-    assert sink is not None
-    sink.flush()
-    rest = rest_of_sound(path, media.n_seconds, media.info.duration_s, languages) if with_rest else None
+        media = decode(path, languages=languages, sink_for=features_for, ceiling=ceiling, pictures=False)
+        assert sink is not None
+        sink.flush()
+        if ending is not None:
+            rest = ending.result()
+        else:
+            rest = rest_of_sound(path, media.n_seconds, media.info.duration_s, languages) if with_rest else None
     peaks = sink.peaks.finish() if sink.peaks is not None else None
     return SoundFeatures(media.n_seconds, media.info.duration_s, sink.codes.finish(), rest, peaks)
 

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 import torch
 
 from detector import cards, cuts
@@ -215,6 +216,9 @@ class Detector:
         snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends).
         memory_limit_mb: the process's memory ceiling (detector.memory); None: none."""
         torch.set_num_threads(threads or os.cpu_count() or 1)
+        # numpy's and scipy's OpenBLAS start a thread per core for each small product (the band powers) and keep
+        # them spinning: on a 2-core machine a sound pass took twice the CPU time, and no less wall time.
+        threadpoolctl.threadpool_limits(1, user_api="blas")
         checkpoint = Checkpoint.load(weights or MODELS[DEFAULT_MODEL])
         lone = None
         if checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
@@ -379,7 +383,9 @@ class Detector:
         """The cascade's first step: the episode decided from its sound and its siblings' stored fingerprints, when
         the network's scores cannot change the answer (season_rule.decided_by_sound); its pictures are decoded only
         around the intro's ends, for the shot cuts. None: the pictures are needed (nothing is stored then)."""
-        sound = extract_sound(path, self.languages, self.ceiling, with_rest=self.segments)
+        sound = extract_sound(
+            path, self.languages, self.ceiling, with_rest=self.segments, threaded=torch.get_num_threads() > 1
+        )
         own = placed(path, sound.fingerprints())
         others, repetition, n_copies = season_context(own, siblings)
         if repetition.n_siblings < 2:  # one sibling or none left: the lone-episode model may be asked

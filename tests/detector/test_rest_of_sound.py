@@ -78,3 +78,26 @@ def test_sound_features_carry_the_rest_through_their_bytes(tmp_path: Path) -> No
     assert np.array_equal(sound[: len(fingerprints.audio)], fingerprints.audio)
     # Without the rest: just the span's codes, as before.
     assert np.array_equal(extract_sound(path).fingerprints().sound(), fingerprints.audio)
+
+
+def test_threaded_sound_features_are_those_of_one_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cascade's sound pass computes the codes and peaks on a second thread and decodes the rest on a third:
+    the same bytes as on one thread, batches queued and waited for included."""
+    import detector.features as features
+
+    path = _write(tmp_path / "d.mkv", 48000)
+    monkeypatch.setattr(features, "BATCH_SAMPLES", 16000)  # 1 s batches: 20 of them ...
+    monkeypatch.setattr(features, "MAX_QUEUED_BATCHES", 1)  # ... the decoder waiting for the worker
+    alone = extract_sound(path, with_rest=True).fingerprints().to_bytes()
+    threaded = extract_sound(path, with_rest=True, threaded=True)
+    assert threaded.fingerprints().to_bytes() == alone
+    assert threaded.rest is not None and threaded.peaks is not None and len(threaded.peaks) > 0
+
+
+def test_a_file_that_fails_in_the_threaded_sound_pass_says_so(tmp_path: Path) -> None:
+    from detector.errors import DecodeError
+
+    path = tmp_path / "broken.mkv"
+    path.write_bytes(_write(tmp_path / "e.mkv", 48000).read_bytes()[:4000])
+    with pytest.raises(DecodeError, match=r"broken\.mkv"):
+        extract_sound(path, with_rest=True, threaded=True)
