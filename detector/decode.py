@@ -418,18 +418,26 @@ class _Mono:
         self._pending: list[list[np.ndarray]] = []  # per frame, per plane
         self._first: av.AudioFrame | None = None
         self._samples = 0
+        # The batch's shape and how its frames are read, worked out once per batch: a frame's properties are made
+        # afresh on every access, and this runs for every frame (~50 a second of sound) holding the GIL, while
+        # the cascade decodes another part of the file on another thread.
+        self._shape: tuple[str, str, int] = ("", "", 0)
+        self._dtype = ""
+        self._planes = 0  # planes read per frame ...
+        self._values = 0  # ... and values per sample in each
 
     def resample(self, frame: av.AudioFrame) -> list[av.AudioFrame]:
-        out = self.flush() if self._first is not None and _shape(frame) != _shape(self._first) else []
+        shape = _shape(frame)
+        out = self.flush() if self._first is not None and shape != self._shape else []
         if self._first is None:
-            self._first = frame
-        dtype, channels = format_dtypes[frame.format.name], len(frame.layout.channels)
-        if frame.format.is_planar:  # PyAV lists a plane too many for 8 channels: the count comes from the layout
-            self._pending.append([_samples(frame.planes[c], dtype, frame.samples) for c in range(channels)])
-        else:
-            self._pending.append([_samples(frame.planes[0], dtype, frame.samples * channels)])
-        self._samples += frame.samples
-        if self._samples >= RESAMPLE_BATCH_S * frame.sample_rate:
+            self._first, self._shape = frame, shape
+            self._dtype, channels = format_dtypes[shape[0]], len(frame.layout.channels)
+            # PyAV lists a plane too many for 8 channels: the count comes from the layout.
+            self._planes, self._values = (channels, 1) if frame.format.is_planar else (1, channels)
+        count, planes = frame.samples, frame.planes
+        self._pending.append([_samples(planes[c], self._dtype, count * self._values) for c in range(self._planes)])
+        self._samples += count
+        if self._samples >= RESAMPLE_BATCH_S * shape[2]:
             out += self.flush()
         return out
 
