@@ -85,15 +85,19 @@ def _with_rest(fingerprints: Fingerprints, peaks: np.ndarray | None, rest: RestO
 
 
 def rest_of_sound(
-    path: str | Path, n_seconds: int, duration_s: float, languages: Sequence[str] = ()
+    path: str | Path,
+    n_seconds: int,
+    duration_s: float,
+    languages: Sequence[str] = (),
+    worker: Executor | None = None,
 ) -> RestOfSound | None:
     """The codes of the sound of the file's ending (its last ENDING_S, after the analysed span): the credits and a
-    preview are there. Sound only. None for a file whose span is the whole of it."""
+    preview are there. Sound only. None for a file whose span is the whole of it. worker: as for _Features."""
     start_s = float(max(n_seconds, duration_s - ENDING_S))
     if duration_s - start_s < 1.0:
         return None
     # Batched: codes per decoded frame would cost 5x more.
-    sink = _Features(Path(path), 0, None, mel=False, peaks_from_s=start_s)
+    sink = _Features(Path(path), 0, None, mel=False, peaks_from_s=start_s, worker=worker)
     decode_sound_from(path, start_s, sink, languages)
     sink.flush()
     assert sink.peaks is not None
@@ -237,9 +241,11 @@ def extract_sound(
     threaded: bool = False,
 ) -> SoundFeatures:
     """The span's audio codes from its sound alone: no picture decoded, no log-mel computed. with_rest: also the
-    codes of the sound after the span (rest_of_sound), and the spectral peaks of both. threaded: the codes and
-    peaks are computed on a second thread while the sound is decoded, and the rest decoded on a third (the sound
-    alone keeps one core busy; decoding, resampling and the FFTs let go of the GIL), for the same results."""
+    codes of the sound after the span (rest_of_sound), and the spectral peaks of both. threaded: the rest is
+    decoded on a second thread while the span is, and the codes and peaks of both are computed on a third, a batch
+    at a time, for the same results. PyAV decodes holding the GIL, so the two decodes share one core; the FFTs let
+    go of it and take the other.
+    """
     sink: _Features | None = None
     with contextlib.ExitStack() as threads:
         worker = threads.enter_context(ThreadPoolExecutor(1, thread_name_prefix="sound")) if threaded else None
@@ -247,7 +253,7 @@ def extract_sound(
         if with_rest and threaded:
             info = probe(path)
             rest_thread = threads.enter_context(ThreadPoolExecutor(1, thread_name_prefix="rest-of-sound"))
-            ending = rest_thread.submit(rest_of_sound, path, info.analysed_s, info.duration_s, languages)
+            ending = rest_thread.submit(rest_of_sound, path, info.analysed_s, info.duration_s, languages, worker)
 
         def features_for(n_seconds: int) -> _Features:
             nonlocal sink
