@@ -148,13 +148,14 @@ def measure(run: str, target: Path, siblings: list[Path], threads: int | None) -
     path = path.removesuffix("-intro")
     detector = Detector.load(threads=threads, store=store, cascade=path == "cascade", segments=segments)
     load_s = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_s()
     detection = detector.detect(target, siblings if case == "season" else [])
-    wall_s = time.perf_counter() - started
+    wall_s, cpu_s = time.perf_counter() - started, _cpu_s() - cpu_started
     intro = detection.intro
     return {
         "duration_s": probe(target).duration_s,
         "wall_s": wall_s,
+        "cpu_s": cpu_s,
         "load_s": load_s,
         "peak_rss_mb": rss.peak_mb(),
         "rss_after_mb": _rss_now_mb(),
@@ -174,17 +175,18 @@ def _measure_skipper(target: Path, siblings: list[Path]) -> dict[str, object]:
     from bench import intro_skipper as skipper
 
     points = [np.load(s.with_suffix(".points.npy")) for s in siblings]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_s()
     duration_s = skipper.media_duration_s(target)
     own = skipper.fingerprint_file(target, skipper.analysis_window_s(duration_s))
     intro = skipper.reduce_season([own, *points])[0]
     if intro is not None:
         silences = skipper.silence_spans(skipper.decode_audio(target, intro.end_s + 2), skipper.SILENCE_SAMPLE_RATE)
         intro = skipper.refine_end_on_silence(intro, silences)
-    wall_s = time.perf_counter() - started
+    wall_s, cpu_s = time.perf_counter() - started, _cpu_s() - cpu_started
     return {
         "duration_s": duration_s,
         "wall_s": wall_s,
+        "cpu_s": cpu_s,
         "load_s": 0.0,
         # fpcalc's peak (a child's ru_maxrss, at least what this process held when it started fpcalc) added.
         "peak_rss_mb": rss.peak_mb() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
@@ -195,6 +197,12 @@ def _measure_skipper(target: Path, siblings: list[Path]) -> dict[str, object]:
         "signals": "chromaprint",
         "intro": None if intro is None else f"{intro.start_s:.2f}-{intro.end_s:.2f}",
     }
+
+
+def _cpu_s() -> float:
+    """CPU time so far, every thread of this process and its finished children (fpcalc) together."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _children(pid: int) -> list[int]:
@@ -309,6 +317,7 @@ def main() -> int:
         ("detection wall s", lambda r: f"{r['wall_s']:.2f}"),
         ("... of the runs", lambda r: f"{r['wall_min_s']:.2f}-{r['wall_max_s']:.2f} ({r['runs']})"),
         ("x real time", lambda r: f"{float(r['duration_s']) / float(r['wall_s']):.0f}"),
+        ("detection CPU s", lambda r: f"{r['cpu_s']:.2f}"),  # all threads: more than the wall where they overlap
         ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}"),
         ("RSS after, idle MB", lambda r: f"{r['rss_after_mb']:.0f}"),
         ("video frames decoded", lambda r: f"{r['frames']}"),
