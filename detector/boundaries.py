@@ -54,15 +54,23 @@ def code_edges(
     """Start and end (seconds) of the shared sound around the repeated run [start_s, end_s); None when no sibling
     repeats at least half of the run."""
     a, b = int(start_s), int(np.ceil(end_s))
-    step_s = target.audio_step_s
+    sharing = [(siblings[j].audio, offset_s) for j, offset_s in repetition.sharing(a, b)]
+    return shared_edges(target.audio, sharing, start_s, end_s, target.audio_step_s)
+
+
+def shared_edges(
+    target: np.ndarray, sharing: Sequence[tuple[np.ndarray, float]], start_s: float, end_s: float, step_s: float
+) -> tuple[float, float] | None:
+    """Start and end (seconds) of the sound around [start_s, end_s) of `target`'s codes that each sibling's codes
+    repeat at its offset (sibling time - target time, seconds): the medians over the siblings; None without one."""
+    if not sharing:
+        return None
+    middle = int((int(start_s) + int(np.ceil(end_s))) / 2 / step_s)
     starts, ends = [], []
-    for j, offset_s in repetition.sharing(a, b):
-        error = aligned_error(target.audio, siblings[j].audio, round(offset_s / step_s))
-        middle = int((a + b) / 2 / step_s)
+    for codes, offset_s in sharing:
+        error = aligned_error(target, codes, round(offset_s / step_s))
         starts.append((_edge(error, middle, -1) + 0.5) * step_s)
         ends.append((_edge(error, middle, +1) + 0.5) * step_s)
-    if not ends:
-        return None
     return float(np.median(starts)), float(np.median(ends))
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from detector import landmarks
+from detector import boundaries, landmarks
 from detector.fingerprint import Fingerprints
 from detector.intervals import true_runs
 from detector.repetition import AUDIO_MATCH, repetition_scores
@@ -36,6 +36,7 @@ from detector.result import ENDING_S, Intro, Segment
 from detector.season import places
 
 MIN_CREDITS_S = 8.0  # a shorter shared run near the end is a sting or a cue, not credits
+CREDITS_EDGE_SPAN_S = 30.0  # the credits' first seconds, whose codes place their start (past them: a silent tail)
 MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a single 2 s match is chance)
 # A quoted clip is a copy of the sibling's sound, dialogue and all; a score cue the show uses again under other
 # dialogue repeats too, but less closely.
@@ -127,7 +128,11 @@ def find_segments(
             # What follows the credits is the preview: they end where it starts, and are not the last thing.
             credits = replace(credits, end_s=min(credits.end_s, preview.start_s), final=False)
         if credits.duration_s >= MIN_CREDITS_S:
-            found.append(credits)
+            # The rules above work in whole seconds, as they were tuned; the start shown is the codes' own.
+            start_s = _sharp_start(season, target, known, credits)
+            if preview is not None and preview.end_s == credits.start_s:  # a preview right before them
+                preview = replace(preview, end_s=max(preview.start_s + 1.0, start_s))
+            found.append(replace(credits, start_s=start_s))
     if preview is not None:
         found.append(preview)
     return tuple(sorted(found, key=lambda s: s.start_s))
@@ -194,6 +199,20 @@ def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duratio
         end_s, final = duration_s, True
     signals = ("repetition", "sound") + (("silent-tail",) if final and duration_s - b > FINAL_TAIL_S else ())
     return Segment("credits", float(a), end_s, confidence, signals, final)
+
+
+def _sharp_start(season: _Season, target: Fingerprints, siblings: Sequence[Fingerprints], credits: Segment) -> float:
+    """Where the credits' sound starts to be shared, to a tenth of a second: where the codes of the siblings that
+    repeat their first CREDITS_EDGE_SPAN_S start agreeing with the target's (detector.boundaries). A second counts
+    as repeated when half its codes match, so the run of whole seconds starts up to a second before that. Their
+    start as found when the codes give none within boundaries.MAX_SHIFT_S of it."""
+    span = (credits.start_s, min(credits.end_s, credits.start_s + CREDITS_EDGE_SPAN_S))
+    offsets = season.offsets_over(*span)
+    sharing = [(s.sound(), float(o)) for s, o in zip(siblings, offsets, strict=True) if np.isfinite(o)]
+    edges = boundaries.shared_edges(target.sound(), sharing, *span, target.audio_step_s)
+    if edges is None or abs(edges[0] - credits.start_s) > boundaries.MAX_SHIFT_S or edges[0] >= credits.end_s:
+        return credits.start_s
+    return round(edges[0], 2)
 
 
 def _silent(target: Fingerprints, start_s: float, end_s: float) -> bool:
