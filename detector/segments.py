@@ -129,7 +129,7 @@ def find_segments(
             credits = replace(credits, end_s=min(credits.end_s, preview.start_s), final=False)
         if credits.duration_s >= MIN_CREDITS_S:
             # The rules above work in whole seconds, as they were tuned; the start shown is the codes' own.
-            start_s = _sharp_start(season, target, known, credits)
+            start_s = _sharp_start(season, target, known, earlier | following | unknown, credits)
             if preview is not None and preview.end_s == credits.start_s:  # a preview right before them
                 preview = replace(preview, end_s=max(preview.start_s + 1.0, start_s))
             found.append(replace(credits, start_s=start_s))
@@ -201,14 +201,22 @@ def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duratio
     return Segment("credits", float(a), end_s, confidence, signals, final)
 
 
-def _sharp_start(season: _Season, target: Fingerprints, siblings: Sequence[Fingerprints], credits: Segment) -> float:
+def _sharp_start(
+    season: _Season, target: Fingerprints, siblings: Sequence[Fingerprints], placed: np.ndarray, credits: Segment
+) -> float:
     """Where the credits' sound starts to be shared, to a tenth of a second: where the codes of the siblings that
     repeat their first CREDITS_EDGE_SPAN_S start agreeing with the target's (detector.boundaries). A second counts
     as repeated when half its codes match, so the run of whole seconds starts up to a second before that. Their
-    start as found when the codes give none within boundaries.MAX_SHIFT_S of it."""
+    start as found when the codes give none within boundaries.MAX_SHIFT_S of it.
+
+    Only the siblings in `placed` (n_siblings,) count: the earlier ones, the next, and those of unknown order,
+    whose arrival decides a settled episode again (daemon.worker), so that a season's results do not depend on
+    the order its episodes arrived in (the median moves by a tenth with the siblings)."""
     span = (credits.start_s, min(credits.end_s, credits.start_s + CREDITS_EDGE_SPAN_S))
     offsets = season.offsets_over(*span)
-    sharing = [(s.sound(), float(o)) for s, o in zip(siblings, offsets, strict=True) if np.isfinite(o)]
+    sharing = [
+        (s.sound(), float(o)) for s, o, ok in zip(siblings, offsets, placed, strict=True) if ok and np.isfinite(o)
+    ]
     edges = boundaries.shared_edges(target.sound(), sharing, *span, target.audio_step_s)
     if edges is None or abs(edges[0] - credits.start_s) > boundaries.MAX_SHIFT_S or edges[0] >= credits.end_s:
         return credits.start_s
