@@ -298,8 +298,10 @@ def _preview(quoted: np.ndarray, from_s: float, credits: Segment | None, duratio
     if not clusters:
         return None
     a, b = max(clusters, key=lambda c: int(after[c[0] : c[1]].sum()))
-    if credits is not None and a < credits.start_s:  # just before the credits: it ends where they start
-        b = min(b, int(np.ceil(credits.start_s)))
+    if credits is not None and a < credits.start_s:
+        # Just before the credits (within QUOTE_GAP_S of them, _placed_as_preview): it ends where they start, its
+        # last clip matched or not, as one after them runs to the end.
+        b = int(np.ceil(credits.start_s))
     # After the credits it closes the episode: the clips at its end that were not matched are still the preview.
     after_credits = credits is not None and a >= credits.start_s and duration_s - b <= PREVIEW_TAIL_S
     end_s = duration_s if after_credits or duration_s - b <= EDGE_SNAP_S else float(b)

@@ -241,6 +241,19 @@ def test_story_another_episode_has_is_a_preview_only_where_previews_are() -> Non
     assert abs(preview.start_s - (ep.length_s - 30.0)) <= 2.0 and preview.end_s == ep.length_s
 
 
+def test_a_preview_right_before_the_credits_ends_where_they_start() -> None:
+    # Three clips of episode 3's story, then 3 s that nothing quotes (a last clip the matchers miss), then the
+    # credits: the preview runs to them, as one after the credits runs to the end of the file.
+    season = Season(n=4, tails=("scene",))
+    ep = season.episodes[2][0]
+    credits_s = ep.truth["credits"][0]
+    season.quote(ep, credits_s - 33.0, season.episodes[3][0])
+    found = season.segments(2)
+    assert abs(found["preview"].start_s - (credits_s - 33.0)) <= 2.0, found
+    assert found["preview"].end_s == found["credits"].start_s, found
+    assert abs(found["credits"].start_s - credits_s) <= 0.5, found
+
+
 def _random_peaks(length_s: int, rng: np.random.Generator) -> np.ndarray:
     """~13 spectral peaks a second at random times and bins (detector.landmarks' packing)."""
     n = round(13 * length_s)
