@@ -18,6 +18,7 @@ import threadpoolctl
 import torch
 
 from detector import cards, cuts
+from detector.audio import spectral_change
 from detector.checkpoint import Checkpoint
 from detector.decode import FrameMode, decode_pictures, decode_seconds
 from detector.errors import DecodeError
@@ -31,6 +32,7 @@ from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segme
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity, placed
 from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro
 from detector.segments import FINAL_TAIL_S, SURE_CREDITS, ending_from, find_segments, with_credits
+from detector.speech import narrowed_to_music
 from detector.weights import DEFAULT_MODEL, MODELS
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,9 @@ log = logging.getLogger(__name__)
 # its season context, and intros bounded in length, 5 = a looped theme keeps one offset per sibling (repetition),
 # 6 = recap, credits and preview (detector.segments), 7 = clips a recap or a preview quotes found by their
 # spectral peaks (detector.landmarks), 8 = a recap's clips from earlier episodes, a preview's from the next, where
-# the names give the order, 9 = a recap in an episode without an intro, 10 = a recap's start snapped to 0 from 5 s.
-POSTPROCESSING = "post10"
+# the names give the order, 9 = a recap in an episode without an intro, 10 = a recap's start snapped to 0 from 5 s,
+# 11 = a lone intro that holds speech narrowed to the music in it (detector.speech).
+POSTPROCESSING = "post11"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
@@ -100,6 +103,9 @@ class Analysis:
     lone_embedding: torch.Tensor | None = None
     # A lone episode's embedding by the season model, for deciding it again once siblings arrive (revisit).
     season_embedding: torch.Tensor | None = None
+    # (n_seconds,) how fast the sound changes (detector.audio.spectral_change): speech in a lone intro
+    # (detector.speech).
+    sound_change: np.ndarray | None = None
 
     def revisitable(self) -> Analysis | None:
         """This analysis as the season model decides it when siblings are there; None without that embedding."""
@@ -107,7 +113,9 @@ class Analysis:
         if embedding is None or self.fingerprints is None:
             return None
         lone_embedding = self.embedding if self.lone else self.lone_embedding
-        return Analysis(self.path, self.duration_s, embedding, self.fingerprints, False, lone_embedding)
+        return Analysis(
+            self.path, self.duration_s, embedding, self.fingerprints, False, lone_embedding, None, self.sound_change
+        )
 
     def to_bytes(self, model_version: str, siblings_used: int) -> bytes:
         """float32, so that a decision taken again equals one taken from the file (float16 would move scores).
@@ -116,11 +124,14 @@ class Analysis:
         arrays = [self.embedding.detach().cpu().float().numpy()]
         if self.lone_embedding is not None:
             arrays.append(self.lone_embedding.detach().cpu().float().numpy())
+        if self.sound_change is not None:
+            arrays.append(np.asarray(self.sound_change, np.float32))
         head = {
             "model": model_version,
             "duration_s": self.duration_s,
             "siblings": siblings_used,
             "shapes": [list(a.shape) for a in arrays],
+            "sound_change": self.sound_change is not None,  # the last array
         }
         fingerprints = self.fingerprints.to_bytes()
         head["fingerprints"] = len(fingerprints)
@@ -146,8 +157,9 @@ class Analysis:
                 at += count * 4
         except (ValueError, KeyError, struct.error):
             return None
+        change = arrays.pop().numpy() if head.get("sound_change") else None
         lone_embedding = arrays[1] if len(arrays) > 1 else None
-        analysis = cls(path, float(head["duration_s"]), arrays[0], fingerprints, False, lone_embedding)
+        analysis = cls(path, float(head["duration_s"]), arrays[0], fingerprints, False, lone_embedding, None, change)
         return analysis, int(head["siblings"])
 
 
@@ -166,6 +178,7 @@ class Detector:
         device: str = "cpu",
         cascade: bool = True,
         segments: bool = True,
+        speech_check: bool = True,
     ) -> None:
         """snap_to_cuts: both ends, with or without siblings, move to the shot cut next to them (detector.cuts);
         False: the seed design's DBSCAN ends (or the sound's) as they are. languages: the audio languages to
@@ -176,8 +189,11 @@ class Detector:
         lone episode from its key frames first, the exact pictures then where they leave it unsure (see analyse);
         False: always the network on every second's picture. segments: also the recap, credits and preview
         (detector.segments, detector.cards: the sound of the whole file, the key frames of its end); False: the intro
-        alone (what the benchmarks compare with)."""
+        alone (what the benchmarks compare with). speech_check: an intro found without siblings is narrowed to
+        the music in it when the rest of it sounds like speech (detector.speech); False: the seed design's
+        interval."""
         self.checkpoint = checkpoint
+        self.speech_check = speech_check
         self.cascade = cascade
         self.segments = segments
         self.ceiling = ceiling
@@ -211,6 +227,7 @@ class Detector:
         device: str = "cpu",
         cascade: bool = True,
         segments: bool = True,
+        speech_check: bool = True,
     ) -> Detector:
         """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there).
         snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends).
@@ -235,6 +252,7 @@ class Detector:
             device=device,
             cascade=cascade,
             segments=segments,
+            speech_check=speech_check,
         )
 
     @property
@@ -285,6 +303,7 @@ class Detector:
             with_rest=self.uses_siblings and self.segments,  # the end of the file: credits, previews
         )
         mel = features.mel.unsqueeze(0).to(self.device)
+        change = spectral_change(features.mel.unsqueeze(0), features.n_seconds)[0].numpy()
         embeddings = [
             n.embed_with_pictures(mel, pictures.unsqueeze(0))[0]
             for n, pictures in zip(nets, features.picture_embeddings, strict=True)
@@ -307,6 +326,7 @@ class Detector:
             lone=lone,
             lone_embedding=lone_embedding,
             season_embedding=season_embedding,
+            sound_change=change,
         )
 
     def _exact_where_unsure(
@@ -371,7 +391,8 @@ class Detector:
             if intro is None and repetition.n_siblings == 1 and analysis.lone_embedding is not None:
                 return self._alone(analysis, analysis.lone_embedding, (*without_siblings, "sibling-unmatched"))
         else:
-            intro = find_intro(scores, self.intervals)
+            intro, heard = self._lone_intro(analysis, scores, self.intervals)
+            signals += heard
         intro, at_cuts = self._at_cuts(analysis.path, intro)
         others: tuple[Segment, ...] = ()
         if analysis.fingerprints is not None and repetition is not None and repetition.n_siblings:
@@ -407,9 +428,21 @@ class Detector:
         assert self.lone_model is not None and self.lone_checkpoint is not None
         logits = self.lone_model.classify(embedding.unsqueeze(0))[0]
         scores = torch.sigmoid(logits).cpu().numpy().astype(np.float32)
-        intro, at_cuts = self._at_cuts(analysis.path, find_intro(scores, self.lone_checkpoint.intervals))
+        intro, heard = self._lone_intro(analysis, scores, self.lone_checkpoint.intervals)
+        intro, at_cuts = self._at_cuts(analysis.path, intro)
         others = self._credits_on_a_card(analysis.path, analysis.duration_s, intro, ())
-        return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + at_cuts, others)
+        return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + heard + at_cuts, others)
+
+    def _lone_intro(
+        self, analysis: Analysis, scores: np.ndarray, params: IntervalParams
+    ) -> tuple[Intro | None, tuple[str, ...]]:
+        """The network's interval without siblings (the seed design's DBSCAN), narrowed to the music in it when
+        the rest of it sounds like speech (detector.speech), and ("speech",) then."""
+        intro = find_intro(scores, params)
+        if intro is None or not self.speech_check or analysis.sound_change is None:
+            return intro, ()
+        narrowed = narrowed_to_music(intro, analysis.sound_change, scores)
+        return (intro, ()) if narrowed is None else (narrowed, ("speech",))
 
     def _credits_on_a_card(
         self, path: Path, duration_s: float, intro: Intro | None, found: tuple[Segment, ...]

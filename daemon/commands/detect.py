@@ -60,6 +60,12 @@ def model_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave the intro's ends where the network or the sound put them (the seed design's DBSCAN ends) instead "
         "of moving them to the shot cut next to them",
     )
+    parser.add_argument(
+        "--no-speech-check",
+        action="store_true",
+        help="keep an intro found without siblings as the network marked it, even when most of it sounds like "
+        "speech around a run of music (by default it is narrowed to the music)",
+    )
 
 
 def load_detector(args: argparse.Namespace) -> Detector:
@@ -75,6 +81,7 @@ def load_detector(args: argparse.Namespace) -> Detector:
         frame_mode=frame_mode,
         snap_to_cuts=not args.no_cuts,
         cascade=not args.no_cascade,
+        speech_check=not args.no_speech_check,
     )
 
 
