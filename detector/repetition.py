@@ -166,7 +166,8 @@ def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     matched = repetition.audio_match >= 0.5  # (n_siblings, n_seconds)
     windows = np.lib.stride_tricks.sliding_window_view(matched, w, axis=1)  # (n_siblings, n - w + 1, w)
-    offsets = np.lib.stride_tricks.sliding_window_view(np.where(matched, repetition.audio_offset_s, np.nan), w, axis=1)
+    steady = _steady_offsets(np.where(matched, repetition.audio_offset_s, np.nan), w)
+    offsets = np.lib.stride_tricks.sliding_window_view(steady, w, axis=1)
     held = windows.mean(axis=2) > 0.5
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: no offset there
@@ -184,6 +185,21 @@ def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
         if all(abs(int(t[i]) - p) > w for p in picked):
             picked.append(int(t[i]))
     return np.array(sorted(picked), dtype=np.int64)
+
+
+def _steady_offsets(offset_s: np.ndarray, half: int) -> np.ndarray:
+    """(n_siblings, n_seconds) offsets (NaN: not matched), each second's replaced by the one that most seconds
+    within `half` of it share (to 1 s; its own on a tie). A looped theme matches itself one loop later, and where a
+    few seconds of it happen to match that loop better than the run's alignment, the offset flips there and back:
+    two seconds of five flipped read as a content change and cut the intro in three (data/sketch-tune). A real
+    change holds on its side, and keeps its second."""
+    padded = np.pad(offset_s, ((0, 0), (half, half)), constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1)  # (n_siblings, n, 2h + 1)
+    with np.errstate(invalid="ignore"):
+        votes = (np.abs(windows[..., :, None] - windows[..., None, :]) <= 1.0).sum(axis=-1).astype(np.float32)
+    votes[..., half] += 0.5  # a tie keeps the second's own offset
+    steady = np.take_along_axis(windows, np.argmax(votes, axis=-1)[..., None], axis=-1)[..., 0]
+    return np.where(np.isnan(offset_s), np.nan, steady)
 
 
 def repetition_scores(
