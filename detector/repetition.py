@@ -187,19 +187,25 @@ def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
     return np.array(sorted(picked), dtype=np.int64)
 
 
-def _steady_offsets(offset_s: np.ndarray, half: int) -> np.ndarray:
-    """(n_siblings, n_seconds) offsets (NaN: not matched), each second's replaced by the one that most seconds
-    within `half` of it share (to 1 s; its own on a tie). A looped theme matches itself one loop later, and where a
-    few seconds of it happen to match that loop better than the run's alignment, the offset flips there and back:
-    two seconds of five flipped read as a content change and cut the intro in three (data/sketch-tune). A real
-    change holds on its side, and keeps its second."""
-    padded = np.pad(offset_s, ((0, 0), (half, half)), constant_values=np.nan)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1)  # (n_siblings, n, 2h + 1)
-    with np.errstate(invalid="ignore"):
-        votes = (np.abs(windows[..., :, None] - windows[..., None, :]) <= 1.0).sum(axis=-1).astype(np.float32)
-    votes[..., half] += 0.5  # a tie keeps the second's own offset
-    steady = np.take_along_axis(windows, np.argmax(votes, axis=-1)[..., None], axis=-1)[..., 0]
-    return np.where(np.isnan(offset_s), np.nan, steady)
+def _steady_offsets(offset_s: np.ndarray, longest: int) -> np.ndarray:
+    """(n_siblings, n_seconds) offsets (NaN: not matched) with every flip of at most `longest` seconds that returns
+    to the offset it left put back to that offset. A looped theme matches itself one loop later, and where a few
+    seconds of it happen to match that loop better than the run's alignment, the offset flips there and back: two
+    seconds of five flipped read as a content change and cut the intro in three (data/sketch-tune). A flip between
+    two different offsets is left alone: that is content changing, and where it changes is kept to the second."""
+    steady = offset_s.copy()
+    for row in steady:
+        known = ~np.isnan(row)
+        # Runs of consecutive matched seconds at one offset (to 1 s): [starts[k], ends[k]).
+        breaks = np.flatnonzero(~known[1:] | ~known[:-1] | (np.abs(np.diff(row)) > 1.0)) + 1
+        bounds = np.concatenate([[0], breaks, [len(row)]])
+        starts, ends = bounds[:-1], bounds[1:]
+        for k in range(1, len(starts) - 1):
+            a, b = starts[k], ends[k]
+            before, after = row[a - 1], row[b] if b < len(row) else np.nan
+            if known[a] and b - a <= longest and abs(before - after) <= 1.0 and ends[k - 1] == a and starts[k + 1] == b:
+                row[a:b] = before
+    return steady
 
 
 def repetition_scores(

@@ -58,7 +58,7 @@ def locate_repeated_intro(
 ) -> Intro | None:
     """The best repeated run that the siblings sharing it do not hold as story, its ends sharpened when
     params.refine; None when no run qualifies: no marker is better than a wrong one."""
-    own_intros: dict[int, Intro | None] = {}
+    own_intros: dict[int, tuple[Intro | None, bool]] = {}
     for candidate in repeated_candidates(scores, repetition.audio_support, params, content_changes(repetition))[:3]:
         if held_as_story(candidate, target, siblings, repetition, params, own_intros):
             continue
@@ -152,7 +152,7 @@ def decided_by_sound(
             ranked.append((_merit(no_scores, support, params, run), Intro(float(start), float(end), confidence)))
     ranked.sort(key=lambda r: r[0], reverse=True)
     reach = params.network_weight
-    own_intros: dict[int, Intro | None] = {}
+    own_intros: dict[int, tuple[Intro | None, bool]] = {}
     for i, (low, candidate) in enumerate(ranked):
         if held_as_story(candidate, target, siblings, repetition, params, own_intros):
             continue  # held as story whatever the scores: passed over wherever it ranks
@@ -189,12 +189,17 @@ def held_as_story(
     siblings: Sequence[Fingerprints],
     repetition: RepetitionFeatures,
     params: SeasonRuleParams,
-    own_intros: dict[int, Intro | None] | None = None,
+    own_intros: dict[int, tuple[Intro | None, bool]] | None = None,
+    asked_further: bool = True,
 ) -> bool:
     """True when most of the asked siblings that share `run` have their own intro somewhere else.
 
-    own_intros: siblings' own intros by index, filled as they are found; pass one dict for all the candidates of
-    an episode, so that a sibling asked twice costs one repetition pass."""
+    A sibling's own intro is its best-shared run; when that puts `run` in its story, the answer is itself put to
+    its siblings first (asked_further, one level): a pilot's scene that later recaps quote is shared by more
+    episodes than an opening only half the season has, and the pilot would otherwise call that scene its intro
+    and hold its real opening as story (data/seg-tune). It costs repetition passes only where a sibling says story.
+    own_intros: siblings' own intros by index (and whether that answer was put to its siblings), filled as they are
+    found; pass one dict for all the candidates of an episode, so that a sibling asked twice costs one pass."""
     sharing = repetition.sharing(int(run.start_s), int(np.ceil(run.end_s)))[:SIBLINGS_ASKED]
     if not sharing:
         return False
@@ -202,20 +207,38 @@ def held_as_story(
     story = 0
     for j, offset in sharing:
         if j not in known:
-            known[j] = _own_intro(j, target, siblings, params)
-        intro = known[j]
-        lo, hi = run.start_s + offset, run.end_s + offset
-        overlap = 0.0 if intro is None else max(0.0, min(hi, intro.end_s) - max(lo, intro.start_s))
-        if intro is not None and overlap < MIN_OVERLAP * (run.end_s - run.start_s):
-            story += 1
+            known[j] = (_own_intro(j, target, siblings, params, checked=False), False)
+        intro, checked = known[j]
+        if _elsewhere(run, offset, intro) and asked_further and not checked:
+            known[j] = (_own_intro(j, target, siblings, params, checked=True), True)
+            intro = known[j][0]
+        story += _elsewhere(run, offset, intro)
     return story >= len(sharing) / 2
 
 
+def _elsewhere(run: Intro, offset_s: float, intro: Intro | None) -> bool:
+    """A sibling whose own intro is `intro` holds `run` (at offset_s in it) as story: its intro is elsewhere."""
+    if intro is None:
+        return False
+    overlap = min(run.end_s + offset_s, intro.end_s) - max(run.start_s + offset_s, intro.start_s)
+    return overlap < MIN_OVERLAP * (run.end_s - run.start_s)
+
+
 def _own_intro(
-    j: int, target: Fingerprints, siblings: Sequence[Fingerprints], params: SeasonRuleParams
+    j: int, target: Fingerprints, siblings: Sequence[Fingerprints], params: SeasonRuleParams, checked: bool
 ) -> Intro | None:
-    """Sibling j's intro from repetition alone (no network scores for it here): its longest well-shared run."""
+    """Sibling j's intro from repetition alone (no network scores for it here): its best-shared run; checked: the
+    best of its first three that its own siblings do not hold as story (asked no further), or still the best-shared
+    run when they hold all three as story."""
     others = [fp for i, fp in enumerate(siblings) if i != j] + [target]
-    _, own, _ = season_context(siblings[j], others)
+    others, own, _ = season_context(siblings[j], others)
     by_support = replace(params, network_weight=0.0, support_weight=1.0)
-    return find_repeated_intro(np.zeros(own.n_seconds), own.audio_support, by_support, content_changes(own))
+    candidates = repeated_candidates(np.zeros(own.n_seconds), own.audio_support, by_support, content_changes(own))
+    if not checked:
+        return candidates[0] if candidates else None
+    theirs: dict[int, tuple[Intro | None, bool]] = {}
+    for candidate in candidates[:3]:
+        if not held_as_story(candidate, siblings[j], others, own, by_support, theirs, asked_further=False):
+            return candidate
+    # None would be "no intro", a vote for every run: the best-shared run stays its answer.
+    return candidates[0] if candidates else None

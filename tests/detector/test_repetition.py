@@ -218,7 +218,12 @@ def test_a_few_seconds_matched_one_loop_off_are_no_change_of_content() -> None:
     matched[:, intro] = 1.0
     offsets = np.full((3, n), np.nan)
     offsets[:, intro] = np.array([[-11.6], [-30.6], [12.0]])
-    offsets[0, [60, 61, 64]] = -19.2
-    assert not [t for t in content_changes(_features(offsets, matched)) if 40 < t < 80]
-    offsets[:2, 60:80] += 25.0  # two siblings go on with other content from second 60
-    assert [abs(t - 60) <= 1 for t in content_changes(_features(offsets, matched))] == [True]
+    looped = offsets.copy()
+    looped[0, [60, 61, 64]] = -19.2
+    assert not [t for t in content_changes(_features(looped, matched)) if 40 < t < 80]
+    changed = offsets.copy()
+    changed[:2, 60:80] += 25.0  # two siblings go on with other content from second 60
+    assert [abs(t - 60) <= 1 for t in content_changes(_features(changed, matched))] == [True]
+    # Two seconds at a third offset between the two are part of the change, not a flip to put back.
+    changed[0, 59:61] = 40.0
+    assert [abs(t - 60) <= 1 for t in content_changes(_features(changed, matched))] == [True]

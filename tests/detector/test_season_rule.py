@@ -150,3 +150,28 @@ def net_scores(n: int, *spans: tuple[int, int, float]) -> np.ndarray:
     for a, b, v in spans:
         s[a:b] = v
     return s
+
+
+def test_a_pilot_scene_that_recaps_quote_is_not_the_pilots_intro():
+    # Two openings (data/seg-tune, The Stone Frontier): E01 and E02 open with A, E03-E05 with B, and the recaps of
+    # E03 and E04 quote a scene of E01's story. Asked where its own intro is, E01 answered with the quoted scene
+    # (shared by two siblings, against one for A), so E02's opening A was "the pilot's story" and E02 got no intro.
+    # The pilot's answer is now itself put to its siblings, who hold that scene as story (it comes before their B).
+    rng = np.random.default_rng(11)
+    opening_a, opening_b, scene = codes(rng, 22.0), codes(rng, 20.0), codes(rng, 10.0)
+    pilot = episode(rng, opening_a, 0.0, (scene, 70.0))
+    target = episode(rng, opening_a, 0.0)
+    siblings = [
+        pilot,
+        episode(rng, scene, 0.0, (opening_b, 10.0)),
+        episode(rng, scene, 0.0, (opening_b, 15.0)),
+        episode(rng, opening_b, 12.0),
+    ]
+    repetition = repetition_scores(target, siblings)
+    scores = np.full(N_SECONDS, 0.2)
+    intro = locate_repeated_intro(scores, target, siblings, repetition, SeasonRuleParams())
+    assert intro is not None and (intro.start_s, intro.end_s) == (0.0, 22.0)
+    # The quoted scene itself stays the siblings' story when it is the candidate.
+    quoted = Intro(70.0, 80.0, 0.5)
+    pilot_repetition = repetition_scores(pilot, [target, *siblings[1:]])
+    assert held_as_story(quoted, pilot, [target, *siblings[1:]], pilot_repetition, SeasonRuleParams())
