@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 # the names give the order, 9 = a recap in an episode without an intro, 10 = a recap's start snapped to 0 from 5 s,
 # 11 = a lone intro that holds speech narrowed to the music in it (detector.speech), 12 = a looped theme matched
 # one loop off for a few seconds is no change of content (repetition._steady_offsets), 13 = a sibling's own intro
-# that would make a run its story is put to its own siblings first (season_rule.held_as_story).
-POSTPROCESSING = "post13"
+# that would make a run its story is put to its own siblings first (season_rule.held_as_story), 14 = a sibling
+# whose analysed span ends inside a run is no change of content (repetition.content_changes).
+POSTPROCESSING = "post14"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.

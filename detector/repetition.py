@@ -72,6 +72,8 @@ class RepetitionFeatures:
     audio_offset_s: np.ndarray  # (n_siblings, n_seconds)
     picture_match: np.ndarray
     picture_offset_s: np.ndarray
+    # (n_siblings,) seconds of each sibling's analysed span (its codes end there); None: not known.
+    sibling_seconds: np.ndarray | None = None
 
     @property
     def n_seconds(self) -> int:
@@ -177,6 +179,11 @@ def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
     started, stopped = ~before & after, before & ~after
     with np.errstate(invalid="ignore"):
         jumped = before & after & (np.abs(offset[:, t] - offset[:, t - w]) > 1.0)
+        if repetition.sibling_seconds is not None:
+            # A sibling whose span ends inside the run can match the rest of it only elsewhere (a looped theme, one
+            # loop earlier): its alignment ran out, the content did not change (data/sketch-val, an intro that ends
+            # with one sibling's first half).
+            jumped &= ~(t + w + offset[:, t - w] > repetition.sibling_seconds[:, None])
     share = (started | stopped | jumped).mean(axis=0)
     change = (share >= CHANGE_SHARE) & (started | jumped).any(axis=0) & (stopped | jumped).any(axis=0)
     # One second per change: the strongest of each stretch of neighbouring candidates.
@@ -192,7 +199,9 @@ def _steady_offsets(offset_s: np.ndarray, longest: int) -> np.ndarray:
     to the offset it left put back to that offset. A looped theme matches itself one loop later, and where a few
     seconds of it happen to match that loop better than the run's alignment, the offset flips there and back: two
     seconds of five flipped read as a content change and cut the intro in three (data/sketch-tune). A flip between
-    two different offsets is left alone: that is content changing, and where it changes is kept to the second."""
+    two different offsets is left alone: that is content changing, and where it changes is kept to the second. So
+    is one at the first or last seconds of a match: put to the match's offset, it moved a change on
+    data/proc-late-val."""
     steady = offset_s.copy()
     for row in steady:
         known = ~np.isnan(row)
@@ -200,10 +209,12 @@ def _steady_offsets(offset_s: np.ndarray, longest: int) -> np.ndarray:
         breaks = np.flatnonzero(~known[1:] | ~known[:-1] | (np.abs(np.diff(row)) > 1.0)) + 1
         bounds = np.concatenate([[0], breaks, [len(row)]])
         starts, ends = bounds[:-1], bounds[1:]
-        for k in range(1, len(starts) - 1):
-            a, b = starts[k], ends[k]
-            before, after = row[a - 1], row[b] if b < len(row) else np.nan
-            if known[a] and b - a <= longest and abs(before - after) <= 1.0 and ends[k - 1] == a and starts[k + 1] == b:
+        for a, b in zip(starts, ends, strict=True):
+            if not known[a] or b - a > longest:
+                continue
+            before = row[a - 1] if a > 0 else np.nan
+            after = row[b] if b < len(row) else np.nan
+            if abs(before - after) <= 1.0:  # NaN on either side: the edge of a match, left alone
                 row[a:b] = before
     return steady
 
@@ -251,6 +262,7 @@ def repetition_scores(
         audio_offset_s=audio_offset_s,
         picture_match=picture_match,
         picture_offset_s=picture_offset_s,
+        sibling_seconds=np.array([sibling.n_seconds for sibling in siblings], dtype=np.int64),
     )
 
 

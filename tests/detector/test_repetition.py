@@ -227,3 +227,19 @@ def test_a_few_seconds_matched_one_loop_off_are_no_change_of_content() -> None:
     # Two seconds at a third offset between the two are part of the change, not a flip to put back.
     changed[0, 59:61] = 40.0
     assert [abs(t - 60) <= 1 for t in content_changes(_features(changed, matched))] == [True]
+
+
+def test_a_sibling_whose_span_ends_inside_the_intro_is_no_change_of_content() -> None:
+    # One sibling's first half ends 8 s before the intro does (data/sketch-val: an intro at the end of a short
+    # episode's first half); it matches the rest of a looped theme one loop earlier, to the end of the run. Its
+    # alignment ran out: the content did not change.
+    n, intro = 120, slice(40, 80)
+    matched = np.zeros((3, n), np.float32)
+    matched[:, intro] = 1.0
+    offsets = np.full((3, n), np.nan)
+    offsets[:, intro] = np.array([[100.0], [-30.6], [12.0]])
+    offsets[0, 72:80] = 100.0 - 7.6
+    features = _features(offsets, matched)
+    assert [abs(t - 72) <= 1 for t in content_changes(features)] == [True]  # spans unknown: read as a change
+    spans = RepetitionFeatures(**{**features.__dict__, "sibling_seconds": np.array([172, 300, 300])})
+    assert not [t for t in content_changes(spans) if 40 < t < 80]
