@@ -117,7 +117,12 @@ class Analysis:
             return None
         lone_embedding = self.embedding if self.lone else self.lone_embedding
         return Analysis(
-            self.path, self.duration_s, embedding, self.fingerprints, False, lone_embedding, None, self.sound_change
+            self.path,
+            self.duration_s,
+            embedding,
+            self.fingerprints,
+            lone_embedding=lone_embedding,
+            sound_change=self.sound_change,
         )
 
     def to_bytes(self, model_version: str, siblings_used: int) -> bytes:
@@ -162,7 +167,9 @@ class Analysis:
             return None
         change = arrays.pop().numpy() if head.get("sound_change") else None
         lone_embedding = arrays[1] if len(arrays) > 1 else None
-        analysis = cls(path, float(head["duration_s"]), arrays[0], fingerprints, False, lone_embedding, None, change)
+        analysis = cls(
+            path, float(head["duration_s"]), arrays[0], fingerprints, lone_embedding=lone_embedding, sound_change=change
+        )
         return analysis, int(head["siblings"])
 
 
@@ -306,7 +313,7 @@ class Detector:
             with_rest=self.uses_siblings and self.segments,  # the end of the file: credits, previews
         )
         mel = features.mel.unsqueeze(0).to(self.device)
-        change = spectral_change(features.mel.unsqueeze(0), features.n_seconds)[0].numpy()
+        change = spectral_change(mel, features.n_seconds)[0].cpu().numpy()
         embeddings = [
             n.embed_with_pictures(mel, pictures.unsqueeze(0))[0]
             for n, pictures in zip(nets, features.picture_embeddings, strict=True)

@@ -58,7 +58,7 @@ def locate_repeated_intro(
 ) -> Intro | None:
     """The best repeated run that the siblings sharing it do not hold as story, its ends sharpened when
     params.refine; None when no run qualifies: no marker is better than a wrong one."""
-    own_intros: dict[int, tuple[Intro | None, bool]] = {}
+    own_intros: dict[int, OwnIntro] = {}
     for candidate in repeated_candidates(scores, repetition.audio_support, params, content_changes(repetition))[:3]:
         if held_as_story(candidate, target, siblings, repetition, params, own_intros):
             continue
@@ -152,7 +152,7 @@ def decided_by_sound(
             ranked.append((_merit(no_scores, support, params, run), Intro(float(start), float(end), confidence)))
     ranked.sort(key=lambda r: r[0], reverse=True)
     reach = params.network_weight
-    own_intros: dict[int, tuple[Intro | None, bool]] = {}
+    own_intros: dict[int, OwnIntro] = {}
     for i, (low, candidate) in enumerate(ranked):
         if held_as_story(candidate, target, siblings, repetition, params, own_intros):
             continue  # held as story whatever the scores: passed over wherever it ranks
@@ -189,7 +189,7 @@ def held_as_story(
     siblings: Sequence[Fingerprints],
     repetition: RepetitionFeatures,
     params: SeasonRuleParams,
-    own_intros: dict[int, tuple[Intro | None, bool]] | None = None,
+    own_intros: dict[int, OwnIntro] | None = None,
     asked_further: bool = True,
 ) -> bool:
     """True when most of the asked siblings that share `run` have their own intro somewhere else.
@@ -198,8 +198,8 @@ def held_as_story(
     its siblings first (asked_further, one level): a pilot's scene that later recaps quote is shared by more
     episodes than an opening only half the season has, and the pilot would otherwise call that scene its intro
     and hold its real opening as story (data/seg-tune). It costs repetition passes only where a sibling says story.
-    own_intros: siblings' own intros by index (and whether that answer was put to its siblings), filled as they are
-    found; pass one dict for all the candidates of an episode, so that a sibling asked twice costs one pass."""
+    own_intros: the siblings asked so far, by index; pass one dict for all the candidates of an episode, so that a
+    sibling asked twice costs one repetition pass."""
     sharing = repetition.sharing(int(run.start_s), int(np.ceil(run.end_s)))[:SIBLINGS_ASKED]
     if not sharing:
         return False
@@ -207,11 +207,10 @@ def held_as_story(
     story = 0
     for j, offset in sharing:
         if j not in known:
-            known[j] = (_own_intro(j, target, siblings, params, checked=False), False)
-        intro, checked = known[j]
-        if _elsewhere(run, offset, intro) and asked_further and not checked:
-            known[j] = (_own_intro(j, target, siblings, params, checked=True), True)
-            intro = known[j][0]
+            known[j] = OwnIntro(j, target, siblings, params)
+        intro = known[j].best
+        if asked_further and _elsewhere(run, offset, intro):
+            intro = known[j].checked()
         story += _elsewhere(run, offset, intro)
     return story >= len(sharing) / 2
 
@@ -224,21 +223,32 @@ def _elsewhere(run: Intro, offset_s: float, intro: Intro | None) -> bool:
     return overlap < MIN_OVERLAP * (run.end_s - run.start_s)
 
 
-def _own_intro(
-    j: int, target: Fingerprints, siblings: Sequence[Fingerprints], params: SeasonRuleParams, checked: bool
-) -> Intro | None:
-    """Sibling j's intro from repetition alone (no network scores for it here): its best-shared run; checked: the
-    best of its first three that its own siblings do not hold as story (asked no further), or still the best-shared
-    run when they hold all three as story."""
-    others = [fp for i, fp in enumerate(siblings) if i != j] + [target]
-    others, own, _ = season_context(siblings[j], others)
-    by_support = replace(params, network_weight=0.0, support_weight=1.0)
-    candidates = repeated_candidates(np.zeros(own.n_seconds), own.audio_support, by_support, content_changes(own))
-    if not checked:
-        return candidates[0] if candidates else None
-    theirs: dict[int, tuple[Intro | None, bool]] = {}
-    for candidate in candidates[:3]:
-        if not held_as_story(candidate, siblings[j], others, own, by_support, theirs, asked_further=False):
-            return candidate
-    # None would be "no intro", a vote for every run: the best-shared run stays its answer.
-    return candidates[0] if candidates else None
+class OwnIntro:
+    """Sibling j's intro from repetition alone (no network scores for it here), its season context computed once:
+    `best`, its best-shared run; `checked()`, the best of its first three that its own siblings do not hold as
+    story (asked no further), or still the best-shared run when they hold all three as story."""
+
+    def __init__(self, j: int, target: Fingerprints, siblings: Sequence[Fingerprints], params: SeasonRuleParams):
+        self.fingerprints = siblings[j]
+        others = [fp for i, fp in enumerate(siblings) if i != j] + [target]
+        self.others, self.repetition, _ = season_context(self.fingerprints, others)
+        self.params = replace(params, network_weight=0.0, support_weight=1.0)
+        support = self.repetition.audio_support
+        self.candidates = repeated_candidates(
+            np.zeros(len(support)), support, self.params, content_changes(self.repetition)
+        )
+        self.best = self.candidates[0] if self.candidates else None
+        self._checked: Intro | None = None
+        self._asked = False
+
+    def checked(self) -> Intro | None:
+        if not self._asked:
+            # None would be "no intro", a vote for every run: the best-shared run stays its answer.
+            self._checked, self._asked = self.best, True
+            theirs: dict[int, OwnIntro] = {}
+            for candidate in self.candidates[:3]:
+                own = (self.fingerprints, self.others, self.repetition, self.params, theirs)
+                if not held_as_story(candidate, *own, asked_further=False):
+                    self._checked = candidate
+                    break
+        return self._checked
