@@ -30,7 +30,7 @@ from detector.model import IntroNet
 from detector.repetition import season_context
 from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segment
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity, placed
-from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro
+from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro, network_only_intro
 from detector.segments import FINAL_TAIL_S, SURE_CREDITS, ending_from, find_segments, with_credits
 from detector.speech import narrowed_to_music
 from detector.weights import DEFAULT_MODEL, MODELS
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # one loop off for a few seconds is no change of content (repetition._steady_offsets), 13 = a sibling's own intro
 # that would make a run its story is put to its own siblings first (season_rule.held_as_story), 14 = a sibling
 # whose analysed span ends inside a run is no change of content (repetition.content_changes).
-POSTPROCESSING = "post14"
+POSTPROCESSING = "post15"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
@@ -400,6 +400,10 @@ class Detector:
                 signals += ("edges",)
             if intro is None and repetition.n_siblings == 1 and analysis.lone_embedding is not None:
                 return self._alone(analysis, analysis.lone_embedding, (*without_siblings, "sibling-unmatched"))
+            if intro is None:
+                found = find_intro(scores, self.intervals)
+                intro = network_only_intro(found, analysis.fingerprints, siblings, self.season_rule)
+                signals += ("network-only",) if intro is not None else ()
         else:
             intro, heard = self._lone_intro(analysis, scores, self.intervals)
             signals += heard

@@ -165,7 +165,9 @@ def decided_by_sound(
         if params.refine:
             return True, sharpen(candidate, target, siblings, repetition, params.start_offset_s, params.end_offset_s)
         return True, candidate
-    return True, None  # nothing repeats, or all of it is the siblings' story
+    # Nothing repeats, or all of it is the siblings' story: the network may still be sure of an intro there
+    # (network_only_intro), so the scores decide.
+    return False, None
 
 
 def find_repeated_intro(
@@ -177,6 +179,29 @@ def find_repeated_intro(
     """The best repeated candidate; None when nothing repeats for long enough."""
     candidates = repeated_candidates(scores, support, params, changes)
     return candidates[0] if candidates else None
+
+
+NETWORK_ONLY_CONFIDENCE = 0.8  # the network's mean score over an intro the season rule could not place, at least
+NETWORK_ONLY_LENGTH = 2.0  # ... and at most this many times as long as the longest of the asked siblings' own intros
+
+
+def network_only_intro(
+    found: Intro | None, target: Fingerprints, siblings: Sequence[Fingerprints], params: SeasonRuleParams
+) -> Intro | None:
+    """Where the season rule marks nothing, the network's own interval (`found`: the seed design's DBSCAN over the
+    season model's scores), when the network is sure of it and the siblings asked have intros not much shorter.
+
+    The rule marks nothing for an opening no sibling shares (the one episode that still has the old title
+    sequence) and for one the siblings hold as story because their own intros, from repetition alone, are wrong
+    (a scene three episodes share outranks an opening two share). The season model scores such an opening as
+    surely as any (0.84-0.96 on our corpora, no more than 0.6 where there is no intro); on seasons of another make
+    it can score a whole cold open as intro from the first second, far longer than the season's intros
+    (docs/evaluation.md, "Where the season rule marks nothing")."""
+    if found is None or found.confidence < NETWORK_ONLY_CONFIDENCE:
+        return None
+    theirs = [OwnIntro(j, target, siblings, params).best for j in range(min(SIBLINGS_ASKED, len(siblings)))]
+    longest = max((i.duration_s for i in theirs if i is not None), default=0.0)
+    return found if found.duration_s <= NETWORK_ONLY_LENGTH * longest else None
 
 
 SIBLINGS_ASKED = 3  # the siblings that share the run most are asked; each costs one repetition pass

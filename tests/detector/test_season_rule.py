@@ -12,6 +12,7 @@ from detector.season_rule import (
     find_repeated_intro,
     held_as_story,
     locate_repeated_intro,
+    network_only_intro,
     trim_to_core,
 )
 
@@ -132,6 +133,39 @@ def test_network_chooses_between_repeated_segments():
 
 def test_nothing_repeats_means_no_intro_even_if_the_network_says_so():
     assert find_repeated_intro(net_scores(200, (10, 40, 0.99)), np.zeros(200)) is None
+
+
+def unshared_season(own_s: float = 20.0):
+    """A target that opens with `own_s` seconds nobody else has (the old title sequence), its three siblings all
+    with the same 20 s theme."""
+    rng = np.random.default_rng(11)
+    theme = codes(rng, 20)
+    target = episode(rng, codes(rng, own_s), 0.0)
+    siblings = [episode(rng, theme, at) for at in (0.0, 5.0, 30.0)]
+    return target, siblings, repetition_scores(target, siblings)
+
+
+def test_an_opening_no_sibling_shares_is_the_networks_when_it_is_sure():
+    target, siblings, repetition = unshared_season()
+    params = SeasonRuleParams()
+    assert locate_repeated_intro(net_scores(N_SECONDS, (0, 20, 0.95)), target, siblings, repetition, params) is None
+    sure = Intro(0.0, 20.0, 0.95)
+    assert network_only_intro(sure, target, siblings, params) == sure
+    assert network_only_intro(Intro(0.0, 20.0, 0.6), target, siblings, params) is None  # not sure
+    assert network_only_intro(None, target, siblings, params) is None
+
+
+def test_a_sure_interval_far_longer_than_the_siblings_intros_is_not_taken():
+    # The other recipe's cold open, scored as intro from its first second (issue 25): 150 s against 20 s intros.
+    target, siblings, _ = unshared_season(own_s=150.0)
+    assert network_only_intro(Intro(0.0, 150.0, 0.98), target, siblings, SeasonRuleParams()) is None
+
+
+def test_a_season_without_intros_gets_none_from_the_network_alone():
+    rng = np.random.default_rng(12)
+    target = episode(rng, codes(rng, 20), 0.0)
+    siblings = [episode(rng, codes(rng, 20), 0.0) for _ in range(3)]  # nothing shared: no intro of their own
+    assert network_only_intro(Intro(0.0, 20.0, 0.95), target, siblings, SeasonRuleParams()) is None
 
 
 def test_a_run_longer_than_an_intro_can_be_is_never_the_intro():
