@@ -36,6 +36,7 @@ class Opening:
     dur_s: float
     track: str
     tag: str  # intro class tag ("short_intro", "long_intro" or "")
+    black: bool = False  # black and silence before its first shot and after its last (part of the intro)
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,23 @@ def compose_shows(catalog: Catalog, profile: Profile, split: Split, n_shows: int
             # The first unused track long enough for this intro (the last one when none is).
             fits = [i for i, t in enumerate(themes) if t.duration_s >= dur_s + 6.0]
             tracks.append(themes.pop(fits[0] if fits else -1))
-        shows.append(_compose_show(catalog, name, tracks, dur_s, srng))
+        show = _compose_show(catalog, name, tracks, dur_s, srng)
+        if profile.p_black_around_intro:  # its own stream: the other profiles' shows stay as they were
+            brng = rng_for(seed, split, f"{name}/black")
+            if brng.random() < profile.p_black_around_intro:
+                lead_in, lead_out = (profile.black_lead_in_s, profile.black_lead_out_s)
+                framed = tuple(_in_black(o, _u(brng, lead_in), _u(brng, lead_out)) for o in show.openings)
+                show = replace(show, openings=framed)
+        shows.append(show)
     return shows
+
+
+def _in_black(opening: Opening, lead_in_s: float, lead_out_s: float) -> Opening:
+    """The title sequence after `lead_in_s` of black and silence and before `lead_out_s` more; its theme fades out
+    over its last shot, as before."""
+    dur_s = round(lead_in_s + opening.dur_s + lead_out_s, 2)
+    timeline = opening.timeline.shifted(round(lead_in_s, 2))
+    return Opening(timeline, dur_s, opening.track, intro_tag(dur_s), black=True)
 
 
 def _intro_classes(profile: Profile, n_shows: int, rng: Rng) -> list[IntroClass]:
@@ -419,8 +435,9 @@ def compose_encode(profile: Profile, container: str, rng: Rng) -> EncodeSettings
     )
 
 
-def _recap(show: Show, earlier: list[EpisodePlan], total_s: float, rng: Rng) -> Timeline:
-    """'Previously on': cuts of earlier episodes' bodies, which therefore repeat across the season too."""
+def _recap(show: Show, earlier: list[EpisodePlan], total_s: float, rng: Rng) -> tuple[Timeline, float]:
+    """'Previously on': cuts of earlier episodes' bodies, which therefore repeat across the season too; and where
+    its clips end (up to 1 s before total_s: black and silence after them)."""
     timeline = Timeline()
     t = 0.0
     while t < total_s - 1.0:
@@ -430,7 +447,7 @@ def _recap(show: Show, earlier: list[EpisodePlan], total_s: float, rng: Rng) -> 
         timeline += src.timeline.window(a, a + clip).shifted(t)
         t += clip
     label = TextOverlay(f"PREVIOUSLY ON {show.name.upper()}", 0.2, min(2.5, total_s - 0.2), "caption", 0.5, 0.1, 0.05)
-    return timeline + Timeline(texts=(label,))
+    return timeline + Timeline(texts=(label,)), round(t, 3)
 
 
 def compose_episode(
@@ -465,8 +482,10 @@ def compose_episode(
             recap_s = 0.0
     recap_s, cold_s = round(recap_s, 2), round(cold_s, 2)
     timeline = Timeline()
+    clips_end_s = recap_s
     if recap_s:
-        timeline += _recap(show, earlier, recap_s, rng)
+        recap, clips_end_s = _recap(show, earlier, recap_s, rng)
+        timeline += recap
         tags.add("recap")
     if cold_s:
         cold, _ = _scenes(show, lines, profile, recap_s, recap_s + cold_s, rng)
@@ -479,10 +498,14 @@ def compose_episode(
         tags.add("no_intro")
     else:
         timeline += opening.timeline.shifted(body_start)
-        intro = IntroSpan(body_start, round(body_start + opening.dur_s, 3))
+        # Black between the recap's last clip and the intro is the intro's (docs/design.md, "An intro's ends").
+        intro_start = clips_end_s if recap_s and not cold_s else body_start
+        intro = IntroSpan(intro_start, round(body_start + opening.dur_s, 3))
         body_start = intro.end_s
         if opening.tag:
             tags.add(opening.tag)
+        if opening.black:
+            tags.add("intro_in_black")
         if intro.start_s == 0.0:
             tags.add("intro_at_start")
     body_end: float | None = None
@@ -494,7 +517,7 @@ def compose_episode(
         body, body_tags, segments = _body_and_ending(show, lines, profile, opening, credits, ending, rng, ending_rng)
         body_end = ending.body_end_s
         if recap_s:
-            segments = (SegmentSpan("recap", 0.0, recap_s), *segments)
+            segments = (SegmentSpan("recap", 0.0, intro.start_s if intro and not cold_s else recap_s), *segments)
     return EpisodePlan(
         show=show.name,
         season=SEASON,

@@ -57,6 +57,11 @@ class Profile:
     montage_s: Range = (20.0, 40.0)
     p_theme_reprise: float = 0.0  # the intro's theme under the final scene, before the credits
     reprise_s: Range = (10.0, 25.0)
+    # Shows whose title sequence has black (and silence) before its first shot and after its last, the theme fading
+    # out before the black ends; the truth's intro holds them (docs/design.md, "An intro's ends").
+    p_black_around_intro: float = 0.0
+    black_lead_in_s: Range = (0.3, 1.0)
+    black_lead_out_s: Range = (0.3, 1.5)
 
 
 PROCEDURAL = Profile(
@@ -149,4 +154,6 @@ STRUCTURES = {
     "standard": (REAL, PROCEDURAL),
     "late": (REAL_LATE, PROCEDURAL_LATE),
     "segments": (REAL_SEGMENTS, PROCEDURAL_SEGMENTS),
+    # The standard layout, half the shows' title sequences framed in black (issue 19: where an intro's ends are).
+    "black": (replace(REAL, p_black_around_intro=0.5), replace(PROCEDURAL, p_black_around_intro=0.5)),
 }

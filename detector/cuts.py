@@ -4,7 +4,8 @@ Sound gives an intro's ends to a few tenths of a second, and worse where the the
 codes of a quiet fade stop matching before the fade ends). Title sequences usually begin and end on a cut, which
 the picture places to the frame: decoding every frame of a window of ~3 s around each end costs a fraction of a
 second. An end moves to the nearest clear cut within MAX_SNAP_S; with none (a dissolve, a fade to black, a static
-shot) the sound's estimate stands.
+shot) the sound's estimate stands. Then black next to an end joins the intro (through_black): the skip starts where
+the story stops and lands on the story's first frame (docs/design.md, "An intro's ends").
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ CONTEXT_FRAMES = 12  # frames on each side giving that median (~0.5 s)
 MAX_SNAP_S = 1.5  # an end never moves further: the sound's estimate is off by up to ~1.4 s on slow fades
 WINDOW_PAD_S = 0.5  # decoded beyond MAX_SNAP_S on each side, so that a cut at the limit has context
 NOISE_FLOOR = 1.0  # grey levels: keeps a still picture's tiny changes from making every change a "cut"
+BLACK_LEVEL = 24  # grey level (0-255) at or under which a pixel is black
+BLACK_SHARE = 0.98  # a black frame: at least this share of black pixels (a night scene keeps its highlights)
 
 
 def shot_cuts(times_s: np.ndarray, pictures: np.ndarray) -> np.ndarray:
@@ -57,3 +60,32 @@ def snap_intro(intro: Intro, start_cuts_s: np.ndarray, end_cuts_s: np.ndarray) -
     if end_s - start_s < 1.0:
         return intro
     return replace(intro, start_s=round(start_s, 3), end_s=round(end_s, 3))
+
+
+def black_frames(pictures: np.ndarray) -> np.ndarray:
+    """(n, h, w) grey frames -> (n,) bool: the frame is black."""
+    if len(pictures) == 0:
+        return np.zeros(0, dtype=bool)
+    return (pictures.reshape(len(pictures), -1) <= BLACK_LEVEL).mean(axis=1) >= BLACK_SHARE
+
+
+def through_black(
+    intro: Intro, start_span: tuple[np.ndarray, np.ndarray], end_span: tuple[np.ndarray, np.ndarray]
+) -> Intro:
+    """Black frames next to the intro made part of it: a start right after black (or on it) moves back to the
+    black's first frame, an end on black moves to the first frame after it. Each span: (frame times, grey frames)
+    decoded around that end (window()); black running past a span's edge stops the move at the edge, short of
+    the story."""
+    times, black = start_span[0], black_frames(start_span[1])
+    first = i = int(np.searchsorted(times, intro.start_s - 1e-3))  # the intro's first frame
+    while 0 < i <= len(times) and black[i - 1]:
+        i -= 1
+    start_s = float(times[i]) if i < first else intro.start_s
+    times, black = end_span[0], black_frames(end_span[1])
+    after = k = int(np.searchsorted(times, intro.end_s - 1e-3))  # the first frame after the intro
+    while k < len(times) and black[k]:
+        k += 1
+    end_s = float(times[min(k, len(times) - 1)]) if k > after else intro.end_s
+    if (start_s, end_s) == (intro.start_s, intro.end_s):
+        return intro
+    return replace(intro, start_s=round(start_s, 3), end_s=round(max(end_s, intro.end_s), 3))

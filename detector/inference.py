@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # one loop off for a few seconds is no change of content (repetition._steady_offsets), 13 = a sibling's own intro
 # that would make a run its story is put to its own siblings first (season_rule.held_as_story), 14 = a sibling
 # whose analysed span ends inside a run is no change of content (repetition.content_changes).
-POSTPROCESSING = "post15"
+POSTPROCESSING = "post16"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
@@ -486,8 +486,9 @@ class Detector:
         return with_credits(found, card)
 
     def _at_cuts(self, path: Path, intro: Intro | None) -> tuple[Intro | None, tuple[str, ...]]:
-        """The intro's ends at the shot cuts next to them (detector.cuts), and ("cuts",) when one moved.
-        Decodes ~3 s of pictures around each end; a file that fails there keeps the ends it has."""
+        """The intro's ends at the shot cuts next to them, then through the black next to them (detector.cuts), and
+        ("cuts",), ("black",) when that moved one. Decodes ~4 s of pictures around each end; a file that fails there
+        keeps the ends it has."""
         if intro is None or not self.snap_to_cuts:
             return intro, ()
         try:
@@ -497,7 +498,8 @@ class Detector:
             log.warning("%s; intro ends kept as found", exc)
             return intro, ()
         snapped = cuts.snap_intro(intro, start_cuts, end_cuts)
-        return snapped, (("cuts",) if snapped != intro else ())
+        framed = cuts.through_black(snapped, *spans)
+        return framed, (("cuts",) if snapped != intro else ()) + (("black",) if framed != snapped else ())
 
     def _detection(
         self,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.cuts import MAX_SNAP_S, shot_cuts, snap, snap_intro, window
+from detector.cuts import MAX_SNAP_S, black_frames, shot_cuts, snap, snap_intro, through_black, window
 from detector.decode import decode_pictures
 from detector.result import Intro
 from tests.clips import write_clip
@@ -45,6 +45,41 @@ def test_snap_intro_counts_the_first_frame_as_a_cut_and_keeps_the_confidence():
     intro = Intro(start_s=0.6, end_s=52.3, confidence=0.8)
     snapped = snap_intro(intro, np.zeros(0), np.array([52.96]))
     assert snapped == Intro(start_s=0.0, end_s=52.96, confidence=0.8)
+
+
+def _span(first_s: float, levels_each_s: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Frames from first_s: flat pictures of each (grey level, seconds)."""
+    pictures = [np.full((36, 64), level, np.uint8) for level, secs in levels_each_s for _ in range(round(secs * FPS))]
+    return first_s + np.arange(len(pictures)) / FPS, np.stack(pictures)
+
+
+def test_black_next_to_the_intro_is_part_of_it():
+    # Story (grey 120) until 30.0, black to 30.8, the title sequence from 30.8 to 60.0, black to 61.2, then story.
+    start_span = _span(28.8, [(120, 1.2), (16, 0.8), (200, 2.0)])
+    end_span = _span(58.0, [(200, 2.0), (16, 1.2), (120, 2.0)])
+    intro = Intro(start_s=30.8, end_s=60.0, confidence=0.9)  # where the sound and the cuts put it
+    framed = through_black(intro, start_span, end_span)
+    assert framed == Intro(start_s=30.0, end_s=61.2, confidence=0.9)
+
+
+def test_no_black_next_to_the_intro_leaves_it_alone():
+    start_span = _span(28.8, [(120, 2.0), (200, 2.0)])
+    end_span = _span(58.0, [(200, 2.0), (120, 2.0)])
+    intro = Intro(start_s=30.8, end_s=60.0, confidence=0.9)
+    assert through_black(intro, start_span, end_span) is intro
+
+
+def test_black_running_past_the_decoded_span_stops_at_its_edge():
+    end_span = _span(58.0, [(200, 2.0), (16, 2.0)])  # still black at the span's last frame
+    intro = Intro(start_s=10.0, end_s=60.0, confidence=0.9)
+    framed = through_black(intro, _span(8.0, [(120, 2.0), (200, 2.0)]), end_span)
+    assert framed.start_s == 10.0 and abs(framed.end_s - (62.0 - 1 / FPS)) < 1e-6
+
+
+def test_a_night_scene_is_not_black():
+    night = np.full((36, 64), 10, np.uint8)
+    night[5:9, 20:40] = 200  # a lit window: 3.5 % of the picture
+    assert list(black_frames(np.stack([night, np.full((36, 64), 16, np.uint8)]))) == [False, True]
 
 
 def test_window_reaches_past_the_snap_limit_and_not_before_the_file():
