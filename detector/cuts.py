@@ -18,7 +18,10 @@ from detector.result import Intro
 
 CUT_RATIO = 12.0  # a cut: the change from the previous frame is this many times the median change around it
 CONTEXT_FRAMES = 12  # frames on each side giving that median (~0.5 s)
-MAX_SNAP_S = 1.5  # an end never moves further: the sound's estimate is off by up to ~1.4 s on slow fades
+MAX_SNAP_S = 1.5  # an end never moves further: the sound's estimate is off by up to ~1.4 s on slow fades ...
+# ... except outward, where a fade puts the sound's ends: a theme fading in under the first title shot, or out
+# under the last, stops matching its siblings' codes before the picture cuts, and the fade is the intro's.
+FADE_REACH_S = 3.0
 WINDOW_PAD_S = 0.5  # decoded beyond MAX_SNAP_S on each side, so that a cut at the limit has context
 NOISE_FLOOR = 1.0  # grey levels: keeps a still picture's tiny changes from making every change a "cut"
 BLACK_LEVEL = 24  # grey level (0-255) at or under which a pixel is black
@@ -41,22 +44,27 @@ def shot_cuts(times_s: np.ndarray, pictures: np.ndarray) -> np.ndarray:
     return np.asarray(cuts)
 
 
-def snap(estimate_s: float, cuts_s: np.ndarray, max_shift_s: float = MAX_SNAP_S) -> float:
-    """The cut nearest to the estimate within max_shift_s, else the estimate."""
-    near = cuts_s[np.abs(cuts_s - estimate_s) <= max_shift_s]
+def snap(estimate_s: float, cuts_s: np.ndarray, earlier_s: float = MAX_SNAP_S, later_s: float = MAX_SNAP_S) -> float:
+    """The cut nearest to the estimate, at most earlier_s before it or later_s after it; else the estimate."""
+    near = cuts_s[(cuts_s >= estimate_s - earlier_s) & (cuts_s <= estimate_s + later_s)]
     return float(near[np.argmin(np.abs(near - estimate_s))]) if len(near) else estimate_s
 
 
-def window(estimate_s: float) -> tuple[float, float]:
-    """The span to decode around an estimated end."""
-    reach = MAX_SNAP_S + WINDOW_PAD_S
-    return max(0.0, estimate_s - reach), estimate_s + reach
+def window(estimate_s: float, before_s: float = MAX_SNAP_S, after_s: float = MAX_SNAP_S) -> tuple[float, float]:
+    """The span to decode around an estimated end that may move before_s earlier or after_s later."""
+    return max(0.0, estimate_s - before_s - WINDOW_PAD_S), estimate_s + after_s + WINDOW_PAD_S
+
+
+def windows(intro: Intro) -> list[tuple[float, float]]:
+    """The spans snap_intro needs decoded: around the start, reaching further back; around the end, further on."""
+    return [window(intro.start_s, before_s=FADE_REACH_S), window(intro.end_s, after_s=FADE_REACH_S)]
 
 
 def snap_intro(intro: Intro, start_cuts_s: np.ndarray, end_cuts_s: np.ndarray) -> Intro:
-    """Both ends snapped; the file's first frame counts as a cut for the start (an intro that opens the file)."""
-    start_s = snap(intro.start_s, np.append(start_cuts_s, 0.0))
-    end_s = snap(intro.end_s, end_cuts_s)
+    """Both ends snapped, each reaching further outward (FADE_REACH_S); the file's first frame counts as a cut for
+    the start (an intro that opens the file)."""
+    start_s = snap(intro.start_s, np.append(start_cuts_s, 0.0), earlier_s=FADE_REACH_S)
+    end_s = snap(intro.end_s, end_cuts_s, later_s=FADE_REACH_S)
     if end_s - start_s < 1.0:
         return intro
     return replace(intro, start_s=round(start_s, 3), end_s=round(end_s, 3))

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # one loop off for a few seconds is no change of content (repetition._steady_offsets), 13 = a sibling's own intro
 # that would make a run its story is put to its own siblings first (season_rule.held_as_story), 14 = a sibling
 # whose analysed span ends inside a run is no change of content (repetition.content_changes).
-POSTPROCESSING = "post16"
+POSTPROCESSING = "post17"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
@@ -492,7 +492,7 @@ class Detector:
         if intro is None or not self.snap_to_cuts:
             return intro, ()
         try:
-            spans = decode_pictures(path, [cuts.window(intro.start_s), cuts.window(intro.end_s)])
+            spans = decode_pictures(path, cuts.windows(intro))
             start_cuts, end_cuts = (cuts.shot_cuts(times, pictures) for times, pictures in spans)
         except DecodeError as exc:
             log.warning("%s; intro ends kept as found", exc)

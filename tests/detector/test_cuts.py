@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.cuts import MAX_SNAP_S, black_frames, shot_cuts, snap, snap_intro, through_black, window
+from detector.cuts import FADE_REACH_S, MAX_SNAP_S, black_frames, shot_cuts, snap, snap_intro, through_black, window
 from detector.decode import decode_pictures
 from detector.result import Intro
 from tests.clips import write_clip
@@ -80,6 +80,17 @@ def test_a_night_scene_is_not_black():
     night = np.full((36, 64), 10, np.uint8)
     night[5:9, 20:40] = 200  # a lit window: 3.5 % of the picture
     assert list(black_frames(np.stack([night, np.full((36, 64), 16, np.uint8)]))) == [False, True]
+
+
+def test_the_ends_reach_further_outward_where_a_fade_puts_the_sound():
+    # The theme fades in under the first title shot and out under the last: the sound's start is late and its end
+    # early, by more than MAX_SNAP_S; the ends reach FADE_REACH_S outward, and only MAX_SNAP_S inward.
+    far = (MAX_SNAP_S + FADE_REACH_S) / 2
+    intro = Intro(start_s=30.0, end_s=60.0, confidence=0.9)
+    snapped = snap_intro(intro, np.array([30.0 - far, 30.0 + far]), np.array([60.0 - far, 60.0 + far]))
+    assert (snapped.start_s, snapped.end_s) == (30.0 - far, 60.0 + far)
+    inward = snap_intro(intro, np.array([30.0 + far]), np.array([60.0 - far]))
+    assert inward == intro
 
 
 def test_window_reaches_past_the_snap_limit_and_not_before_the_file():
