@@ -22,10 +22,15 @@ MAX_SNAP_S = 1.5  # an end never moves further: the sound's estimate is off by u
 # ... except outward, where a fade puts the sound's ends: a theme fading in under the first title shot, or out
 # under the last, stops matching its siblings' codes before the picture cuts, and the fade is the intro's.
 FADE_REACH_S = 3.0
+# ... but only over one held picture: past MAX_SNAP_S every frame up to the cut stays within this mean grey-level
+# change of the picture at the estimate. A title shot's pan drifts ~13 levels in 1.5 s, a cut to another picture
+# changes ~40: a dissolve into the story gets there too, and the cut after it is the story's.
+HELD_CHANGE = 24.0
 WINDOW_PAD_S = 0.5  # decoded beyond MAX_SNAP_S on each side, so that a cut at the limit has context
 NOISE_FLOOR = 1.0  # grey levels: keeps a still picture's tiny changes from making every change a "cut"
 BLACK_LEVEL = 24  # grey level (0-255) at or under which a pixel is black
 BLACK_SHARE = 0.98  # a black frame: at least this share of black pixels (a night scene keeps its highlights)
+FILE_START_S = 0.1  # a span whose first frame is this early starts with the file
 
 
 def shot_cuts(times_s: np.ndarray, pictures: np.ndarray) -> np.ndarray:
@@ -60,14 +65,36 @@ def windows(intro: Intro) -> list[tuple[float, float]]:
     return [window(intro.start_s, before_s=FADE_REACH_S), window(intro.end_s, after_s=FADE_REACH_S)]
 
 
-def snap_intro(intro: Intro, start_cuts_s: np.ndarray, end_cuts_s: np.ndarray) -> Intro:
-    """Both ends snapped, each reaching further outward (FADE_REACH_S); the file's first frame counts as a cut for
-    the start (an intro that opens the file)."""
-    start_s = snap(intro.start_s, np.append(start_cuts_s, 0.0), earlier_s=FADE_REACH_S)
-    end_s = snap(intro.end_s, end_cuts_s, later_s=FADE_REACH_S)
+def snap_intro(
+    intro: Intro, start_span: tuple[np.ndarray, np.ndarray], end_span: tuple[np.ndarray, np.ndarray]
+) -> Intro:
+    """Both ends snapped to the shot cuts of the frames decoded around them (windows()): within MAX_SNAP_S, or
+    outward up to FADE_REACH_S over a held picture (the start earlier, the end later). The file's first frame
+    counts as a cut for the start (an intro that opens the file)."""
+    start_cuts = _reachable(np.append(shot_cuts(*start_span), 0.0), intro.start_s, start_span)
+    end_cuts = _reachable(shot_cuts(*end_span), intro.end_s, end_span)
+    start_s = snap(intro.start_s, start_cuts, earlier_s=FADE_REACH_S)
+    end_s = snap(intro.end_s, end_cuts, later_s=FADE_REACH_S)
     if end_s - start_s < 1.0:
         return intro
     return replace(intro, start_s=round(start_s, 3), end_s=round(end_s, 3))
+
+
+def _reachable(cuts_s: np.ndarray, estimate_s: float, span: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The cuts within MAX_SNAP_S of the estimate, and those further only where the picture holds between."""
+    return np.asarray([c for c in cuts_s if abs(c - estimate_s) <= MAX_SNAP_S or held(*span, estimate_s, c)])
+
+
+def held(times_s: np.ndarray, pictures: np.ndarray, estimate_s: float, cut_s: float) -> bool:
+    """Every frame from the estimate to the cut (either side) stays within HELD_CHANGE of the estimate's picture."""
+    if len(times_s) == 0:
+        return False
+    at = min(int(np.searchsorted(times_s, estimate_s)), len(times_s) - 1)
+    lo, hi = sorted((estimate_s, cut_s))
+    between = (times_s >= lo) & (times_s < hi)
+    reference = pictures[at].astype(np.float32)
+    change = [float(np.abs(p.astype(np.float32) - reference).mean()) for p in pictures[between]]
+    return max(change, default=0.0) <= HELD_CHANGE
 
 
 def black_frames(pictures: np.ndarray) -> np.ndarray:
@@ -80,20 +107,21 @@ def black_frames(pictures: np.ndarray) -> np.ndarray:
 def through_black(
     intro: Intro, start_span: tuple[np.ndarray, np.ndarray], end_span: tuple[np.ndarray, np.ndarray]
 ) -> Intro:
-    """Black frames next to the intro made part of it: a start right after black (or on it) moves back to the
-    black's first frame, an end on black moves to the first frame after it. Each span: (frame times, grey frames)
-    decoded around that end (window()); black running past a span's edge stops the move at the edge, short of
-    the story."""
+    """Black frames between the intro and the story made part of it: a start right after black (or on it) moves
+    back to the black's first frame, an end on black moves to the first frame after it. Each span: (frame times,
+    grey frames) decoded around that end (windows()). Only black with a frame of something else beyond it in the
+    span moves an end: a file whose picture is black throughout (a radio play, a placeholder track) says nothing."""
     times, black = start_span[0], black_frames(start_span[1])
     first = i = int(np.searchsorted(times, intro.start_s - 1e-3))  # the intro's first frame
     while 0 < i <= len(times) and black[i - 1]:
         i -= 1
-    start_s = float(times[i]) if i < first else intro.start_s
+    seen = i > 0 or (len(times) > 0 and times[0] < FILE_START_S)  # the file's start is a boundary too
+    start_s = float(times[i]) if i < first and seen else intro.start_s
     times, black = end_span[0], black_frames(end_span[1])
     after = k = int(np.searchsorted(times, intro.end_s - 1e-3))  # the first frame after the intro
     while k < len(times) and black[k]:
         k += 1
-    end_s = float(times[min(k, len(times) - 1)]) if k > after else intro.end_s
+    end_s = float(times[k]) if after < k < len(times) else intro.end_s
     if (start_s, end_s) == (intro.start_s, intro.end_s):
         return intro
     return replace(intro, start_s=round(start_s, 3), end_s=round(max(end_s, intro.end_s), 3))

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # one loop off for a few seconds is no change of content (repetition._steady_offsets), 13 = a sibling's own intro
 # that would make a run its story is put to its own siblings first (season_rule.held_as_story), 14 = a sibling
 # whose analysed span ends inside a run is no change of content (repetition.content_changes).
-POSTPROCESSING = "post17"
+POSTPROCESSING = "post18"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
@@ -493,11 +493,10 @@ class Detector:
             return intro, ()
         try:
             spans = decode_pictures(path, cuts.windows(intro))
-            start_cuts, end_cuts = (cuts.shot_cuts(times, pictures) for times, pictures in spans)
         except DecodeError as exc:
             log.warning("%s; intro ends kept as found", exc)
             return intro, ()
-        snapped = cuts.snap_intro(intro, start_cuts, end_cuts)
+        snapped = cuts.snap_intro(intro, *spans)
         framed = cuts.through_black(snapped, *spans)
         return framed, (("cuts",) if snapped != intro else ()) + (("black",) if framed != snapped else ())
 

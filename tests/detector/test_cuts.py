@@ -43,7 +43,9 @@ def test_snap_takes_the_nearest_cut_within_reach_only():
 
 def test_snap_intro_counts_the_first_frame_as_a_cut_and_keeps_the_confidence():
     intro = Intro(start_s=0.6, end_s=52.3, confidence=0.8)
-    snapped = snap_intro(intro, np.zeros(0), np.array([52.96]))
+    start_span = _span(0.0, [(200, 2.6)])  # no cut: the file's first frame is one
+    end_span = _span(50.32, [(200, 2.64), (100, 1.6)])  # a cut at 52.96
+    snapped = snap_intro(intro, start_span, end_span)
     assert snapped == Intro(start_s=0.0, end_s=52.96, confidence=0.8)
 
 
@@ -69,11 +71,18 @@ def test_no_black_next_to_the_intro_leaves_it_alone():
     assert through_black(intro, start_span, end_span) is intro
 
 
-def test_black_running_past_the_decoded_span_stops_at_its_edge():
-    end_span = _span(58.0, [(200, 2.0), (16, 2.0)])  # still black at the span's last frame
+def test_black_from_the_files_first_frame_is_the_intros():
+    intro = Intro(start_s=0.6, end_s=30.0, confidence=0.9)  # the sound's start, at the black's end
+    framed = through_black(intro, _span(0.0, [(16, 0.6), (200, 2.0)]), _span(28.0, [(200, 2.0), (120, 2.0)]))
+    assert framed.start_s == 0.0 and framed.end_s == 30.0
+
+
+def test_black_running_past_the_decoded_span_moves_nothing():
+    # All black to the span's edge, or from its start: no frame of story seen, so no black "between" (an all-black
+    # picture track, as in tests/detector/test_intro_skipper_media.py).
     intro = Intro(start_s=10.0, end_s=60.0, confidence=0.9)
-    framed = through_black(intro, _span(8.0, [(120, 2.0), (200, 2.0)]), end_span)
-    assert framed.start_s == 10.0 and abs(framed.end_s - (62.0 - 1 / FPS)) < 1e-6
+    framed = through_black(intro, _span(8.0, [(16, 2.0), (200, 2.0)]), _span(58.0, [(200, 2.0), (16, 2.0)]))
+    assert framed is intro
 
 
 def test_a_night_scene_is_not_black():
@@ -82,15 +91,27 @@ def test_a_night_scene_is_not_black():
     assert list(black_frames(np.stack([night, np.full((36, 64), 16, np.uint8)]))) == [False, True]
 
 
-def test_the_ends_reach_further_outward_where_a_fade_puts_the_sound():
+def test_the_ends_reach_further_outward_over_a_held_picture():
     # The theme fades in under the first title shot and out under the last: the sound's start is late and its end
-    # early, by more than MAX_SNAP_S; the ends reach FADE_REACH_S outward, and only MAX_SNAP_S inward.
-    far = (MAX_SNAP_S + FADE_REACH_S) / 2
+    # early, by more than MAX_SNAP_S; over the held title shot the ends reach FADE_REACH_S outward.
+    far = 2.2  # past MAX_SNAP_S, within FADE_REACH_S, on a frame (FPS)
+    assert MAX_SNAP_S < far < FADE_REACH_S
     intro = Intro(start_s=30.0, end_s=60.0, confidence=0.9)
-    snapped = snap_intro(intro, np.array([30.0 - far, 30.0 + far]), np.array([60.0 - far, 60.0 + far]))
-    assert (snapped.start_s, snapped.end_s) == (30.0 - far, 60.0 + far)
-    inward = snap_intro(intro, np.array([30.0 + far]), np.array([60.0 - far]))
-    assert inward == intro
+    start_span = _span(26.0, [(100, 4.0 - far), (200, 2 * far), (120, 2.0)])  # cuts at 27.8 and 32.2
+    end_span = _span(56.0, [(140, 4.0 - far), (200, 2 * far), (100, 2.0)])  # cuts at 57.8 and 62.2
+    snapped = snap_intro(intro, start_span, end_span)
+    assert (snapped.start_s, snapped.end_s) == (30.0 - far, 60.0 + far)  # inward, 2.2 s is past MAX_SNAP_S
+
+
+def test_a_dissolve_into_the_story_stops_the_outward_reach():
+    # The title shot (200) dissolves into the story (100) from 60.0 to 61.0; the story cuts to its next shot at
+    # 62.25: that cut is the story's, and the end stays where the sound put it.
+    blend = [(round(200 - 100 * k / 25), 1 / FPS) for k in range(25)]
+    end_span = _span(56.0, [(200, 4.0), *blend, (100, 1.24), (160, 2.0)])
+    intro = Intro(start_s=10.0, end_s=60.0, confidence=0.9)
+    snapped = snap_intro(intro, _span(6.0, [(100, 4.0), (200, 4.0)]), end_span)
+    assert snapped.start_s == 10.0 and snapped.end_s == 60.0
+    assert FADE_REACH_S > 62.24 - 60.0 > MAX_SNAP_S
 
 
 def test_window_reaches_past_the_snap_limit_and_not_before_the_file():
