@@ -482,11 +482,14 @@ def compose_episode(
             recap_s = 0.0
     recap_s, cold_s = round(recap_s, 2), round(cold_s, 2)
     timeline = Timeline()
-    clips_end_s = recap_s
+    recap_end_s = recap_s
     if recap_s:
         recap, clips_end_s = _recap(show, earlier, recap_s, rng)
         timeline += recap
         tags.add("recap")
+        if not cold_s and not no_intro:
+            # Black between the recap's last clip and the intro is the intro's (docs/design.md, "An intro's ends").
+            recap_end_s = clips_end_s
     if cold_s:
         cold, _ = _scenes(show, lines, profile, recap_s, recap_s + cold_s, rng)
         timeline += cold
@@ -498,9 +501,7 @@ def compose_episode(
         tags.add("no_intro")
     else:
         timeline += opening.timeline.shifted(body_start)
-        # Black between the recap's last clip and the intro is the intro's (docs/design.md, "An intro's ends").
-        intro_start = clips_end_s if recap_s and not cold_s else body_start
-        intro = IntroSpan(intro_start, round(body_start + opening.dur_s, 3))
+        intro = IntroSpan(body_start if cold_s else recap_end_s, round(body_start + opening.dur_s, 3))
         body_start = intro.end_s
         if opening.tag:
             tags.add(opening.tag)
@@ -517,7 +518,7 @@ def compose_episode(
         body, body_tags, segments = _body_and_ending(show, lines, profile, opening, credits, ending, rng, ending_rng)
         body_end = ending.body_end_s
         if recap_s:
-            segments = (SegmentSpan("recap", 0.0, intro.start_s if intro and not cold_s else recap_s), *segments)
+            segments = (SegmentSpan("recap", 0.0, recap_end_s), *segments)
     return EpisodePlan(
         show=show.name,
         season=SEASON,

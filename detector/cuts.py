@@ -2,10 +2,11 @@
 
 Sound gives an intro's ends to a few tenths of a second, and worse where the theme fades in or out slowly (the
 codes of a quiet fade stop matching before the fade ends). Title sequences usually begin and end on a cut, which
-the picture places to the frame: decoding every frame of a window of ~3 s around each end costs a fraction of a
-second. An end moves to the nearest clear cut within MAX_SNAP_S; with none (a dissolve, a fade to black, a static
-shot) the sound's estimate stands. Then black next to an end joins the intro (through_black): the skip starts where
-the story stops and lands on the story's first frame (docs/design.md, "An intro's ends").
+the picture places to the frame: decoding every frame of a window of ~5.5 s around each end costs a fraction of a
+second. An end moves to the nearest clear cut within MAX_SNAP_S, or outward up to FADE_REACH_S over a held picture;
+with none (a dissolve, a static shot) the sound's estimate stands. Then black next to an end joins the intro
+(through_black): the skip starts where the story stops and lands on the story's first frame (docs/design.md, "An
+intro's ends").
 """
 
 from __future__ import annotations

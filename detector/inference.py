@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 # 11 = a lone intro that holds speech narrowed to the music in it (detector.speech), 12 = a looped theme matched
 # one loop off for a few seconds is no change of content (repetition._steady_offsets), 13 = a sibling's own intro
 # that would make a run its story is put to its own siblings first (season_rule.held_as_story), 14 = a sibling
-# whose analysed span ends inside a run is no change of content (repetition.content_changes).
+# whose analysed span ends inside a run is no change of content (repetition.content_changes), 15 = where the rule
+# marks nothing, the season model's own interval when it is sure (season_rule.network_only_intro), 16 = black next
+# to the intro is the intro's (cuts.through_black), 17-18 = the ends reach 3 s outward over a held picture.
 POSTPROCESSING = "post18"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
@@ -487,7 +489,7 @@ class Detector:
 
     def _at_cuts(self, path: Path, intro: Intro | None) -> tuple[Intro | None, tuple[str, ...]]:
         """The intro's ends at the shot cuts next to them, then through the black next to them (detector.cuts), and
-        ("cuts",), ("black",) when that moved one. Decodes ~4 s of pictures around each end; a file that fails there
+        ("cuts",), ("black",) when that moved one. Decodes ~5.5 s of pictures around each end; a file that fails there
         keeps the ends it has."""
         if intro is None or not self.snap_to_cuts:
             return intro, ()
