@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 # that would make a run its story is put to its own siblings first (season_rule.held_as_story), 14 = a sibling
 # whose analysed span ends inside a run is no change of content (repetition.content_changes), 15 = where the rule
 # marks nothing, the season model's own interval when it is sure (season_rule.network_only_intro), 16 = black next
-# to the intro is the intro's (cuts.through_black), 17-18 = the ends reach 3 s outward over a held picture.
-POSTPROCESSING = "post18"
+# to the intro is the intro's (cuts.through_black), 17-18 = the ends reach 3 s outward over a held picture, 19 =
+# credits repeat closely (segments.CREDITS_SIMILARITY).
+POSTPROCESSING = "post19"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.

@@ -60,7 +60,7 @@ def locate_repeated_intro(
     params.refine; None when no run qualifies: no marker is better than a wrong one."""
     own_intros: dict[int, OwnIntro] = {}
     for candidate in repeated_candidates(scores, repetition.audio_support, params, content_changes(repetition))[:3]:
-        if held_as_story(candidate, target, siblings, repetition, params, own_intros):
+        if held_as_story(candidate, target, siblings, repetition, params, own_intros, scores=scores):
             continue
         if params.refine:
             return sharpen(candidate, target, siblings, repetition, params.start_offset_s, params.end_offset_s)
@@ -139,9 +139,11 @@ def decided_by_sound(
     """(True, what locate_repeated_intro returns) when that answer is the same whatever the network's scores are;
     (False, None) when the scores could change it. Needs no pictures: the candidates, the consensus and the
     refined ends come from the audio codes, and the scores only order the candidates, each run's merit moving by
-    at most network_weight (scores are probabilities). The answer is certain when no other candidate that could
-    rank above the first one not held as story is itself not held as story, and at most two could rank above it
-    (only the first three are looked at). The intro's confidence is then its mean support (no scores)."""
+    at most network_weight (scores are probabilities), and the target's scores may overturn a sibling's vote
+    where the target repeats that sibling's own intro (held_as_story). The answer is certain when no other
+    candidate that could rank above the first one not held as story is itself not held as story, or held as story
+    by such a vote, and at most two could rank above it (only the first three are looked at). The intro's
+    confidence is then its mean support (no scores)."""
     support = repetition.audio_support
     no_scores = np.zeros(len(support), np.float32)
     ranked = []  # (merit without scores, candidate), best first
@@ -155,12 +157,18 @@ def decided_by_sound(
     own_intros: dict[int, OwnIntro] = {}
     for i, (low, candidate) in enumerate(ranked):
         if held_as_story(candidate, target, siblings, repetition, params, own_intros):
+            if heard_by_target(candidate, repetition, own_intros):
+                return False, None  # a sibling's own intro that the target's scores may call story
             continue  # held as story whatever the scores: passed over wherever it ranks
         rivals = [j for j, (merit, _) in enumerate(ranked) if j != i and merit + reach >= low]
         if len(rivals) > 2:
             return False, None  # could be pushed out of the three looked at
         for j in rivals:
-            if j > i and not held_as_story(ranked[j][1], target, siblings, repetition, params, own_intros):
+            rival = ranked[j][1]
+            if j > i and (
+                not held_as_story(rival, target, siblings, repetition, params, own_intros)
+                or heard_by_target(rival, repetition, own_intros)
+            ):
                 return False, None  # the scores decide between the two
         if params.refine:
             return True, sharpen(candidate, target, siblings, repetition, params.start_offset_s, params.end_offset_s)
@@ -205,6 +213,13 @@ def network_only_intro(
 
 
 SIBLINGS_ASKED = 3  # the siblings that share the run most are asked; each costs one repetition pass
+# The target's network hears a run as its intro at this mean score or more, and a sibling's run that it repeats as
+# story when it scores it lower by SCORE_MARGIN (an intro scores 0.8-1, a score cue in the story 0-0.4) ...
+INTRO_SCORE = 0.5
+SCORE_MARGIN = 0.3
+# ... which overturns the sibling's own intro only where no more than this share of its siblings repeat it: an
+# opening the season shares is not outvoted by one episode's network (and the sound alone still decides there).
+CONTESTED_SUPPORT = 0.5
 MIN_OVERLAP = 0.5  # the run lands on a sibling's own intro when it covers at least this share of the run
 
 
@@ -216,6 +231,7 @@ def held_as_story(
     params: SeasonRuleParams,
     own_intros: dict[int, OwnIntro] | None = None,
     asked_further: bool = True,
+    scores: np.ndarray | None = None,
 ) -> bool:
     """True when most of the asked siblings that share `run` have their own intro somewhere else.
 
@@ -224,20 +240,36 @@ def held_as_story(
     episodes than an opening only half the season has, and the pilot would otherwise call that scene its intro
     and hold its real opening as story (data/seg-tune). It costs repetition passes only where a sibling says story.
     own_intros: the siblings asked so far, by index; pass one dict for all the candidates of an episode, so that a
-    sibling asked twice costs one repetition pass."""
-    sharing = repetition.sharing(int(run.start_s), int(np.ceil(run.end_s)))[:SIBLINGS_ASKED]
+    sibling asked twice costs one repetition pass.
+    scores: the target's network scores (n_seconds,). A sibling's own intro comes from repetition alone, and a
+    score cue three episodes share outranks an opening two share; when the target's network hears `run` as its
+    intro and that sibling's own intro, which the target repeats too, as story, the sibling's answer is its best
+    run that the target does not hear as story (data/seg-val3, The Hollow Empire: each of two episodes with the
+    second opening called the other's opening story, their own intro being the cue)."""
+    a, b = int(run.start_s), int(np.ceil(run.end_s))
+    sharing = repetition.sharing(a, b)[:SIBLINGS_ASKED]
     if not sharing:
         return False
     known = {} if own_intros is None else own_intros
+    heard = float(np.mean(scores[a:b])) if scores is not None else 0.0
     story = 0
     for j, offset in sharing:
         if j not in known:
             known[j] = OwnIntro(j, target, siblings, params)
         intro = known[j].best
-        if asked_further and _elsewhere(run, offset, intro):
+        if scores is not None and heard >= INTRO_SCORE and known[j].heard_below(intro, scores, heard - SCORE_MARGIN):
+            intro = known[j].heard_best(scores, heard - SCORE_MARGIN)
+        elif asked_further and _elsewhere(run, offset, intro):
             intro = known[j].checked()
         story += _elsewhere(run, offset, intro)
     return story >= len(sharing) / 2
+
+
+def heard_by_target(run: Intro, repetition: RepetitionFeatures, own_intros: dict[int, OwnIntro]) -> bool:
+    """Whether the target's scores could change held_as_story's answer for `run` (asked before, so the siblings
+    that share it are in own_intros): a sibling's own intro is repeated by the target."""
+    sharing = repetition.sharing(int(run.start_s), int(np.ceil(run.end_s)))[:SIBLINGS_ASKED]
+    return any(own_intros[j].in_target(own_intros[j].best) is not None for j, _ in sharing if j in own_intros)
 
 
 def _elsewhere(run: Intro, offset_s: float, intro: Intro | None) -> bool:
@@ -257,6 +289,7 @@ class OwnIntro:
         self.fingerprints = siblings[j]
         others = [fp for i, fp in enumerate(siblings) if i != j] + [target]
         self.others, self.repetition, _ = season_context(self.fingerprints, others)
+        self._target = next((i for i, fp in enumerate(self.others) if fp is target), None)
         self.params = replace(params, network_weight=0.0, support_weight=1.0)
         support = self.repetition.audio_support
         self.candidates = repeated_candidates(
@@ -265,6 +298,28 @@ class OwnIntro:
         self.best = self.candidates[0] if self.candidates else None
         self._checked: Intro | None = None
         self._asked = False
+
+    def in_target(self, run: Intro | None) -> tuple[int, int] | None:
+        """[start, end) seconds of the target that repeat this sibling's `run`, when few of its siblings do
+        (CONTESTED_SUPPORT); None otherwise."""
+        if run is None or self._target is None:
+            return None
+        support = self.repetition.audio_support[int(run.start_s) : int(np.ceil(run.end_s))]
+        if len(support) == 0 or float(np.mean(support)) > CONTESTED_SUPPORT:
+            return None
+        a, b = int(run.start_s), int(np.ceil(run.end_s))
+        offset = next((o for i, o in self.repetition.sharing(a, b) if i == self._target), None)
+        return None if offset is None else (max(0, round(a + offset)), max(0, round(b + offset)))
+
+    def heard_below(self, run: Intro | None, scores: np.ndarray, level: float) -> bool:
+        """The target repeats `run`, and its network's mean score there is under `level`."""
+        seconds = self.in_target(run)
+        heard = scores[seconds[0] : seconds[1]] if seconds is not None else scores[:0]
+        return len(heard) > 0 and float(np.mean(heard)) < level
+
+    def heard_best(self, scores: np.ndarray, level: float) -> Intro | None:
+        """The best of its first three runs that the target does not score under `level` (None: none)."""
+        return next((c for c in self.candidates[:3] if not self.heard_below(c, scores, level)), None)
 
     def checked(self) -> Intro | None:
         if not self._asked:

@@ -4,8 +4,8 @@ the season rule or the network, and is an input here).
 What each kind is, as the season's sound shows it (read with detector.repetition over the codes of the analysed
 span and the ending, `Fingerprints.sound()`, against each sibling's; the middle of a longer episode is not read, so
 a clip quoted from there is not seen):
-- credits: a run near the end of the episode that most siblings repeat near *their* end (the credits music), each
-  at one offset. The intro's theme reprised over a final scene repeats too, but at the siblings' intros, so it is
+- credits: a run near the end of the episode that most siblings repeat closely near *their* end (the credits
+  music), each at one offset; the credits music under the last scene's dialogue repeats less closely. The intro's theme reprised over a final scene repeats too, but at the siblings' intros, so it is
   not credits; a score cue or montage some episodes also use near their end is shared by fewer, or comes before.
 - recap ("Previously on"): before the intro, clips that a sibling has as story: after that sibling's intro and
   before its credits. A cold open is story of this episode only; a later episode's recap quoting this episode's
@@ -36,6 +36,9 @@ from detector.result import ENDING_S, Intro, Segment
 from detector.season import places
 
 MIN_CREDITS_S = 8.0  # a shorter shared run near the end is a sting or a cue, not credits
+# Credits are the same mix in every episode and repeat as closely as an intro does; the season's credits music
+# under a last scene's dialogue repeats too, with a quarter of its bits changed (docs/evaluation.md).
+CREDITS_SIMILARITY = 0.6
 CREDITS_EDGE_SPAN_S = 30.0  # the credits' first seconds, whose codes place their start (past them: a silent tail)
 MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a single 2 s match is chance)
 # A quoted clip is a copy of the sibling's sound, dialogue and all; a score cue the show uses again under other
@@ -188,7 +191,11 @@ def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duratio
     shared = np.zeros(n, dtype=bool)
     shared[start:] = support[start:] >= 0.5
     offsets = np.where(at_ending, season.at_s - np.arange(n)[None, :], np.nan)
-    runs = [r for r in _consistent_runs(shared, offsets) if r[1] - r[0] >= MIN_CREDITS_S]
+    runs = [
+        (a, b)
+        for a, b in _consistent_runs(shared, offsets)
+        if b - a >= MIN_CREDITS_S and np.median(season.similarity[a:b]) >= CREDITS_SIMILARITY
+    ]
     if not runs:
         return None
     best = max(float(support[a:b].mean()) for a, b in runs)

@@ -9,6 +9,7 @@ from detector.repetition import content_changes, repetition_scores
 from detector.result import MAX_INTRO_S, Intro
 from detector.season_rule import (
     SeasonRuleParams,
+    decided_by_sound,
     find_repeated_intro,
     held_as_story,
     locate_repeated_intro,
@@ -209,3 +210,32 @@ def test_a_pilot_scene_that_recaps_quote_is_not_the_pilots_intro():
     quoted = Intro(70.0, 80.0, 0.5)
     pilot_repetition = repetition_scores(pilot, [target, *siblings[1:]])
     assert held_as_story(quoted, pilot, [target, *siblings[1:]], pilot_repetition, SeasonRuleParams())
+
+
+def test_a_siblings_own_intro_that_the_target_hears_as_story_does_not_outvote_its_opening():
+    # Two openings and a score cue (data/seg-val3, The Hollow Empire): E01 and E02 open with A, E03 (the target)
+    # and E04 with B, and E03, E04 and the special E05 share a cue in their story. From repetition alone E04's own
+    # intro is the cue (two siblings share it, one shares B), so it held E03's opening B as story, and E03 got the
+    # cue. E03's network scores B as intro and the cue as story: E04's answer is then its best run besides the cue.
+    rng = np.random.default_rng(5)
+    opening_a, opening_b, cue = codes(rng, 22.0), codes(rng, 19.0), codes(rng, 10.0)
+    target = episode(rng, opening_b, 8.0, (cue, 117.0))
+    siblings = [
+        episode(rng, opening_a, 0.0),
+        episode(rng, opening_a, 0.0),
+        episode(rng, opening_b, 7.0, (cue, 99.0)),
+        episode(rng, cue, 54.0),
+    ]
+    repetition = repetition_scores(target, siblings)
+    params = SeasonRuleParams()
+    scores = net_scores(N_SECONDS, (8, 27, 0.85))
+    opening = Intro(8.0, 27.0, 0.5)
+    assert held_as_story(opening, target, siblings, repetition, params)  # from repetition alone
+    assert not held_as_story(opening, target, siblings, repetition, params, scores=scores)
+    intro = locate_repeated_intro(scores, target, siblings, repetition, params)
+    assert intro is not None and abs(intro.start_s - 8.0) <= 1 and abs(intro.end_s - 27.0) <= 1
+    # The sound alone cannot be sure of the cue: the scores decide.
+    assert decided_by_sound(target, siblings, repetition, params) == (False, None)
+    # A network that hears the cue as much an intro as B changes nothing: B stays the sibling's story.
+    level = net_scores(N_SECONDS, (8, 27, 0.85), (117, 127, 0.85))
+    assert held_as_story(opening, target, siblings, repetition, params, scores=level)

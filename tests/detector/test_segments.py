@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pytest
 
-from detector import landmarks
+from detector import landmarks, segments
 from detector.fingerprint import FP_STEP_S, Fingerprints
 from detector.result import Intro, Segment
 from detector.segments import find_segments
@@ -198,6 +198,25 @@ def test_no_credits_when_the_season_shares_nothing_at_its_end() -> None:
     found = season.segments(2)
     assert "credits" not in found and "preview" not in found
     assert "recap" in found
+
+
+@pytest.mark.parametrize("similarity", [0.6, 0.0])
+def test_the_credits_music_under_the_last_scenes_dialogue_is_not_the_credits(
+    similarity: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Episode 2 has no credits: its last scene plays the season's credits music under its dialogue (15 % of the
+    # bits flipped where a copy has 8 %), which every sibling repeats at its end. With the rule off (0.0), that is
+    # taken for the credits.
+    monkeypatch.setattr(segments, "CREDITS_SIMILARITY", similarity)
+    season = Season(tails=("scene",))
+    ep = season.episodes[2][0]
+    start_s = ep.truth["credits"][0]
+    a = round(start_s * CODES_PER_S)
+    credits_music = ep.sound[a : a + 40 * CODES_PER_S].copy()
+    ep.sound[a:] = season.codes(ep.length_s - start_s)[: len(ep.sound) - a]
+    ep.put(start_s, credits_music, season.rng, flips=0.15)
+    assert ("credits" in season.segments(2)) == (similarity == 0.0)
+    assert "credits" in season.segments(1) and "credits" in season.segments(3)
 
 
 def test_a_score_cue_some_episodes_share_before_the_credits_is_not_the_credits() -> None:
