@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 # whose analysed span ends inside a run is no change of content (repetition.content_changes), 15 = where the rule
 # marks nothing, the season model's own interval when it is sure (season_rule.network_only_intro), 16 = black next
 # to the intro is the intro's (cuts.through_black), 17-18 = the ends reach 3 s outward over a held picture, 19 =
-# credits repeat closely (segments.CREDITS_SIMILARITY).
+# a sibling's contested own intro that the episode's network hears as story does not outvote (season_rule), credits
+# repeat closely (segments.CREDITS_SIMILARITY), and the episode's middle is not matched for its segments.
 POSTPROCESSING = "post19"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the

@@ -68,6 +68,10 @@ SILENT_SHARE = 0.9  # a tail with this share of silent codes holds nothing but c
 # A whole episode's sound has the intro, the credits and every quoted clip at offsets of their own: more candidate
 # offsets per sibling than the intro's matching needs.
 WHOLE_MATCH = replace(AUDIO_MATCH, max_offsets=48)
+# The rules read the episode's opening (its recap, and the intro whose offsets place the siblings' story) and its
+# ending; the target's sound between them is not matched (on a 44-minute episode, two thirds of what was read).
+OPENING_READ_S = 120.0  # after the intro's end, or the file's start: a recap without an intro runs up to here
+READ_MARGIN_S = 10.0  # before the ending: the matcher's windows reach this far
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +107,7 @@ def find_segments(
     known = [s for s in siblings if len(s.rest_audio)]
     if not known or not len(target.rest_audio):
         return ()
-    season = _match(target, known)
+    season = _match(target, known, _unread(target, intro, duration_s))
     story_from = _sibling_times(season, intro)  # where each sibling's story starts (after its intro)
     credits = _credits(season, target, intro, duration_s)
     story_until = season.lengths_s.copy()  # where each sibling's story ends (its credits)
@@ -117,7 +121,7 @@ def find_segments(
     # episode's intro is not a later episode's recap quoting this one. Not when this episode's intro is not known:
     # the siblings' intros are placed from it, and an intro the season shares with few would be taken for a quote.
     recap_from = np.where(earlier & (intro is not None), 0.0, story_from)
-    clips = _clips(target, known)
+    clips = _clips(target, known, _unread(target, intro, duration_s))
     found: list[Segment] = []
     recap = _recap(_quoted(season, clips, recap_from, story_until, earlier | unknown), intro)
     if recap is not None:
@@ -152,15 +156,33 @@ def with_credits(found: Sequence[Segment], credits: Segment) -> tuple[Segment, .
     return tuple(sorted([*found, credits], key=lambda s: s.start_s))
 
 
-def _match(target: Fingerprints, siblings: Sequence[Fingerprints]) -> _Season:
+def _unread(target: Fingerprints, intro: Intro | None, duration_s: float) -> tuple[int, int]:
+    """[start, end) whole seconds of the target that no rule reads: from OPENING_READ_S after the intro's end (or
+    the file's start) to READ_MARGIN_S before the ending; empty when they meet."""
+    start = int(np.ceil((intro.end_s if intro is not None else 0.0) + OPENING_READ_S))
+    end = int(ending_from(duration_s, intro) - READ_MARGIN_S)
+    return (start, end) if end > start else (0, 0)
+
+
+def _match(target: Fingerprints, siblings: Sequence[Fingerprints], unread: tuple[int, int]) -> _Season:
+    """The target's sound, less its `unread` seconds, against the siblings' whole sound."""
     empty = np.zeros(0, np.uint64)
-    whole = Fingerprints(target.sound(), empty, target.audio_step_s)
+    per_s = round(1 / target.audio_step_s)
+    codes = target.sound()
+    a, b = unread
+    read = Fingerprints(np.concatenate([codes[: a * per_s], codes[b * per_s :]]), empty, target.audio_step_s)
     others = [Fingerprints(s.sound(), empty, s.audio_step_s) for s in siblings]
-    repetition = repetition_scores(whole, others, audio=WHOLE_MATCH)
+    repetition = repetition_scores(read, others, audio=WHOLE_MATCH)
     matched = (repetition.audio_match >= 0.5) & np.isfinite(repetition.audio_offset_s)
-    at_s = np.arange(repetition.n_seconds)[None, :] + repetition.audio_offset_s
+    at_s = np.arange(repetition.n_seconds)[None, :] + repetition.audio_offset_s  # in the sibling: no shift
+
+    def whole(x: np.ndarray, fill: float | bool) -> np.ndarray:  # the unread seconds put back, as not matched
+        gap = np.full((*x.shape[:-1], b - a), fill, dtype=x.dtype)
+        return np.concatenate([x[..., :a], gap, x[..., a:]], axis=-1)
+
     lengths_s = np.array([len(s.audio) * s.audio_step_s for s in others])
-    return _Season(matched, np.where(matched, at_s, np.nan), lengths_s, repetition.audio_similarity)
+    at_s = np.where(matched, at_s, np.nan)
+    return _Season(whole(matched, False), whole(at_s, np.nan), lengths_s, whole(repetition.audio_similarity, 0.0))
 
 
 def _sibling_times(season: _Season, intro: Intro | None) -> np.ndarray:
@@ -262,12 +284,15 @@ def _quoted(
     return quoted & (season.matched.mean(axis=0) < 0.5)
 
 
-def _clips(target: Fingerprints, siblings: Sequence[Fingerprints]) -> list[list[landmarks.Quote]] | None:
-    """Per sibling, the clips of the target it has sample for sample (spectral-peak landmarks: short clips that
-    the codes miss), anywhere in it; None when the target's peaks are not known."""
+def _clips(
+    target: Fingerprints, siblings: Sequence[Fingerprints], unread: tuple[int, int]
+) -> list[list[landmarks.Quote]] | None:
+    """Per sibling, the clips of the target (less its `unread` seconds) it has sample for sample (spectral-peak
+    landmarks: short clips that the codes miss), anywhere in it; None when the target's peaks are not known."""
     if not len(target.peaks):
         return None
-    mine = landmarks.pairs(target.peaks)
+    seconds = landmarks.unpack(target.peaks)[0] * landmarks.FRAME_S
+    mine = landmarks.pairs(target.peaks[(seconds < unread[0]) | (seconds >= unread[1])])
     return [
         landmarks.quotes(mine, landmarks.pairs(sibling.peaks, jitter=True)) if len(sibling.peaks) else []
         for sibling in siblings

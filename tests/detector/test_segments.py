@@ -315,3 +315,16 @@ def test_a_recap_of_clips_too_short_for_the_codes_is_found_by_its_peaks() -> Non
     assert recap(with_peaks=False) is None
     found = recap(with_peaks=True)
     assert found is not None and abs(found.start_s - 0.0) <= 2.0 and abs(found.end_s - 30.0) <= 2.0, found
+
+
+def test_the_sound_between_the_opening_and_the_ending_is_not_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The rules read the opening and the ending only; the target's middle is left out of the matching, and what
+    # they find is the same as with the whole sound matched.
+    season = Season(n=4)
+    ep = season.episodes[1][0]
+    start, end = segments._unread(ep.fingerprints(), Intro(*INTRO, 1.0), float(ep.length_s))
+    assert start == INTRO[1] + segments.OPENING_READ_S and end > start
+    read = {k: season.segments(k) for k in range(4)}
+    assert "recap" in read[1] and "credits" in read[1]
+    monkeypatch.setattr(segments, "OPENING_READ_S", 1e9)  # all of it matched
+    assert {k: season.segments(k) for k in range(4)} == read
