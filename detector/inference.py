@@ -50,8 +50,10 @@ log = logging.getLogger(__name__)
 # marks nothing, the season model's own interval when it is sure (season_rule.network_only_intro), 16 = black next
 # to the intro is the intro's (cuts.through_black), 17-18 = the ends reach 3 s outward over a held picture, 19 =
 # a sibling's contested own intro that the episode's network hears as story does not outvote (season_rule), credits
-# repeat closely (segments.CREDITS_SIMILARITY), and the episode's middle is not matched for its segments.
-POSTPROCESSING = "post19"
+# repeat closely (segments.CREDITS_SIMILARITY), and the episode's middle is not matched for its segments, 20 = weak
+# credits close the siblings that share them (segments.MAX_AFTER_CREDITS_S), and an intro a sibling plays only in
+# its ending does not place its story there.
+POSTPROCESSING = "post20"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.

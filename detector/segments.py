@@ -55,6 +55,9 @@ SUPPORT_MARGIN = 0.2
 # Credits shared by fewer of the siblings than this are checked against the pictures (detector.cards): in a season
 # whose credits are silent, a score cue a few episodes end with is all the sound can share.
 SURE_CREDITS = 0.75
+# What the siblings that share a run of weak credits (support under SURE_CREDITS) have after it, in the median: a
+# post-credits scene or a preview is short. A score cue a few episodes share is followed by more of their story.
+MAX_AFTER_CREDITS_S = 30.0
 FINAL_TAIL_S = 4.0  # credits whose music ends this close to the end of the file run to its end
 EDGE_SNAP_S = 2.0  # a recap ending this close to the intro ends there; a preview this close to the end, at it
 # A recap whose quotes start this close to 0 starts at 0: "previously on" opens the episode, and what comes before
@@ -64,6 +67,8 @@ PREVIEW_TAIL_S = 15.0  # a preview after the credits that ends this close to the
 # "Previously on" opens the episode (after a logo at most): quotes that start later, before the intro, are a cold
 # open that a sibling's preview or recap quotes in turn.
 RECAP_LATEST_START_S = 10.0
+# Where a sibling's story starts when this episode's intro does not place it: this share into it.
+STORY_FALLBACK_SHARE = 0.1
 SILENT_SHARE = 0.9  # a tail with this share of silent codes holds nothing but credits (a card, or nothing)
 # A whole episode's sound has the intro, the credits and every quoted clip at offsets of their own: more candidate
 # offsets per sibling than the intro's matching needs.
@@ -187,12 +192,14 @@ def _match(target: Fingerprints, siblings: Sequence[Fingerprints], unread: tuple
 
 def _sibling_times(season: _Season, intro: Intro | None) -> np.ndarray:
     """(n_siblings,) where each sibling's story starts: the end of its intro, placed by the offset at which it
-    repeats the target's; 10 % into it when that is not known (no intro here, or the sibling lacks it)."""
-    fallback = 0.1 * season.lengths_s
+    repeats the target's, in its first half; STORY_FALLBACK_SHARE into it when that is not known (no intro here,
+    the sibling lacks it, or plays it only in its ending: credits on the show's theme)."""
+    fallback = STORY_FALLBACK_SHARE * season.lengths_s
     if intro is None:
         return fallback
-    offsets = season.offsets_over(intro.start_s, intro.end_s)
-    return np.where(np.isfinite(offsets), intro.end_s + offsets, fallback)
+    ends = intro.end_s + season.offsets_over(intro.start_s, intro.end_s)
+    opening = np.isfinite(ends) & (ends <= 0.5 * season.lengths_s)
+    return np.where(opening, ends, fallback)
 
 
 def ending_from(duration_s: float, intro: Intro | None) -> float:
@@ -201,8 +208,9 @@ def ending_from(duration_s: float, intro: Intro | None) -> float:
 
 
 def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duration_s: float) -> Segment | None:
-    """A run near the end that at least half of the siblings repeat near their own end, at one offset each: of
-    those shared by (nearly) the most siblings, the last."""
+    """A run near the end that at least half of the siblings repeat near their own end, at one offset each (and,
+    shared by fewer than SURE_CREDITS of them, close to their end): of those shared by (nearly) the most siblings,
+    the last."""
     n = season.n_seconds
     start = int(np.ceil(ending_from(duration_s, intro)))
     if start >= n:
@@ -216,7 +224,9 @@ def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duratio
     runs = [
         (a, b)
         for a, b in _consistent_runs(shared, offsets)
-        if b - a >= MIN_CREDITS_S and np.median(season.similarity[a:b]) >= CREDITS_SIMILARITY
+        if b - a >= MIN_CREDITS_S
+        and np.median(season.similarity[a:b]) >= CREDITS_SIMILARITY
+        and (support[a:b].mean() >= SURE_CREDITS or _ends_siblings(season, a, b))
     ]
     if not runs:
         return None
@@ -228,6 +238,18 @@ def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duratio
         end_s, final = duration_s, True
     signals = ("repetition", "sound") + (("silent-tail",) if final and duration_s - b > FINAL_TAIL_S else ())
     return Segment("credits", float(a), end_s, confidence, signals, final)
+
+
+def _ends_siblings(season: _Season, a: int, b: int) -> bool:
+    """The siblings that repeat most of [a, b) have at most MAX_AFTER_CREDITS_S after where they repeat it (the
+    median over them): credits close an episode but for a post-credits scene or a preview; a score cue that a few
+    episodes share has more of their story after it."""
+    after = [
+        length - np.nanmax(at)
+        for at, length in zip(season.at_s[:, a:b], season.lengths_s, strict=True)
+        if np.isfinite(at).mean() >= 0.5
+    ]
+    return bool(after) and float(np.median(after)) <= MAX_AFTER_CREDITS_S
 
 
 def _sharp_start(

@@ -328,3 +328,49 @@ def test_the_sound_between_the_opening_and_the_ending_is_not_needed(monkeypatch:
     assert "recap" in read[1] and "credits" in read[1]
     monkeypatch.setattr(segments, "OPENING_READ_S", 1e9)  # all of it matched
     assert {k: season.segments(k) for k in range(4)} == read
+
+
+@pytest.mark.parametrize("max_after_s", [30.0, 1e9])
+def test_a_score_cue_half_the_siblings_play_before_more_story_is_not_the_credits(
+    max_after_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Episode 2 has no credits and ends on a 30 s montage cue that episodes 1 and 3 play 120 s before their end,
+    # their story and credits after it: shared by half of the siblings, at their ending, at one offset each. With
+    # the rule off (1e9 s), that is taken for the credits.
+    monkeypatch.setattr(segments, "MAX_AFTER_CREDITS_S", max_after_s)
+    season = Season(tails=("scene",))
+    ep = season.episodes[2][0]
+    a = round(ep.truth["credits"][0] * CODES_PER_S)
+    ep.sound[a:] = season.codes(ep.length_s)[: len(ep.sound) - a]
+    cue = season.codes(30)
+    ep.put(ep.length_s - 30.0, cue.copy(), season.rng)
+    for k in (1, 3):
+        sibling = season.episodes[k][0]
+        sibling.put(sibling.length_s - 150.0, cue.copy(), season.rng)
+    assert ("credits" in season.segments(2)) == (max_after_s > 1e6)
+
+
+def test_credits_half_the_season_has_are_found_when_they_close_it() -> None:
+    # Credits in episodes 0, 2 and 4 only (the others end on story of their own): episode 2's are shared by half of
+    # its siblings, with 30 s or less after them there.
+    season = Season(tails=("none", "scene", "none"))
+    for k in (1, 3):
+        ep = season.episodes[k][0]
+        a = round(ep.truth["credits"][0] * CODES_PER_S)
+        ep.sound[a:] = season.codes(ep.length_s)[: len(ep.sound) - a]
+    credits = season.segments(2)["credits"]
+    assert abs(credits.start_s - season.episodes[2][0].truth["credits"][0]) <= 2.0, credits
+
+
+def test_a_sibling_that_plays_the_theme_only_in_its_credits_has_its_story_from_its_start() -> None:
+    # Episode 2 has no intro, and its credits end on the show's theme: the intro of episode 1 is repeated there,
+    # in its ending. That is not where its story starts, so episode 1's preview of it is still found.
+    season = Season(n=4, tails=("preview",))
+    ep = season.episodes[2][0]
+    a, b = round(INTRO[0] * CODES_PER_S), round(INTRO[1] * CODES_PER_S)
+    theme = ep.sound[a:b].copy()
+    ep.sound[a:b] = season.codes(INTRO[1] - INTRO[0])
+    ep.put(ep.truth["credits"][1] - len(theme) / CODES_PER_S, theme, season.rng)
+    preview = season.segments(1)["preview"]
+    truth = season.episodes[1][0].truth["preview"]
+    assert abs(preview.start_s - truth[0]) <= 2.0 and abs(preview.end_s - truth[1]) <= 2.0, preview
