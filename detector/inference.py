@@ -28,7 +28,7 @@ from detector.intervals import IntervalParams, find_intro, true_runs
 from detector.memory import MemoryCeiling
 from detector.model import IntroNet
 from detector.repetition import season_context
-from detector.result import MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segment
+from detector.result import LONE_MAX_INTRO_S, MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segment
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity, placed
 from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro, network_only_intro
 from detector.segments import FINAL_TAIL_S, SURE_CREDITS, ending_from, find_segments, with_credits
@@ -51,8 +51,8 @@ log = logging.getLogger(__name__)
 # to the intro is the intro's (cuts.through_black), 17-18 = the ends reach 3 s outward over a held picture, 19 =
 # a sibling's contested own intro that the episode's network hears as story does not outvote (season_rule), credits
 # repeat closely (segments.CREDITS_SIMILARITY), and the episode's middle is not matched for its segments, 20 = weak
-# credits close the siblings that share them (segments.MAX_AFTER_CREDITS_S), and an intro a sibling plays only in
-# its ending does not place its story there.
+# credits close the siblings that share them (segments.MAX_AFTER_CREDITS_S), an intro a sibling plays only in its
+# ending does not place its story there, and the network alone marks no intro over 2 minutes (LONE_MAX_INTRO_S).
 POSTPROCESSING = "post20"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
@@ -457,12 +457,22 @@ class Detector:
         self, analysis: Analysis, scores: np.ndarray, params: IntervalParams
     ) -> tuple[Intro | None, tuple[str, ...]]:
         """The network's interval without siblings (the seed design's DBSCAN), narrowed to the music in it when
-        the rest of it sounds like speech (detector.speech), and ("speech",) then."""
+        the rest of it sounds like speech (detector.speech), and ("speech",) then; none, and ("too-long",), when
+        it is longer than the network alone may call an intro (LONE_MAX_INTRO_S)."""
         intro = find_intro(scores, params)
-        if intro is None or not self.speech_check or analysis.sound_change is None:
-            return intro, ()
-        narrowed = narrowed_to_music(intro, analysis.sound_change, scores)
-        return (intro, ()) if narrowed is None else (narrowed, ("speech",))
+        heard: tuple[str, ...] = ()
+        if intro is not None and self.speech_check and analysis.sound_change is not None:
+            narrowed = narrowed_to_music(intro, analysis.sound_change, scores)
+            if narrowed is not None:
+                intro, heard = narrowed, ("speech",)
+        if intro is not None and intro.duration_s > LONE_MAX_INTRO_S:
+            log.info(
+                "%s: %.0f s found alone, longer than the network alone may call an intro",
+                analysis.path,
+                intro.duration_s,
+            )
+            return None, (*heard, "too-long")
+        return intro, heard
 
     def _credits_on_a_card(
         self, path: Path, duration_s: float, intro: Intro | None, found: tuple[Segment, ...]

@@ -10,6 +10,10 @@ from pathlib import Path
 # of 12 minutes or more this also means a repeated run over most of the analysed half is never an intro; a share of
 # the span is not used as a bound, since short episodes (and the corpus's) can hold an intro filling their first half.
 MAX_INTRO_S = 180.0
+# What the network alone (no sibling to repeat it) may call an intro: Intro Skipper's bound. Its intervals past two
+# minutes were story it heard as a theme: a cold open's synthetic voices from the file's first second on, in episodes
+# of another recipe without an intro (docs/evaluation.md). With siblings, repetition shows where an intro ends.
+LONE_MAX_INTRO_S = 120.0
 # Where the analysed span (the first half) ends however long the file: memory and time stay those of a one-hour
 # episode for a six-hour recording. Late title sequences are known at 11:00 (Twilight Zone, 2019) and after 20:30
 # (Evil); Intro Skipper reads 10 min.
