@@ -81,8 +81,8 @@ def detector_weights() -> Path | None:
 
 class FakeDetector:
     """Stands in for `detector.Detector` in the daemon's unit tests: reads the file like a detector does, and
-    answers by its first bytes: b"CORRUPT" -> DecodeError, b"CRASH" -> RuntimeError, else an intro at 10-40 s
-    (b"COPY": found with copies of the episode left out of its season context).
+    answers by its first bytes: b"CORRUPT" -> DecodeError, b"CRASH" -> RuntimeError, b"TOOLONG" -> no intro (too
+    long), else an intro at 10-40 s (b"COPY": found with copies of the episode left out of its season context).
     `gate`, when set, holds each detection until it is opened (to test shutdown and claims)."""
 
     model_version = "fake-1"
@@ -114,6 +114,8 @@ class FakeDetector:
             signals = ("network", "capped")
         if data.startswith(b"SOUND"):  # decided from its sound, the season's repetition (the cascade)
             signals = ("repetition", "sound", "cuts")
+        if data.startswith(b"TOOLONG"):  # the network alone marked more than it may call an intro
+            return Detection(path, 120.0, None, self.model_version, scores, ("network", "too-long"))
         return Detection(path, 120.0, Intro(10.0, 40.0, 0.9), self.model_version, scores, signals)
 
 

@@ -21,7 +21,7 @@ from db import episodes
 from db.models import DetectionRecord, Episode
 from db.results import segments_of
 from db.scores import decode_scores
-from detector.result import MAX_ANALYSED_S, Segment
+from detector.result import LONE_MAX_INTRO_S, MAX_ANALYSED_S, MAX_INTRO_S, Segment
 
 SCORE_WIDTH = 100
 
@@ -76,7 +76,10 @@ def _show_lines(session: Session, episode: Episode) -> list[str]:
             "network scores could have changed it"
         )
     if "too-long" in detection.signals.split(","):
-        lines.append("  too long   what was found is longer than an intro can be, so no intro is marked")
+        lines.append(
+            f"  too long   what was found is longer than an intro can be ({clock(MAX_INTRO_S)}; "
+            f"{clock(LONE_MAX_INTRO_S)} for the network alone), so no intro is marked"
+        )
     if "capped" in detection.signals.split(","):
         lines.append(
             f"  analysed   the first {clock(MAX_ANALYSED_S)} only, not the whole first half: the file is that long"

@@ -64,3 +64,16 @@ def test_show_lists_every_segment_in_time_order(tmp_path: Path, capsys: pytest.C
         "  credits    1:40 - 1:50 (10 s), confidence 0.60, from unknown, not final: the story goes on after them\n"
     ) in out
     assert "^" not in out
+
+
+def test_show_says_why_an_interval_too_long_for_an_intro_is_not_marked(
+    tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lib = library_of(tmp_path / "lib", {"Show/S1/e1.mkv": b"TOOLONG"})
+    path = write_config(tmp_path, lib, "")
+    rescan(load_config(path), (lib / "Show" / "S1",), force=False, detector_loader=loader(fake_detector), targets=())
+    capsys.readouterr()
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e1.mkv")]) == 0
+    out = capsys.readouterr().out
+    assert "intro      none found (signals: network,too-long)" in out
+    assert "too long   what was found is longer than an intro can be (3:00; 2:00 for the network alone)" in out
