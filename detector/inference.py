@@ -30,7 +30,13 @@ from detector.model import IntroNet
 from detector.repetition import season_context
 from detector.result import LONE_MAX_INTRO_S, MAX_ANALYSED_S, MAX_INTRO_S, Detection, Intro, Segment
 from detector.season import AnalysisStore, FingerprintStore, MemoryStore, file_identity, placed
-from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro, network_only_intro
+from detector.season_rule import (
+    SeasonRuleParams,
+    decided_by_sound,
+    locate_repeated_intro,
+    network_only_intro,
+    network_outvotes,
+)
 from detector.segments import FINAL_TAIL_S, SURE_CREDITS, ending_from, find_segments, with_credits
 from detector.speech import narrowed_to_music
 from detector.weights import DEFAULT_MODEL, MODELS
@@ -52,7 +58,8 @@ log = logging.getLogger(__name__)
 # a sibling's contested own intro that the episode's network hears as story does not outvote (season_rule), credits
 # repeat closely (segments.CREDITS_SIMILARITY), and the episode's middle is not matched for its segments, 20 = weak
 # credits close the siblings that share them (segments.MAX_AFTER_CREDITS_S), an intro a sibling plays only in its
-# ending does not place its story there, and the network alone marks no intro over 2 minutes (LONE_MAX_INTRO_S).
+# ending does not place its story there, the network alone marks no intro over 2 minutes (LONE_MAX_INTRO_S), and
+# the network's sure interval replaces a rule's answer it hears as story (season_rule.network_outvotes).
 POSTPROCESSING = "post20"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
@@ -406,10 +413,17 @@ class Detector:
                 signals += ("edges",)
             if intro is None and repetition.n_siblings == 1 and analysis.lone_embedding is not None:
                 return self._alone(analysis, analysis.lone_embedding, (*without_siblings, "sibling-unmatched"))
+            # Where the rule marks nothing, or marks what the network hears as story, the network may be sure.
+            found = find_intro(scores, self.intervals)
             if intro is None:
-                found = find_intro(scores, self.intervals)
                 intro = network_only_intro(found, analysis.fingerprints, siblings, self.season_rule)
                 signals += ("network-only",) if intro is not None else ()
+            else:
+                sure = network_outvotes(
+                    intro, scores, found, analysis.fingerprints, siblings, repetition, self.season_rule
+                )
+                if sure is not None:
+                    intro, signals = sure, (*signals, "network-only")
         else:
             intro, heard = self._lone_intro(analysis, scores, self.intervals)
             signals += heard

@@ -212,6 +212,39 @@ def network_only_intro(
     return found if found.duration_s <= NETWORK_ONLY_LENGTH * longest else None
 
 
+# The season rule's answer is story to the network at a mean score under this (an intro scores 0.8-1; what the rule
+# took instead was a repeated scene at 0.0-0.2 on our corpora).
+STORY_SCORE = 0.3
+
+
+def network_outvotes(
+    intro: Intro,
+    scores: np.ndarray,
+    found: Intro | None,
+    target: Fingerprints,
+    siblings: Sequence[Fingerprints],
+    repetition: RepetitionFeatures,
+    params: SeasonRuleParams,
+) -> Intro | None:
+    """The network's own interval (`found`) instead of the season rule's `intro`, when the network hears the
+    rule's answer as story (mean score under STORY_SCORE) and is sure of an interval elsewhere, as sure and as long
+    as network_only_intro asks; None otherwise, and where the sound alone decides (decided_by_sound): the cascade
+    does not run the network there, and an episode must get the same answer whichever path decided it.
+
+    This is the episode whose own opening no sibling shares (the other opening, kept by one episode) while a scene
+    it shares with a sibling or two is repeated enough for the rule: a run the network scores 0.0-0.2 taken over an
+    opening it scores 0.9 (docs/evaluation.md)."""
+    if found is None or min(found.end_s, intro.end_s) > max(found.start_s, intro.start_s):
+        return None
+    a, b = int(intro.start_s), max(int(intro.start_s) + 1, int(np.ceil(intro.end_s)))
+    if float(np.mean(scores[a:b])) >= STORY_SCORE:
+        return None
+    sure = network_only_intro(found, target, siblings, params)
+    if sure is None or decided_by_sound(target, siblings, repetition, params)[0]:
+        return None
+    return sure
+
+
 SIBLINGS_ASKED = 3  # the siblings that share the run most are asked; each costs one repetition pass
 # The target's network hears a run as its intro at this mean score or more, and a sibling's run that it repeats as
 # story when it scores it lower by SCORE_MARGIN (an intro scores 0.8-1, a score cue in the story 0-0.4) ...

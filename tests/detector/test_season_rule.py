@@ -14,6 +14,7 @@ from detector.season_rule import (
     held_as_story,
     locate_repeated_intro,
     network_only_intro,
+    network_outvotes,
     trim_to_core,
 )
 
@@ -239,3 +240,46 @@ def test_a_siblings_own_intro_that_the_target_hears_as_story_does_not_outvote_it
     # A network that hears the cue as much an intro as B changes nothing: B stays the sibling's story.
     level = net_scores(N_SECONDS, (8, 27, 0.85), (117, 127, 0.85))
     assert held_as_story(opening, target, siblings, repetition, params, scores=level)
+
+
+def test_a_scene_the_rule_takes_that_the_network_hears_as_story_yields_to_the_opening_it_is_sure_of():
+    # The other opening, kept by one episode (data/proc-late-tune, The Bright Canyon E03): nobody shares the
+    # target's opening (0-20 s), two scenes are each shared with one sibling whose only shared sound they are (so
+    # each is that sibling's "own intro" and not held as story), and the rule takes one of them. The network scores
+    # both scenes as story and the opening as intro: the opening.
+    rng = np.random.default_rng(3)
+    theme, scene_1, scene_2 = codes(rng, 20.0), codes(rng, 15.0), codes(rng, 15.0)
+    target = episode(rng, codes(rng, 20.0), 0.0, (scene_1, 60.0), (scene_2, 120.0))
+    siblings = [
+        episode(rng, scene_1, 40.0),
+        episode(rng, scene_2, 90.0),
+        episode(rng, theme, 0.0),
+        episode(rng, theme, 10.0),
+    ]
+    repetition = repetition_scores(target, siblings)
+    params = SeasonRuleParams()
+    assert decided_by_sound(target, siblings, repetition, params) == (False, None)  # the scores rank the scenes
+    scores = net_scores(N_SECONDS, (0, 20, 0.95))
+    taken = locate_repeated_intro(scores, target, siblings, repetition, params)
+    assert taken is not None and taken.start_s >= 59.0, taken
+    sure = Intro(0.0, 20.0, 0.95)
+    assert network_outvotes(taken, scores, sure, target, siblings, repetition, params) == sure
+    # Heard as an intro (not story), or the network not sure elsewhere: the rule's answer stays.
+    heard = net_scores(N_SECONDS, (0, 20, 0.95), (int(taken.start_s), int(taken.end_s), 0.5))
+    assert network_outvotes(taken, heard, sure, target, siblings, repetition, params) is None
+    assert network_outvotes(taken, scores, Intro(0.0, 20.0, 0.6), target, siblings, repetition, params) is None
+
+
+def test_where_the_sound_decides_the_network_does_not_outvote():
+    # One scene shared with one sibling and nothing else: the sound is sure of it (the cascade would not run the
+    # network), so the network's interval does not replace it on any path.
+    rng = np.random.default_rng(4)
+    scene = codes(rng, 15.0)
+    target = episode(rng, codes(rng, 20.0), 0.0, (scene, 60.0))
+    siblings = [episode(rng, scene, 40.0), episode(rng, codes(rng, 20.0), 0.0), episode(rng, codes(rng, 20.0), 5.0)]
+    repetition = repetition_scores(target, siblings)
+    params = SeasonRuleParams()
+    certain, intro = decided_by_sound(target, siblings, repetition, params)
+    assert certain and intro is not None
+    scores = net_scores(N_SECONDS, (0, 20, 0.95))
+    assert network_outvotes(intro, scores, Intro(0.0, 20.0, 0.95), target, siblings, repetition, params) is None
