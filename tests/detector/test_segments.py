@@ -72,6 +72,12 @@ class Season:
     def codes(self, seconds: float) -> np.ndarray:
         return self.rng.integers(1, 2**32, round(seconds * CODES_PER_S), dtype=np.uint32)
 
+    def own_ending(self, ep: Episode) -> None:
+        """Everything from `ep`'s credits on replaced by sound of its own: no credits, nothing the season shares."""
+        start_s = ep.truth["credits"][0]
+        a = round(start_s * CODES_PER_S)
+        ep.sound[a:] = self.codes(ep.length_s - start_s)[: len(ep.sound) - a]
+
     def quote(self, ep: Episode, at_s: float, source: Episode) -> None:
         """Three 10 s clips of `source`'s story (between its intro and its credits) at at_s."""
         for i, from_s in enumerate(self.rng.uniform(120, source.length_s - 200, 3)):
@@ -193,8 +199,7 @@ def test_nothing_without_the_siblings_end_or_without_siblings() -> None:
 def test_no_credits_when_the_season_shares_nothing_at_its_end() -> None:
     season = Season(tails=("scene",))
     for ep, _ in season.episodes:  # every ending made the episode's own
-        a = round(ep.truth["credits"][0] * CODES_PER_S)
-        ep.sound[a:] = season.codes(ep.length_s - ep.truth["credits"][0])[: len(ep.sound) - a]
+        season.own_ending(ep)
     found = season.segments(2)
     assert "credits" not in found and "preview" not in found
     assert "recap" in found
@@ -213,7 +218,7 @@ def test_the_credits_music_under_the_last_scenes_dialogue_is_not_the_credits(
     start_s = ep.truth["credits"][0]
     a = round(start_s * CODES_PER_S)
     credits_music = ep.sound[a : a + 40 * CODES_PER_S].copy()
-    ep.sound[a:] = season.codes(ep.length_s - start_s)[: len(ep.sound) - a]
+    season.own_ending(ep)
     ep.put(start_s, credits_music, season.rng, flips=0.15)
     assert ("credits" in season.segments(2)) == (similarity == 0.0)
     assert "credits" in season.segments(1) and "credits" in season.segments(3)
@@ -251,8 +256,7 @@ def test_story_another_episode_has_is_a_preview_only_where_previews_are() -> Non
     # (Episode 3 the season's last: no later recap quotes its story too, see segments._quoted.)
     season = Season(n=4, tails=("scene",))
     ep = season.episodes[2][0]
-    a = round(ep.truth["credits"][0] * CODES_PER_S)
-    ep.sound[a:] = season.codes(ep.length_s)[: len(ep.sound) - a]
+    season.own_ending(ep)
     season.quote(ep, ep.length_s - 150.0, season.episodes[3][0])
     assert "preview" not in season.segments(2)
     season.quote(ep, ep.length_s - 30.0, season.episodes[3][0])
@@ -340,8 +344,7 @@ def test_a_score_cue_half_the_siblings_play_before_more_story_is_not_the_credits
     monkeypatch.setattr(segments, "MAX_AFTER_CREDITS_S", max_after_s)
     season = Season(tails=("scene",))
     ep = season.episodes[2][0]
-    a = round(ep.truth["credits"][0] * CODES_PER_S)
-    ep.sound[a:] = season.codes(ep.length_s)[: len(ep.sound) - a]
+    season.own_ending(ep)
     cue = season.codes(30)
     ep.put(ep.length_s - 30.0, cue.copy(), season.rng)
     for k in (1, 3):
@@ -355,9 +358,7 @@ def test_credits_half_the_season_has_are_found_when_they_close_it() -> None:
     # its siblings, with 30 s or less after them there.
     season = Season(tails=("none", "scene", "none"))
     for k in (1, 3):
-        ep = season.episodes[k][0]
-        a = round(ep.truth["credits"][0] * CODES_PER_S)
-        ep.sound[a:] = season.codes(ep.length_s)[: len(ep.sound) - a]
+        season.own_ending(season.episodes[k][0])
     credits = season.segments(2)["credits"]
     assert abs(credits.start_s - season.episodes[2][0].truth["credits"][0]) <= 2.0, credits
 

@@ -26,15 +26,20 @@ def test_show_draws_the_scores(tmp_path: Path, fake_detector: FakeDetector, caps
     assert "is not in the database" in capsys.readouterr().err
 
 
+def _shown(tmp_path: Path, detector: FakeDetector, content: bytes, capsys: pytest.CaptureFixture[str]) -> str:
+    """`show`'s output for the one episode of a library whose file holds `content` (FakeDetector's answer key)."""
+    lib = library_of(tmp_path / "lib", {"Show/S1/e1.mkv": content})
+    path = write_config(tmp_path, lib, "")
+    rescan(load_config(path), (lib / "Show" / "S1",), force=False, detector_loader=loader(detector), targets=())
+    capsys.readouterr()
+    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e1.mkv")]) == 0
+    return capsys.readouterr().out
+
+
 def test_show_says_when_the_sound_decided_and_the_pictures_were_decoded_only_at_the_ends(
     tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lib = library_of(tmp_path / "lib", {"Show/S1/e1.mkv": b"SOUND"})
-    path = write_config(tmp_path, lib, "")
-    rescan(load_config(path), (lib / "Show" / "S1",), force=False, detector_loader=loader(fake_detector), targets=())
-    capsys.readouterr()
-    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e1.mkv")]) == 0
-    out = capsys.readouterr().out
+    out = _shown(tmp_path, fake_detector, b"SOUND", capsys)
     assert "from repetition,sound,cuts" in out
     assert "pictures   decoded only around the intro's ends (shot cuts)" in out
     assert "one character = 1 s, height = share of the siblings repeating it" in out
@@ -69,11 +74,6 @@ def test_show_lists_every_segment_in_time_order(tmp_path: Path, capsys: pytest.C
 def test_show_says_why_an_interval_too_long_for_an_intro_is_not_marked(
     tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lib = library_of(tmp_path / "lib", {"Show/S1/e1.mkv": b"TOOLONG"})
-    path = write_config(tmp_path, lib, "")
-    rescan(load_config(path), (lib / "Show" / "S1",), force=False, detector_loader=loader(fake_detector), targets=())
-    capsys.readouterr()
-    assert main(["show", "--config", str(path), str(lib / "Show" / "S1" / "e1.mkv")]) == 0
-    out = capsys.readouterr().out
+    out = _shown(tmp_path, fake_detector, b"TOOLONG", capsys)
     assert "intro      none found (signals: network,too-long)" in out
     assert "too long   what was found is longer than an intro can be (3:00; 2:00 for the network alone)" in out
