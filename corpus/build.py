@@ -160,6 +160,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="sketch: end credits, previews, post-credits scenes and recaps, labelled (procedural/real: --structure)",
     )
+    parser.add_argument(
+        "--first-show",
+        type=int,
+        default=0,
+        help="sketch: name the shows from the k-th name on (other names, other title cards than a corpus from 0)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
@@ -170,7 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.segments and args.mode != "sketch":
         parser.error("--segments is for sketch; procedural and real take --structure segments")
     if args.mode == "sketch":  # another recipe, for held-out measurement only (corpus/sketch.py)
-        truths = sketch.build(args.out, args.shows, args.episodes, args.seed, segments=args.segments)
+        truths = sketch.build(
+            args.out, args.shows, args.episodes, args.seed, segments=args.segments, first_show=args.first_show
+        )
         log.info("%s in %.0f s", _summary(truths), time.monotonic() - started)
         return
     truths = build(

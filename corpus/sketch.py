@@ -521,10 +521,22 @@ def _pieceframe(
     return picture
 
 
-def build(out: Path, shows: int, episodes: int, seed: int, segments: bool = False) -> list[EpisodeTruth]:
+def show_name(k: int) -> str:
+    """The k-th show's name: two words, distinct for k < 5 * len(_WORDS). The first ten are the ones this recipe
+    always named; each further ten pairs every first word with another second one (never the same word twice)."""
+    n = len(_WORDS)
+    if k >= 5 * n:
+        raise ValueError(f"show {k}: this recipe names {5 * n} shows")
+    return f"{_WORDS[k % n]} {_WORDS[(k * 7 + 3 + 2 * (k // n)) % n]}".title()
+
+
+def build(
+    out: Path, shows: int, episodes: int, seed: int, segments: bool = False, first_show: int = 0
+) -> list[EpisodeTruth]:
     """`segments`: give episodes credits, post-credits scenes, previews and recaps, and label them (truth.json's
-    `segments`); without it, the corpus is the one this recipe always built."""
-    names = [f"{_WORDS[k % len(_WORDS)]} {_WORDS[(k * 7 + 3) % len(_WORDS)]}".title() for k in range(shows)]
+    `segments`); without it, the corpus is the one this recipe always built. `first_show`: name the shows from
+    show_name(first_show) on: corpora whose shows' names (and so their title cards' words) differ."""
+    names = [show_name(k) for k in range(first_show, first_show + shows)]
     truths = []
     for show in names:
         for ep in plan_season(show, episodes, seed, segments):

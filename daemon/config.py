@@ -82,6 +82,9 @@ class WorkerConfig:
     retry_backoff_s: float = 300.0  # doubles with every attempt
     shutdown_grace_s: float = 8.0  # SIGTERM waits this long for a running detection, then re-queues it
     weights: Path | None = None  # None: the weights shipped with the detector
+    # The lone-episode model (a seed model), for episodes without siblings. None: the one `intro-daemon adapt` made
+    # active in the state folder (daemon/adapted.py), else the shipped one.
+    lone_weights: Path | None = None
     # Audio tracks in these languages (as the files tag them, e.g. "eng", "jpn") are preferred, in this order.
     audio_languages: tuple[str, ...] = ()
     # The detection process's resident memory may not go over this: a file that would take it over is failed, with
@@ -241,6 +244,7 @@ def _worker(t: Table) -> WorkerConfig:
         retry_backoff_s=t.number("retry_backoff_s", d.retry_backoff_s, minimum=0.0),
         shutdown_grace_s=t.number("shutdown_grace_s", d.shutdown_grace_s, minimum=0.0, maximum=9.0),
         weights=t.path("weights", None),
+        lone_weights=t.path("lone_weights", None),
         audio_languages=tuple(lang.lower() for lang in t.str_list("audio_languages", d.audio_languages)),
         memory_limit_mb=t.integer("memory_limit_mb", d.memory_limit_mb, minimum=0),
         cascade=t.boolean("cascade", d.cascade),

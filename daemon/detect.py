@@ -63,6 +63,7 @@ def load_detector(config: WorkerConfig, store: FingerprintStore | None = None) -
     try:
         detector = Detector.load(
             config.weights,
+            lone_weights=config.lone_weights,
             threads=config.torch_threads,
             store=store,
             languages=config.audio_languages,
@@ -70,6 +71,6 @@ def load_detector(config: WorkerConfig, store: FingerprintStore | None = None) -
             cascade=config.cascade,
         )
     except (OSError, ValueError) as e:
-        which = config.weights or "the shipped weights"
+        which = " and ".join(str(w) for w in (config.weights, config.lone_weights) if w) or "the shipped weights"
         raise DetectorLoadError(f"cannot load the detector ({which}): {e}") from e
     return LoadedDetector(detect=detector.detect, model_version=detector.model_version, revisit=detector.revisit)

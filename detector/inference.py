@@ -244,6 +244,7 @@ class Detector:
         frame_mode: FrameMode | None = None,
         store: FingerprintStore | None = None,
         lone_fallback: bool = True,
+        lone_weights: Path | None = None,
         snap_to_cuts: bool = True,
         languages: Sequence[str] = (),
         memory_limit_mb: float | None = None,
@@ -252,7 +253,8 @@ class Detector:
         segments: bool = True,
         speech_check: bool = True,
     ) -> Detector:
-        """lone_fallback: a season model hands lone episodes to the shipped seed model (when it is there).
+        """lone_fallback: a season model hands lone episodes to a seed model: `lone_weights` (one `intro-daemon adapt`
+        fitted to a library), else the shipped one (when it is there).
         snap_to_cuts=False: the ends as the intervals stage gives them (the seed design's DBSCAN ends).
         memory_limit_mb: the process's memory ceiling (detector.memory); None: none."""
         torch.set_num_threads(threads or os.cpu_count() or 1)
@@ -261,7 +263,11 @@ class Detector:
         threadpoolctl.threadpool_limits(1, user_api="blas")
         checkpoint = Checkpoint.load(weights or MODELS[DEFAULT_MODEL])
         lone = None
-        if checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
+        if checkpoint.dims.n_extra and lone_fallback and lone_weights is not None:
+            lone = Checkpoint.load(lone_weights)
+            if lone.dims.n_extra:
+                raise ValueError(f"{lone_weights}: a season model; the lone-episode model is a seed model")
+        elif checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
             lone = Checkpoint.load(MODELS["seed"])
         ceiling = MemoryCeiling(memory_limit_mb) if memory_limit_mb else None
         return cls(

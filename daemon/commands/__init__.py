@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 
-from daemon.commands import common, detect, evaluate, push, rescan, run, show, status, train
+from daemon.commands import adapt, common, detect, evaluate, push, rescan, run, show, status, train
 
 MODEL_COMMANDS = (detect, evaluate, train)  # files and corpora named on the command line; no config
-LIBRARY_COMMANDS = (run, rescan, status, show)  # take --config and --library
+LIBRARY_COMMANDS = (run, rescan, status, show, adapt)  # take --config and --library
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.adapted import worker_config
 from daemon.claims import is_dead, owner_id
 from daemon.commands.common import prepare, quiet_library_logs
 from daemon.commands.output import WITH_KIND, Progress, clock
@@ -96,7 +97,7 @@ def rescan(
         db.watch_file()
         _sync(sessions, library, tops)
         store = DatabaseStore(sessions)
-        detector = detector_loader(config.worker, store)
+        detector = detector_loader(worker_config(config), store)
         if config.cluster is not None:
             from daemon.cluster.client import on_cluster
 

@@ -14,6 +14,7 @@ import signal
 import sys
 
 from daemon import systemd
+from daemon.adapted import worker_config
 from daemon.commands.common import load, prepare, quiet_library_logs
 from daemon.config import Config, ConfigError
 from daemon.detect import DetectorLoadError, load_detector
@@ -45,11 +46,11 @@ def main(args: argparse.Namespace) -> int:
             # Detections in a process of their own (daemon/detector_process.py), closed when idle; it keeps the
             # fingerprints in the database through its own connection.
             detector = DetectorPool(
-                config.worker, config.state.database_url, unload_after_s=config.worker.unload_after_s
+                worker_config(config), config.state.database_url, unload_after_s=config.worker.unload_after_s
             ).loaded()
         else:
             # The fingerprint store has its own engine: it is used from inside detections, the daemon's from outside.
-            detector = load_detector(config.worker, store)
+            detector = load_detector(worker_config(config), store)
         if config.cluster is not None:
             from daemon.cluster.client import on_cluster
 

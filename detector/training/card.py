@@ -22,13 +22,16 @@ def model_card(checkpoint: Checkpoint) -> str:
         f"with {checkpoint.dims.n_extra} cross-episode repetition features beside the 1000-d embedding"
         if checkpoint.dims.n_extra
         else "seed only (no season context),",
-        "DBSCAN intervals. Written by `python -m detector.train`; regenerate rather than edit.",
+        "DBSCAN intervals. Written by "
+        + ("`intro-daemon adapt`" if "pseudo_labels" in c else "`python -m detector.train`")
+        + "; regenerate rather than edit.",
         "",
         f"- sequence: each second from the LSTM over its own {checkpoint.dims.context_s} s window "
         f"({checkpoint.dims.lookahead_s} s after it), wherever it is in the file"
         if checkpoint.dims.context_s
         else "- sequence: the LSTM reads the whole episode from its first second (the seed)",
         f"- trained: {c.get('trained')} in {c.get('train_seconds')} s on this machine's CPU",
+        *([_library_line(c)] if "pseudo_labels" in c else []),
         f"- corpus: {c.get('corpus')}",
         f"- fitting shows ({c.get('fit_episodes')} episodes): {', '.join(c.get('fit_shows', []))}",
         f"- tuning shows ({c.get('tune_episodes')} episodes; pick the epoch and the interval parameters): "
@@ -64,6 +67,17 @@ def model_card(checkpoint: Checkpoint) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _library_line(c: dict[str, object]) -> str:
+    """`intro-daemon adapt`: what the version learned from (its list shows this line)."""
+    labels = c["pseudo_labels"]
+    assert isinstance(labels, dict)
+    return (
+        f"- library: {labels['episodes']} episodes ({labels['with_intro']} with an intro) of "
+        f"{labels['shows']} shows, labelled by their seasons' repetition; tuning shows' loss "
+        f"{labels['tune_loss_before']} -> {labels['tune_loss_after']} per episode"
+    )
 
 
 def _held_out_lines(held_out: dict[str, dict[str, object]]) -> list[str]:

@@ -235,7 +235,7 @@ def train(
     assert best_state is not None
     model.load_state_dict(best_state)
     # DBSCAN serves every episode of the seed model and lone episodes of the season model: tune it on those.
-    params, tuned = tune_intervals(tune, predict(model, tune, seasons, lone=True))
+    params, tuned = tune_intervals([e.truth for e in tune], predict(model, tune, seasons, lone=True))
     rule = SeasonRuleParams()
     if dims.n_extra:
         # With siblings: the repeated-run rule with code-level edges, corrected by their median error on the whole

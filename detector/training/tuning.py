@@ -66,6 +66,17 @@ def predictions(
     return result
 
 
+def _lone_predictions(
+    truths: Sequence[tuple[float, float] | None], scores: Sequence[np.ndarray], params: IntervalParams
+) -> list[Prediction]:
+    result = []
+    for truth, s in zip(truths, scores, strict=True):
+        intro = find_intro(s, params)
+        predicted = (intro.start_s, intro.end_s) if intro else None
+        result.append(Prediction(truth=truth, predicted=predicted, scores=s, threshold=params.threshold))
+    return result
+
+
 def mean_loss(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> float:
     """Summed BCE per episode, from probabilities (clipped, as the network's logits never saturate this far)."""
     total = 0.0
@@ -87,14 +98,17 @@ def _objective(report: Report) -> float:
     )
 
 
-def tune_intervals(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> tuple[IntervalParams, Report]:
-    """Grid search of DBSCAN's parameters and the score threshold on the tuning shows."""
+def tune_intervals(
+    truths: Sequence[tuple[float, float] | None], scores: Sequence[np.ndarray]
+) -> tuple[IntervalParams, Report]:
+    """Grid search of DBSCAN's parameters and the score threshold on the tuning shows: their intros (start_s,
+    end_s; None: none) and the network's scores, without siblings."""
     best: tuple[float, IntervalParams, Report] | None = None
     for threshold, eps, min_samples in itertools.product(
         (0.3, 0.4, 0.5, 0.6, 0.7), (1.0, 2.0, 3.0, 5.0, 8.0), (2, 3, 5, 8)
     ):
         params = IntervalParams(threshold=threshold, eps_s=eps, min_samples=min_samples)
-        report = evaluate(predictions(examples, scores, params))
+        report = evaluate(_lone_predictions(truths, scores, params))
         score = _objective(report)
         if best is None or score > best[0]:
             best = (score, params, report)

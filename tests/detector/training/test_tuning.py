@@ -7,6 +7,6 @@ from detector.training.tuning import predict, tune_intervals
 def test_interval_tuning_returns_parameters_from_the_grid(examples: list[Example]):
     model = IntroNet(ModelDims())
     scores = predict(model, examples, siblings_of(examples))
-    params, report = tune_intervals(examples, scores)
+    params, report = tune_intervals([e.truth for e in examples], scores)
     assert isinstance(params, IntervalParams)
     assert report.episodes == len(examples)

@@ -1,0 +1,170 @@
+"""`intro-daemon adapt`: fit the network that decides episodes without siblings to this library, from the results
+its complete seasons got by repetition (detector/training/adapt.py), and keep the versions.
+
+    intro-daemon adapt                 fit a new version; make it active when it beats the current one
+    intro-daemon adapt --list          the versions kept, the active one marked
+    intro-daemon adapt --use NAME      make a kept version (or "shipped") the active one
+    intro-daemon adapt --rollback      go back to the version active before
+
+The daemon reads the choice when it starts (daemon/adapted.py): restart the service to use a new one. Results stored
+before keep the model that made them; `rescan` detects again what another model made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from daemon.adapted import SHIPPED, AdaptedModelError, AdaptedModels
+from daemon.commands.common import quiet_library_logs, read_only
+from daemon.config import Config
+from db import summary
+from db.models import EpisodeState
+
+if TYPE_CHECKING:  # torch: imported when a version is fitted, not for --list
+    from detector.training.adapt import AdaptConfig, PseudoLabel
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    adapt = sub.add_parser(
+        "adapt",
+        parents=[parent],
+        help="fit the lone-episode network to this library's complete seasons; list, use or roll back versions",
+    )
+    which = adapt.add_mutually_exclusive_group()
+    which.add_argument("--list", action="store_true", help="the versions kept, the active one marked")
+    which.add_argument("--use", metavar="NAME", help=f"make a kept version (or {SHIPPED!r}) the active one")
+    which.add_argument("--rollback", action="store_true", help="go back to the version active before the current one")
+    adapt.add_argument("--epochs", type=int, default=6, help="passes over the labelled episodes (default: 6)")
+    adapt.add_argument("--threads", type=int, default=None, help="torch threads (default: the config's)")
+    adapt.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    quiet_library_logs()
+    return _main(args)
+
+
+def _adapt(args: argparse.Namespace, config: Config, engine: Engine, session: Session) -> int:
+    store = AdaptedModels(config.state.dir)
+    try:
+        if args.list:
+            print("\n".join(_list_lines(store)))
+            return 0
+        if args.use or args.rollback:
+            if config.cluster is not None:
+                return _refuse_cluster()
+            if args.rollback:
+                name = store.rollback()
+            else:
+                store.use(args.use)
+                name = args.use
+            print(f"active lone-episode model: {name}; restart the service (systemctl restart intro-daemon) to use it")
+            return 0
+        return _fit(args, config, session, store)
+    except AdaptedModelError as e:
+        print(f"intro-daemon adapt: {e}", file=sys.stderr)
+        return 2
+
+
+_main = read_only(_adapt)
+
+
+def _list_lines(store: AdaptedModels) -> list[str]:
+    active = store.active_name()
+    lines = [f"{'*' if active == SHIPPED else ' '} {SHIPPED:<22} the lone-episode model intro-daemon ships"]
+    for name in store.names():
+        lines.append(f"{'*' if active == name else ' '} {name:<22} {_summary(store.card(name))}")
+    lines.append(f"(* active; kept in {store.dir})")
+    return lines
+
+
+def _summary(card: str) -> str:
+    """The line of the model card that says what the version learned from."""
+    return next((line[2:] for line in card.splitlines() if line.startswith("- library: ")), "")
+
+
+def _refuse_cluster() -> int:
+    print(
+        "intro-daemon adapt: detections run on a cluster ([cluster] in the config), whose workers load the shipped "
+        "models: an adapted one cannot be used there",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _fit(args: argparse.Namespace, config: Config, session: Session, store: AdaptedModels) -> int:
+    from detector.training.adapt import AdaptConfig, LibraryResult, pseudo_labels
+
+    if config.cluster is not None:
+        return _refuse_cluster()
+    results = []
+    latest = summary.latest_detections(session)
+    for season, episodes in summary.episodes_by_season(session).items():
+        for episode in episodes:
+            record = latest.get(episode.id)
+            if episode.state != EpisodeState.DONE or record is None:
+                continue
+            if (record.file_size, record.file_mtime_ns) != (episode.size, episode.mtime_ns):
+                continue
+            intro = None if record.start_s is None or record.end_s is None else (record.start_s, record.end_s)
+            signals = tuple(s for s in record.signals.split(",") if s)
+            results.append(LibraryResult(Path(episode.path), season, intro, record.confidence, signals))
+    labels = pseudo_labels(results)
+    shows = {label.show for label in labels}
+    print(f"{len(labels)} of {len(results)} results decided by their season's repetition label {len(shows)} show(s)")
+    if not labels:
+        print("intro-daemon adapt: nothing to learn from yet: detect complete seasons first", file=sys.stderr)
+        return 2
+    return _train(args, config, store, labels, AdaptConfig(epochs=args.epochs))
+
+
+def _train(
+    args: argparse.Namespace, config: Config, store: AdaptedModels, labels: Sequence[PseudoLabel], cfg: AdaptConfig
+) -> int:
+    from detector.checkpoint import Checkpoint
+    from detector.inference import Detector
+    from detector.training.adapt import embed_labels, fit
+    from detector.training.card import model_card
+    from detector.weights import MODELS
+
+    # Always from the shipped model: a version fitted on an earlier one would carry its mistakes forward.
+    start = Checkpoint.load(MODELS["seed"])
+    detector = Detector.load(
+        MODELS["seed"],
+        threads=args.threads or config.worker.torch_threads,
+        languages=config.worker.audio_languages,
+        memory_limit_mb=config.worker.memory_limit_mb or None,
+        cascade=False,  # every second's exact picture: what the lone model is asked about at inference, after its cascade
+        segments=False,
+    )
+    embedded, skipped = embed_labels(detector, labels, progress=print)
+    for line in skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    try:
+        adapted = fit(start, embedded, cfg, progress=print)
+    except ValueError as e:
+        print(f"intro-daemon adapt: {e}", file=sys.stderr)
+        return 2
+    loss = f"tuning shows' loss {adapted.tune_loss_before:.1f} -> {adapted.tune_loss_after:.1f} per episode"
+    if not adapted.improved:
+        print(f"no epoch beat the active model's starting weights ({loss}): nothing kept, nothing changed")
+        return 0
+    name = adapted.checkpoint.version.split("+")[-1]
+    store.dir.mkdir(parents=True, exist_ok=True)
+    tmp = store.dir / f".{name}.pt.tmp"
+    adapted.checkpoint.save(tmp)
+    store.add(tmp, model_card(Checkpoint.load(tmp)))
+    store.use(name)
+    print(f"active lone-episode model: {name} ({loss}); restart the service (systemctl restart intro-daemon) to use it")
+    print("`intro-daemon adapt --rollback` goes back; `intro-daemon rescan` detects the library again with it")
+    return 0

@@ -1,0 +1,92 @@
+"""`intro-daemon adapt`: a library's results decided by repetition fit a new lone-episode model, kept, listed, used
+by the detector, and rolled back; a library with nothing to learn from, and a cluster, are refused."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import main
+from daemon.commands.rescan import rescan
+from daemon.config import load_config
+from detector.inference import Detector
+from detector.result import Detection, Intro
+from tests.clips import write_clip
+from tests.conftest import FakeDetector
+from tests.daemon.commands.libraries import loader, write_config
+
+
+class BySeason(FakeDetector):
+    """Every episode's intro at 10-20 s, found by its season's repetition (or, for names starting "alone", by the
+    network alone)."""
+
+    def detect(self, path: Path, siblings: Sequence[Path] = ()) -> Detection:
+        signals = ("network",) if path.name.startswith("alone") else ("network", "repetition", "edges")
+        scores = tuple(0.9 if 10 <= s < 20 else 0.05 for s in range(40))
+        return Detection(path, 40.0, Intro(10.0, 20.0, 0.9), self.model_version, scores, signals)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """40 s whose every second's picture is its own grey: what is at 10-20 s can be learnt."""
+    return write_clip(tmp_path_factory.mktemp("clip") / "clip.mkv", 40.0).read_bytes()
+
+
+def _library(root: Path, clip: bytes, prefix: str = "e") -> Path:
+    for show in range(3):
+        season = root / f"Show {show}" / "Season 1"
+        season.mkdir(parents=True)
+        for n in range(3):
+            (season / f"{prefix}{n}.mkv").write_bytes(clip)
+    return root
+
+
+def test_adapt_fits_keeps_and_rolls_back_a_version(
+    tmp_path: Path, clip: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lib = _library(tmp_path / "lib", clip)
+    config_path = write_config(tmp_path, lib)
+    config = load_config(config_path)
+    assert rescan(config, config.library.folders, force=False, detector_loader=loader(BySeason())) == 0
+    capsys.readouterr()
+
+    assert main(["adapt", "--config", str(config_path), "--epochs", "3", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "9 of 9 results decided by their season's repetition label 3 show(s)" in out
+    assert "embedded 9 of 9" in out and "epoch 3/3" in out
+    assert "active lone-episode model: adapt-" in out and "restart the service" in out
+
+    assert main(["adapt", "--config", str(config_path), "--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].startswith("  shipped") and listed[1].startswith("* adapt-")
+    assert "9 episodes (9 with an intro) of 3 shows, labelled by their seasons' repetition" in listed[1]
+    name = listed[1].split()[1]
+    weights = config.state.dir / "models" / f"{name}.pt"
+    detector = Detector.load(lone_weights=weights, threads=1)
+    assert f"+adapt-{name.removeprefix('adapt-')}" in detector.model_version
+
+    assert main(["adapt", "--config", str(config_path), "--rollback"]) == 0
+    assert "active lone-episode model: shipped" in capsys.readouterr().out
+    assert main(["adapt", "--config", str(config_path), "--use", name]) == 0
+    assert main(["adapt", "--config", str(config_path), "--use", "adapt-19990101-000000"]) == 2
+    assert "no adapted model 'adapt-19990101-000000'" in capsys.readouterr().err
+
+
+def test_adapt_refuses_a_library_with_nothing_to_learn_from_and_a_cluster(
+    tmp_path: Path, clip: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["adapt", "--config", str(write_config(tmp_path, tmp_path / "none"))]) == 2
+    assert "no database" in capsys.readouterr().err  # the daemon has not run yet
+
+    lib = _library(tmp_path / "lib", clip, prefix="alone")
+    config_path = write_config(tmp_path, lib)
+    config = load_config(config_path)
+    assert rescan(config, config.library.folders, force=False, detector_loader=loader(BySeason())) == 0
+    capsys.readouterr()
+    assert main(["adapt", "--config", str(config_path)]) == 2
+    out, err = capsys.readouterr()
+    assert "0 of 9 results decided by their season's repetition" in out and "detect complete seasons first" in err
+
+    clustered = write_config(tmp_path, lib, '[cluster]\naddress = "tcp://nas:8786"\n')
+    assert main(["adapt", "--config", str(clustered), "--rollback"]) == 2
+    assert "whose workers load the shipped models" in capsys.readouterr().err
