@@ -157,7 +157,10 @@ def _train(
         return 2
     loss = f"tuning shows' loss {adapted.tune_loss_before:.1f} -> {adapted.tune_loss_after:.1f} per episode"
     if not adapted.improved:
-        print(f"no epoch beat the active model's starting weights ({loss}): nothing kept, nothing changed")
+        print(
+            f"not better than the shipped model on the shows it was not fitted on ({adapted.before}; adapted: "
+            f"{adapted.after}): nothing kept, nothing changed"
+        )
         return 0
     name = adapted.checkpoint.version.split("+")[-1]
     store.dir.mkdir(parents=True, exist_ok=True)

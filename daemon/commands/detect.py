@@ -40,6 +40,13 @@ def model_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default: {DEFAULT_MODEL})",
     )
     parser.add_argument("--weights", type=Path, default=None, help="a weights file instead of a shipped model")
+    parser.add_argument(
+        "--lone-weights",
+        type=Path,
+        default=None,
+        help="the season model's lone-episode model: a seed model's weights (one `intro-daemon adapt` kept) instead "
+        "of the shipped one",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     parser.add_argument(
         "--frame-mode",
@@ -77,6 +84,7 @@ def load_detector(args: argparse.Namespace) -> Detector:
     frame_mode = FrameMode(args.frame_mode) if args.frame_mode else None
     return Detector.load(
         args.weights or MODELS[args.model],
+        lone_weights=args.lone_weights,
         threads=args.threads,
         frame_mode=frame_mode,
         snap_to_cuts=not args.no_cuts,

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from daemon.adapted import SHIPPED, AdaptedModelError, AdaptedModels
 from daemon.commands.common import read_only
 from daemon.commands.output import WITH_KIND, clock
 from daemon.config import ClusterConfig, Config
@@ -43,12 +44,26 @@ def _status_lines(session: Session, engine: Engine, config: Config, n_errors: in
     by_state = ", ".join(f"{counts[s]} {s.value}" for s in EpisodeState if counts[s])
     lines = [f"database   {url}", f"episodes   {total}" + (f": {by_state}" if total else "")]
     lines.append(f"queue      {_queue_text(engine, counts[EpisodeState.PENDING])}")
+    lines.append(f"lone model {_lone_model_text(config)}")
     if config.cluster is not None:
         lines.extend(_cluster_lines(session, config.cluster))
     lines.extend(_target_lines(session))
     lines.extend(_error_lines(session, n_errors))
     lines.extend(_season_lines(session))
     return lines
+
+
+def _lone_model_text(config: Config) -> str:
+    """Which network decides an episode without siblings: the shipped one, or one `intro-daemon adapt` fitted."""
+    if config.worker.lone_weights is not None:
+        return f"{config.worker.lone_weights} ([worker] lone_weights)"
+    try:
+        name = AdaptedModels(config.state.dir).active_name()
+    except AdaptedModelError as e:
+        return f"shipped, since: {e}"
+    if name == SHIPPED:
+        return "shipped (`intro-daemon adapt` fits one to this library)"
+    return f"{name}, fitted to this library (`intro-daemon adapt --list`)"
 
 
 def _queue_text(engine: Engine, pending: int) -> str:

@@ -5,25 +5,35 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import torch
 
 from daemon.cli import main
 from daemon.commands.rescan import rescan
 from daemon.config import load_config
+from detector.checkpoint import Checkpoint
 from detector.inference import Detector
+from detector.intervals import find_intro
 from detector.result import Detection, Intro
+from detector.weights import MODELS
 from tests.clips import write_clip
 from tests.conftest import FakeDetector
 from tests.daemon.commands.libraries import loader, write_config
 
+TEN_TO_TWENTY = Intro(10.0, 20.0, 0.9)
+
 
 class BySeason(FakeDetector):
     """Every episode's intro at 10-20 s, found by its season's repetition (or, for names starting "alone", by the
-    network alone)."""
+    network alone). `intro`: another answer for every episode."""
+
+    def __init__(self, intro: Intro | None = TEN_TO_TWENTY) -> None:
+        super().__init__()
+        self.intro = intro
 
     def detect(self, path: Path, siblings: Sequence[Path] = ()) -> Detection:
         signals = ("network",) if path.name.startswith("alone") else ("network", "repetition", "edges")
         scores = tuple(0.9 if 10 <= s < 20 else 0.05 for s in range(40))
-        return Detection(path, 40.0, Intro(10.0, 20.0, 0.9), self.model_version, scores, signals)
+        return Detection(path, 40.0, self.intro, self.model_version, scores, signals)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +75,9 @@ def test_adapt_fits_keeps_and_rolls_back_a_version(
     detector = Detector.load(lone_weights=weights, threads=1)
     assert f"+adapt-{name.removeprefix('adapt-')}" in detector.model_version
 
+    assert main(["status", "--config", str(config_path)]) == 0
+    assert f"lone model {name}, fitted to this library" in capsys.readouterr().out
+
     assert main(["adapt", "--config", str(config_path), "--rollback"]) == 0
     assert "active lone-episode model: shipped" in capsys.readouterr().out
     assert main(["adapt", "--config", str(config_path), "--use", name]) == 0
@@ -90,3 +103,31 @@ def test_adapt_refuses_a_library_with_nothing_to_learn_from_and_a_cluster(
     clustered = write_config(tmp_path, lib, '[cluster]\naddress = "tcp://nas:8786"\n')
     assert main(["adapt", "--config", str(clustered), "--rollback"]) == 2
     assert "whose workers load the shipped models" in capsys.readouterr().err
+
+
+def _shipped_answer(path: Path) -> Intro | None:
+    """What the shipped lone network and its interval parameters mark on `path`, before cuts or any other step."""
+    seed = Checkpoint.load(MODELS["seed"])
+    embedding = Detector.load(MODELS["seed"], cascade=False, segments=False, threads=1).analyse(path).embedding
+    with torch.inference_mode():
+        scores = torch.sigmoid(seed.network().classify(embedding.unsqueeze(0))[0]).numpy()
+    return find_intro(scores, seed.intervals)
+
+
+def test_adapt_keeps_nothing_that_does_no_better_on_the_shows_it_was_not_fitted_on(
+    tmp_path: Path, clip: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lib = _library(tmp_path / "lib", clip)
+    # The seasons' answers are what the shipped model marks already: learning them cannot do better.
+    same = BySeason(_shipped_answer(lib / "Show 0" / "Season 1" / "e0.mkv"))
+    config_path = write_config(tmp_path, lib)
+    config = load_config(config_path)
+    assert rescan(config, config.library.folders, force=False, detector_loader=loader(same)) == 0
+    capsys.readouterr()
+    assert main(["adapt", "--config", str(config_path), "--epochs", "2", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "9 of 9 results decided by their season's repetition" in out
+    assert "not better than the shipped model on the shows it was not fitted on" in out and "nothing kept" in out
+    assert not (config.state.dir / "models").exists()
+    assert main(["adapt", "--config", str(config_path), "--list"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("* shipped")

@@ -19,6 +19,7 @@ def test_status_counts_errors_seasons_and_no_secrets(
     assert "sup3rsecret" not in out
     assert "episodes   2: 1 done, 1 failed" in out
     assert "queue      0 episode(s) waiting for detection (the daemon has not run yet)" in out
+    assert "lone model shipped (`intro-daemon adapt` fits one to this library)" in out
     assert "target     home: 1 pending" in out
     assert f"failed   {lib}/Show/S1/e2.mkv: unusable media: no video stream" in out
     assert f"{lib}/Show/S1: 2 episodes, 1 done, 1 failed; 1 intros, typically 0:30 long at 0:10" in out
