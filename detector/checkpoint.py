@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from detector.decode import FrameMode
+from detector.domain import Domain
 from detector.intervals import IntervalParams
 from detector.model import IntroNet, ModelDims
 from detector.season_rule import SeasonRuleParams
@@ -33,6 +34,8 @@ class Checkpoint:
     state_dict: dict[str, torch.Tensor]
     card: dict[str, Any]
     season_rule: SeasonRuleParams = field(default_factory=SeasonRuleParams)  # a season model's episodes with siblings
+    # A lone model fitted to a library (`intro-daemon adapt`): what that library looks like (detector.domain).
+    domain: Domain | None = None
 
     def save(self, path: Path) -> None:
         # Half precision halves the file; the network is evaluated in float32 after loading.
@@ -47,6 +50,7 @@ class Checkpoint:
                 "state_dict": state,
                 # Plain JSON types only: weights_only loading refuses anything else (a stray numpy scalar).
                 "card": json.loads(json.dumps(self.card, default=float)),
+                **({} if self.domain is None else {"domain": self.domain.to_dict()}),
             },
             path,
         )
@@ -66,6 +70,7 @@ class Checkpoint:
             state_dict=state,
             card=raw.get("card", {}),
             season_rule=season_rule,
+            domain=Domain.from_dict(raw["domain"]) if "domain" in raw else None,
         )
 
     def network(self, *, shared: bool = False) -> IntroNet:

@@ -197,6 +197,7 @@ class Detector:
         lone: Checkpoint | None = None,
         snap_to_cuts: bool = True,
         languages: Sequence[str] = (),
+        outside: Checkpoint | None = None,
         ceiling: MemoryCeiling | None = None,
         device: str = "cpu",
         cascade: bool = True,
@@ -214,7 +215,8 @@ class Detector:
         (detector.segments, detector.cards: the sound of the whole file, the key frames of its end); False: the intro
         alone (what the benchmarks compare with). speech_check: an intro found without siblings is narrowed to
         the music in it when the rest of it sounds like speech (detector.speech); False: the seed design's
-        interval."""
+        interval. outside: for a lone model fitted to a library (its `domain`), the one for episodes that do not
+        look like that library (the shipped seed model)."""
         self.checkpoint = checkpoint
         self.speech_check = speech_check
         self.cascade = cascade
@@ -228,6 +230,10 @@ class Detector:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
         self.lone_model = self.lone_checkpoint.network(shared=True).to(self.device) if self.lone_checkpoint else None
+        self.outside_checkpoint = outside if self.lone_checkpoint and self.lone_checkpoint.domain else None
+        self.outside_model = (
+            self.outside_checkpoint.network(shared=True).to(self.device) if self.outside_checkpoint else None
+        )
         self.store: FingerprintStore = store or MemoryStore()
         # Where analyses wait for `revisit`: the store, when it keeps them (the daemon's database, the CLI's memory).
         self._analyses: AnalysisStore | None = self.store if isinstance(self.store, AnalysisStore) else None
@@ -262,11 +268,13 @@ class Detector:
         # them spinning: on a 2-core machine a sound pass took twice the CPU time, and no less wall time.
         threadpoolctl.threadpool_limits(1, user_api="blas")
         checkpoint = Checkpoint.load(weights or MODELS[DEFAULT_MODEL])
-        lone = None
+        lone = outside = None
         if checkpoint.dims.n_extra and lone_fallback and lone_weights is not None:
             lone = Checkpoint.load(lone_weights)
             if lone.dims.n_extra:
                 raise ValueError(f"{lone_weights}: a season model; the lone-episode model is a seed model")
+            if lone.domain is not None and MODELS["seed"].exists():
+                outside = Checkpoint.load(MODELS["seed"])
         elif checkpoint.dims.n_extra and lone_fallback and MODELS["seed"].exists():
             lone = Checkpoint.load(MODELS["seed"])
         ceiling = MemoryCeiling(memory_limit_mb) if memory_limit_mb else None
@@ -277,6 +285,7 @@ class Detector:
             lone,
             snap_to_cuts=snap_to_cuts,
             languages=languages,
+            outside=outside,
             ceiling=ceiling,
             device=device,
             cascade=cascade,
@@ -368,15 +377,16 @@ class Detector:
         while where an intro cannot be the key frames tell. The first net is the lone model; every net's embedding
         gets the same pictures. Also the pictures' hashes for the fingerprints: those of the exact pictures, 0 ("no
         information", as for the sound alone) where a key frame stood in."""
-        assert self.lone_checkpoint is not None
         n = len(embeddings[0])
+        # The same pictures make the same embedding for either lone network (a fitted one keeps the CNNs).
+        net, checkpoint, _ = self._lone_network(embeddings[0])
         exact = np.zeros(n, bool)
         codes = np.zeros(n, np.uint64)
         # Again with the exact pictures in: an intro the key frames cut short reaches past its first window.
         for _ in range(LONE_ROUNDS):
-            scores = torch.sigmoid(nets[0].classify(embeddings[0].unsqueeze(0))[0]).cpu().numpy()
+            scores = torch.sigmoid(net.classify(embeddings[0].unsqueeze(0))[0]).cpu().numpy()
             wanted = exact.copy()
-            for a, b in _candidates(scores, self.lone_checkpoint.intervals.threshold):
+            for a, b in _candidates(scores, checkpoint.intervals.threshold):
                 more = wanted.copy()
                 more[max(0, a - LONE_EXACT_S) : b + LONE_EXACT_S] = True
                 if more.sum() <= LONE_EXACT_BUDGET_S:  # one that does not fit is left to the key frames
@@ -465,13 +475,24 @@ class Detector:
 
     def _alone(self, analysis: Analysis, embedding: torch.Tensor, signals: tuple[str, ...]) -> Detection:
         """The lone-episode model's result, as for an episode without siblings."""
-        assert self.lone_model is not None and self.lone_checkpoint is not None
-        logits = self.lone_model.classify(embedding.unsqueeze(0))[0]
+        net, checkpoint, outside = self._lone_network(embedding)
+        logits = net.classify(embedding.unsqueeze(0))[0]
         scores = torch.sigmoid(logits).cpu().numpy().astype(np.float32)
-        intro, heard = self._lone_intro(analysis, scores, self.lone_checkpoint.intervals)
+        intro, heard = self._lone_intro(analysis, scores, checkpoint.intervals)
+        signals += outside
         intro, at_cuts = self._at_cuts(analysis.path, intro)
         others = self._credits_on_a_card(analysis.path, analysis.duration_s, intro, ())
         return self._detection(analysis.path, analysis.duration_s, scores, intro, signals + heard + at_cuts, others)
+
+    def _lone_network(self, embedding: torch.Tensor) -> tuple[IntroNet, Checkpoint, tuple[str, ...]]:
+        """The lone network for this episode, its checkpoint, and ("outside-library",) when the lone model was
+        fitted to a library (`intro-daemon adapt`) that the episode does not look like: the shipped one decides
+        then, since a fitted model forgets the makes its library lacks (detector.domain)."""
+        assert self.lone_model is not None and self.lone_checkpoint is not None
+        domain, model, checkpoint = self.lone_checkpoint.domain, self.outside_model, self.outside_checkpoint
+        if domain is not None and model is not None and checkpoint is not None and not domain.contains(embedding):
+            return model, checkpoint, ("outside-library",)
+        return self.lone_model, self.lone_checkpoint, ()
 
     def _lone_intro(
         self, analysis: Analysis, scores: np.ndarray, params: IntervalParams

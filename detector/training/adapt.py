@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from detector.checkpoint import Checkpoint
+from detector.domain import fitted_domain
 from detector.errors import DecodeError
 from detector.features import second_labels
 from detector.intervals import IntervalParams, find_intro
@@ -253,8 +254,12 @@ def fit(
         "tune_report": None if tuned is None else asdict(tuned),
         "train_seconds": round(time.monotonic() - started),
     }
+    domain = fitted_domain([e.embedding for e in episodes], [e.show for e in episodes])
+    card["domain"] = {"episodes": len(episodes), "min_similarity": round(domain.min_similarity, 4)}
     version = f"{start.version.split('+')[0]}+adapt-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    checkpoint = replace(start, version=version, intervals=intervals, state_dict=model.state_dict(), card=card)
+    checkpoint = replace(
+        start, version=version, intervals=intervals, state_dict=model.state_dict(), card=card, domain=domain
+    )
     improved = best_epoch != 0 and found_after.beats(found_before)
     return Adapted(checkpoint, improved, before, best_loss, found_before, found_after)
 
