@@ -133,7 +133,7 @@ def _train(
 ) -> int:
     from detector.checkpoint import Checkpoint
     from detector.inference import Detector
-    from detector.training.adapt import embed_labels, fit
+    from detector.training.adapt import embed_labels, fit_library
     from detector.training.card import model_card
     from detector.weights import MODELS
 
@@ -151,16 +151,13 @@ def _train(
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
     try:
-        adapted = fit(start, embedded, cfg, progress=print)
+        adapted = fit_library(start, embedded, cfg, progress=print)
     except ValueError as e:
         print(f"intro-daemon adapt: {e}", file=sys.stderr)
         return 2
     loss = f"tuning shows' loss {adapted.tune_loss_before:.1f} -> {adapted.tune_loss_after:.1f} per episode"
     if not adapted.improved:
-        print(
-            f"not better than the shipped model on the shows it was not fitted on ({adapted.before}; adapted: "
-            f"{adapted.after}): nothing kept, nothing changed"
-        )
+        print("not better than the shipped model on the shows it was not fitted on: nothing kept, nothing changed")
         return 0
     name = adapted.checkpoint.version.split("+")[-1]
     store.dir.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from detector.checkpoint import Checkpoint
-from detector.domain import fitted_domain
+from detector.domain import fitted_domain, makes
 from detector.errors import DecodeError
 from detector.features import second_labels
 from detector.intervals import IntervalParams, find_intro
@@ -262,6 +262,39 @@ def fit(
     )
     improved = best_epoch != 0 and found_after.beats(found_before)
     return Adapted(checkpoint, improved, before, best_loss, found_before, found_after)
+
+
+def fit_library(
+    start: Checkpoint,
+    episodes: Sequence[Embedded],
+    cfg: AdaptConfig = AdaptConfig(),
+    progress: Callable[[str], None] = log.info,
+) -> Adapted:
+    """fit() on the library's shows of one make at a time (detector.domain.makes: the make with the most shows
+    first, those with at least MIN_SHOWS), then on the whole library when it holds several makes; the first version
+    that does better than the shipped model on its unseen shows, else the last one tried (not improved). One make at
+    a time since a fit learns what it is shown and forgets the rest: fitted to two makes at once, neither was learnt
+    well enough (docs/training.md), while the make the shipped model already knows has nothing to gain."""
+    shows = [e.show for e in episodes]
+    groups = [g for g in makes([e.embedding for e in episodes], shows) if len(g) >= MIN_SHOWS]
+    everything = sorted(set(shows))
+    if everything not in groups:
+        groups.append(everything)
+    adapted = None
+    for group in groups:
+        chosen = set(group)
+        progress(f"fitting {len(group)} of {len(everything)} shows" + (" (alike)" if group != everything else ""))
+        try:
+            adapted = fit(start, [e for e in episodes if e.show in chosen], cfg, progress)
+        except ValueError:
+            if group == everything:
+                raise
+            continue
+        if adapted.improved:
+            break
+        progress(f"not better on its unseen shows ({adapted.before}; adapted: {adapted.after})")
+    assert adapted is not None
+    return adapted
 
 
 def _epoch(

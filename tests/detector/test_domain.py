@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from detector.checkpoint import Checkpoint
-from detector.domain import REACH, Domain, fitted_domain, signature
+from detector.domain import REACH, Domain, fitted_domain, makes, signature
 from detector.inference import Detector
 from detector.weights import MODELS
 from tests.clips import write_clip
@@ -30,6 +30,17 @@ def test_an_episode_is_the_librarys_when_it_comes_as_close_as_the_librarys_shows
     assert domain.contains(_episode(make + 0.05 * torch.rand(1000, generator=g), seed=99))  # a new show of the make
     assert not domain.contains(_episode(other_make, seed=98))
     assert signature(torch.ones(5, 3)).norm().item() == pytest.approx(1.0)
+
+
+def test_shows_are_grouped_by_make_largest_first():
+    g = torch.Generator().manual_seed(1)
+    make, other_make = torch.rand(1000, generator=g), torch.rand(1000, generator=g)
+    embeddings, shows = [], []
+    for name, centre in [("a1", make), ("b1", other_make), ("a2", make), ("a3", make), ("b2", other_make)]:
+        show = centre + 0.05 * torch.rand(1000, generator=g)
+        embeddings += [_episode(show, seed=len(shows)), _episode(show, seed=len(shows) + 1)]
+        shows += [name, name]
+    assert makes(embeddings, shows) == [["a1", "a2", "a3"], ["b1", "b2"]]
 
 
 def test_the_domain_travels_with_the_weights(tmp_path: Path):

@@ -15,6 +15,7 @@ from detector.training.adapt import (
     LibraryResult,
     PseudoLabel,
     fit,
+    fit_library,
     pseudo_labels,
     show_of,
 )
@@ -57,16 +58,18 @@ def test_the_seasons_of_a_show_are_one_show():
 
 
 # A library whose intros the shipped network cannot know: every second's embedding is noise around the show's
-# story vector or around one vector all the library's intros share, the intro anywhere in the first 100 s.
+# story vector (its make's, a little apart) or around one vector all the library's intros share, the intro anywhere
+# in the first 100 s.
 N_SECONDS, DIM = 160, 1000
 
 
 def _library(shows: int, per_show: int, seed: int) -> list[Embedded]:
     theme = np.random.default_rng(0).random(DIM).astype(np.float32) * 2
+    make = np.random.default_rng(100).random(DIM).astype(np.float32) * 2  # what the library's stories share
     rng = np.random.default_rng(seed)
     episodes = []
     for s in range(shows):
-        story = rng.random(DIM).astype(np.float32) * 2
+        story = make + 0.3 * rng.random(DIM).astype(np.float32)
         for e in range(per_show):
             x = story + 0.3 * rng.standard_normal((N_SECONDS, DIM)).astype(np.float32)
             intro = None
@@ -128,3 +131,32 @@ def test_a_label_is_read_into_its_seconds():
     assert e.labels.tolist() == [0, 0, 1, 1, 1, 0]
     assert PseudoLabel(Path("/tv/x.mkv"), "x", None).intro is None
     assert IntroNet(ModelDims()).embedding_width == DIM
+
+
+def _other_make(shows: int, seed: int) -> list[Embedded]:
+    """Shows of another make (another story vector range), whose intros the shipped network already finds or not:
+    their labels say no intro, and the network is not fitted to them when the first make's fit is kept."""
+    rng = np.random.default_rng(seed)
+    episodes = []
+    for s in range(shows):
+        story = 2 + rng.random(DIM).astype(np.float32)
+        for e in range(3):
+            x = story[::-1] * (np.arange(DIM) % 2) + 0.3 * rng.standard_normal((N_SECONDS, DIM)).astype(np.float32)
+            episodes.append(Embedded(Path(f"/tv/o{s}/e{e}.mkv"), f"o{s}", None, torch.from_numpy(x).clamp(0).half()))
+    return episodes
+
+
+def test_a_library_of_two_makes_is_fitted_one_make_at_a_time(seed: Checkpoint):
+    alike, other = _library(shows=4, per_show=4, seed=1), _other_make(shows=3, seed=5)
+    messages: list[str] = []
+    adapted = fit_library(seed, [*other, *alike], AdaptConfig(epochs=3), progress=messages.append)
+    assert messages[0] == "fitting 4 of 7 shows (alike)" and adapted.improved
+    assert sorted(adapted.checkpoint.card["fit_shows"] + adapted.checkpoint.card["tune_shows"]) == [
+        "1-0",
+        "1-1",
+        "1-2",
+        "1-3",
+    ]
+    domain = adapted.checkpoint.domain
+    assert domain is not None and domain.signatures.shape[0] == 16  # the fitted make's episodes only
+    assert not any(domain.contains(e.embedding) for e in other)
