@@ -10,6 +10,8 @@ import torch
 from daemon.cli import main
 from daemon.commands.rescan import rescan
 from daemon.config import load_config
+from db import summary
+from db.session import make_engine, make_sessions
 from detector.checkpoint import Checkpoint
 from detector.inference import Detector
 from detector.intervals import find_intro
@@ -77,6 +79,11 @@ def test_adapt_fits_keeps_and_rolls_back_a_version(
 
     assert main(["status", "--config", str(config_path)]) == 0
     assert f"lone model {name}, fitted to this library" in capsys.readouterr().out
+    # `rescan` detects with it: the real detector, loaded as the service loads it, stamps its version.
+    assert main(["rescan", "--config", str(config_path), "--force", str(lib / "Show 0")]) == 0
+    with make_sessions(make_engine(config.state.database_url)).begin() as session:
+        versions = {d.model_version for d in summary.latest_detections(session).values()}
+    assert len(versions) == 2 and any(f"+{name}/" in v for v in versions), versions
 
     assert main(["adapt", "--config", str(config_path), "--rollback"]) == 0
     assert "active lone-episode model: shipped" in capsys.readouterr().out
