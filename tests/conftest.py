@@ -82,7 +82,8 @@ def detector_weights() -> Path | None:
 class FakeDetector:
     """Stands in for `detector.Detector` in the daemon's unit tests: reads the file like a detector does, and
     answers by its first bytes: b"CORRUPT" -> DecodeError, b"CRASH" -> RuntimeError, b"TOOLONG" -> no intro (too
-    long), else an intro at 10-40 s (b"COPY": found with copies of the episode left out of its season context).
+    long), else an intro at 10-40 s (b"COPY": found with copies of the episode left out of its season context;
+    b"OUTSIDE": by the shipped lone model, the episode unlike the library a fitted one learnt).
     `gate`, when set, holds each detection until it is opened (to test shutdown and claims)."""
 
     model_version = "fake-1"
@@ -112,6 +113,8 @@ class FakeDetector:
         signals = ("network", "copies", "repetition") if data.startswith(b"COPY") else ("network",)
         if data.startswith(b"LONG"):  # a recording longer than twice MAX_ANALYSED_S
             signals = ("network", "capped")
+        if data.startswith(b"OUTSIDE"):  # alone, unlike the library the active lone model was fitted to
+            signals = ("network", "outside-library")
         if data.startswith(b"SOUND"):  # decided from its sound, the season's repetition (the cascade)
             signals = ("repetition", "sound", "cuts")
         if data.startswith(b"TOOLONG"):  # the network alone marked more than it may call an intro

@@ -80,6 +80,11 @@ def _show_lines(session: Session, episode: Episode) -> list[str]:
             f"  too long   what was found is longer than an intro can be ({clock(MAX_INTRO_S)}; "
             f"{clock(LONE_MAX_INTRO_S)} for the network alone), so no intro is marked"
         )
+    if "outside-library" in detection.signals.split(","):
+        lines.append(
+            "  lone model the shipped one: this episode does not look like the library `intro-daemon adapt` fitted "
+            "the active lone model to"
+        )
     if "capped" in detection.signals.split(","):
         lines.append(
             f"  analysed   the first {clock(MAX_ANALYSED_S)} only, not the whole first half: the file is that long"

@@ -77,3 +77,11 @@ def test_show_says_why_an_interval_too_long_for_an_intro_is_not_marked(
     out = _shown(tmp_path, fake_detector, b"TOOLONG", capsys)
     assert "intro      none found (signals: network,too-long)" in out
     assert "too long   what was found is longer than an intro can be (3:00; 2:00 for the network alone)" in out
+
+
+def test_show_says_when_the_shipped_lone_model_decided_instead_of_the_fitted_one(
+    tmp_path: Path, fake_detector: FakeDetector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _shown(tmp_path, fake_detector, b"OUTSIDE", capsys)
+    assert "intro      0:10 - 0:40 (30 s), confidence 0.90, from network,outside-library" in out
+    assert "lone model the shipped one: this episode does not look like the library `intro-daemon adapt`" in out
