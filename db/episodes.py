@@ -269,6 +269,17 @@ def release_stale_claims(session: Session, is_stale: Callable[[str], bool]) -> l
     return released
 
 
+def requeue_done(session: Session, episode_ids: Collection[int]) -> int:
+    """Put these episodes back in the queue, those that are done (their results stay until new ones replace them);
+    how many were."""
+    result = session.execute(
+        update(Episode)
+        .where(Episode.id.in_(list(episode_ids)), Episode.state == EpisodeState.DONE)
+        .values(state=EpisodeState.PENDING, attempts=0, last_error=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def pending_paths(session: Session) -> list[str]:
     return list(session.scalars(select(Episode.path).where(Episode.state == EpisodeState.PENDING)))
 

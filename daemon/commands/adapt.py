@@ -6,8 +6,9 @@ its complete seasons got by repetition (detector/training/adapt.py), and keep th
     intro-daemon adapt --use NAME      make a kept version (or "shipped") the active one
     intro-daemon adapt --rollback      go back to the version active before
 
-The daemon reads the choice when it starts (daemon/adapted.py): restart the service to use a new one. Results stored
-before keep the model that made them; `rescan` detects again what another model made.
+The daemon reads the choice when it starts (daemon/adapted.py): restart the service to use a new one. A change of
+the active model puts the episodes the lone network decided back in the queue; every other result stays (`rescan`
+would detect the whole library again: the model version names the lone model too).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from sqlalchemy.orm import Session
 from daemon.adapted import SHIPPED, AdaptedModelError, AdaptedModels
 from daemon.commands.common import quiet_library_logs, read_only
 from daemon.config import Config
-from db import summary
+from db import episodes, summary
 from db.models import EpisodeState
+from db.session import make_engine, make_sessions
 
 if TYPE_CHECKING:  # torch: imported when a version is fitted, not for --list
     from detector.training.adapt import AdaptConfig, PseudoLabel
@@ -68,7 +70,8 @@ def _adapt(args: argparse.Namespace, config: Config, engine: Engine, session: Se
             else:
                 store.use(args.use)
                 name = args.use
-            print(f"active lone-episode model: {name}; restart the service (systemctl restart intro-daemon) to use it")
+            print(f"active lone-episode model: {name}")
+            _requeue_alone(config)
             return 0
         return _fit(args, config, session, store)
     except AdaptedModelError as e:
@@ -109,8 +112,8 @@ def _fit(args: argparse.Namespace, config: Config, session: Session, store: Adap
         return _refuse_cluster()
     results = []
     latest = summary.latest_detections(session)
-    for season, episodes in summary.episodes_by_season(session).items():
-        for episode in episodes:
+    for season, members in summary.episodes_by_season(session).items():
+        for episode in members:
             record = latest.get(episode.id)
             if episode.state != EpisodeState.DONE or record is None:
                 continue
@@ -165,6 +168,27 @@ def _train(
     adapted.checkpoint.save(tmp)
     store.add(tmp, model_card(Checkpoint.load(tmp)))
     store.use(name)
-    print(f"active lone-episode model: {name} ({loss}); restart the service (systemctl restart intro-daemon) to use it")
-    print("`intro-daemon adapt --rollback` goes back; `intro-daemon rescan` detects the library again with it")
+    print(f"active lone-episode model: {name} ({loss}); `intro-daemon adapt --rollback` goes back")
+    _requeue_alone(config)
     return 0
+
+
+def _requeue_alone(config: Config) -> None:
+    """The episodes the lone network decided (no season's repetition in their result) go back in the queue, to be
+    decided again by the lone model now active; every other result stays (`rescan` would redo them all: the model
+    version names the lone model too)."""
+    engine = make_engine(config.state.database_url)
+    try:
+        with make_sessions(engine).begin() as session:
+            alone = [
+                record.episode_id
+                for record in summary.latest_detections(session).values()
+                if not {"repetition", "sound"}.intersection(record.signals.split(","))
+            ]
+            queued = episodes.requeue_done(session, alone)
+    finally:
+        engine.dispose()
+    print(
+        f"{queued} episode(s) decided without their season queued again; restart the service "
+        "(systemctl restart intro-daemon) to detect them with it"
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from daemon.adapted import AdaptedModels
 from daemon.cli import main
 from daemon.commands.rescan import rescan
 from daemon.config import load_config
@@ -67,6 +68,7 @@ def test_adapt_fits_keeps_and_rolls_back_a_version(
     assert "9 of 9 results decided by their season's repetition label 3 show(s)" in out
     assert "embedded 9 of 9" in out and "epoch 3/3" in out
     assert "active lone-episode model: adapt-" in out and "restart the service" in out
+    assert "0 episode(s) decided without their season queued again" in out  # all were decided by their season
 
     assert main(["adapt", "--config", str(config_path), "--list"]) == 0
     listed = capsys.readouterr().out.splitlines()
@@ -106,6 +108,18 @@ def test_adapt_refuses_a_library_with_nothing_to_learn_from_and_a_cluster(
     assert main(["adapt", "--config", str(config_path)]) == 2
     out, err = capsys.readouterr()
     assert "0 of 9 results decided by their season's repetition" in out and "detect complete seasons first" in err
+
+    # Making a version active queues again what the lone network decided (here: all nine), nothing else.
+    store = AdaptedModels(config.state.dir)
+    weights = store.dir / ".adapt-20261207-100000.pt.tmp"
+    store.dir.mkdir(parents=True)
+    weights.write_bytes(b"weights")
+    store.add(weights, "")
+    assert main(["adapt", "--config", str(config_path), "--use", "adapt-20261207-100000"]) == 0
+    assert "9 episode(s) decided without their season queued again" in capsys.readouterr().out
+    with make_sessions(make_engine(config.state.database_url)).begin() as session:
+        assert summary.episode_counts(session) == {"pending": 9}
+        assert len(summary.latest_detections(session)) == 9  # their results stay until new ones replace them
 
     clustered = write_config(tmp_path, lib, '[cluster]\naddress = "tcp://nas:8786"\n')
     assert main(["adapt", "--config", str(clustered), "--rollback"]) == 2
