@@ -6,12 +6,13 @@ hear another make's voices as a theme (docs/training.md, "The position prior"). 
 are decided by repetition, which does not depend on what the network has heard: those answers label the library.
 The two CNNs keep their weights (a library of a few dozen shows would overfit them), so every episode is embedded
 once, by the same code that embeds it at inference; only the LSTM and its head are trained, on the embeddings, as
-in the training rounds' `--freeze-embeddings`. The starting weights stay unless an epoch beats them on the tuning
-shows' labels.
+in the training rounds' `--freeze-embeddings`, held near the shipped weights. A version counts only when it finds
+more of the labelled intros of shows it was not fitted on than the shipped model does, and it carries the
+signatures of what it was fitted on (detector.domain), so that inference gives it only episodes that look alike.
 
 Three pieces: which results label (pseudo_labels, pure), the episodes embedded (embed_labels, decodes), the fit
-(fit, no I/O). `intro-daemon adapt` (daemon/commands/adapt.py) reads the results from the database and keeps the
-versions.
+(fit for one group of shows, fit_library one make at a time; no I/O). `intro-daemon adapt`
+(daemon/commands/adapt.py) reads the results from the database and keeps the versions.
 """
 
 from __future__ import annotations
