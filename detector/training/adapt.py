@@ -36,9 +36,9 @@ from detector.features import second_labels
 from detector.intervals import IntervalParams, find_intro
 from detector.model import IntroNet, sequence_loss
 from detector.result import LONE_MAX_INTRO_S
-from detector.training.augmentation import crop_span
+from detector.training.augmentation import crop_span, splice_cuts
 from detector.training.card import round_summary
-from detector.training.tuning import tune_intervals
+from detector.training.tuning import mean_loss, tune_intervals
 
 if TYPE_CHECKING:  # the inference pipeline is only needed to embed, at run time
     from detector.inference import Detector
@@ -333,11 +333,7 @@ def _spliced(
     library's intros at other positions and next to other stories (training's splice, on embeddings)."""
     assert donor.intro is not None
     n = host.embedding.shape[0]
-    if host.intro is not None:
-        cut_a, cut_b = int(host.intro[0]), min(n, int(np.ceil(host.intro[1])))
-    else:
-        cut_a = cut_b = int(torch.randint(0, max(1, int(0.4 * n)), (1,), generator=rng))
-    d_a, d_b = int(donor.intro[0]), min(donor.embedding.shape[0], int(np.ceil(donor.intro[1])))
+    cut_a, cut_b, d_a, d_b = splice_cuts(n, host.intro, donor.embedding.shape[0], donor.intro, rng)
     embedding = torch.cat([host.embedding[:cut_a], donor.embedding[d_a:d_b], host.embedding[cut_b:]]).float()
     labels = torch.cat([torch.zeros(cut_a), donor.labels[d_a:d_b], torch.zeros(n - cut_b)])
     return embedding, labels, (float(cut_a), float(cut_a + d_b - d_a))
@@ -365,12 +361,7 @@ def _found(model: IntroNet, intervals: IntervalParams, episodes: Sequence[Embedd
 
 def _tune_loss(model: IntroNet, episodes: Sequence[Embedded]) -> float:
     """The tuning episodes' summed BCE per episode, whole episodes, as inference reads them."""
-    total = 0.0
-    for e, s in zip(episodes, _scores(model, episodes), strict=True):
-        p = np.clip(s, 1e-6, 1 - 1e-6)
-        y = e.labels.numpy()
-        total += float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
-    return total / max(1, len(episodes))
+    return mean_loss([e.labels.numpy() for e in episodes], _scores(model, episodes))
 
 
 def _copy(model: IntroNet) -> dict[str, torch.Tensor]:

@@ -80,6 +80,22 @@ def augment(ex: Example, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tens
     return mel, frames
 
 
+def splice_cuts(
+    n_host: int,
+    host_truth: tuple[float, float] | None,
+    n_donor: int,
+    donor_truth: tuple[float, float],
+    rng: torch.Generator,
+) -> tuple[int, int, int, int]:
+    """Where splice cuts, whole seconds: the host's [cut_a, cut_b) (its intro, or an empty cut at a random point of
+    its first 40 %) is replaced by the donor's [d_a, d_b) (its intro)."""
+    if host_truth is not None:
+        cut_a, cut_b = int(host_truth[0]), min(n_host, int(np.ceil(host_truth[1])))
+    else:
+        cut_a = cut_b = int(torch.randint(0, max(1, int(0.4 * n_host)), (1,), generator=rng))
+    return cut_a, cut_b, int(donor_truth[0]), min(n_donor, int(np.ceil(donor_truth[1])))
+
+
 def splice(host: Example, donor: Example, rng: torch.Generator) -> Example:
     """The host episode with its intro (or, without one, a random point of its first 40 %) replaced by the donor's
     intro, whole seconds: new pairings of an intro with a story and a position, from the same material.
@@ -88,11 +104,7 @@ def splice(host: Example, donor: Example, rng: torch.Generator) -> Example:
     """
     assert donor.truth is not None
     n = host.frames.shape[0]
-    if host.truth is not None:
-        cut_a, cut_b = int(host.truth[0]), min(n, int(np.ceil(host.truth[1])))
-    else:
-        cut_a = cut_b = int(torch.randint(0, max(1, int(0.4 * n)), (1,), generator=rng))
-    d_a, d_b = int(donor.truth[0]), min(donor.frames.shape[0], int(np.ceil(donor.truth[1])))
+    cut_a, cut_b, d_a, d_b = splice_cuts(n, host.truth, donor.frames.shape[0], donor.truth, rng)
     pad = PAD_S * FRAMES_PER_SECOND
 
     def columns(ex: Example, a: int, b: int) -> torch.Tensor:

@@ -57,10 +57,12 @@ def predictions(
 ) -> list[Prediction]:
     """contexts: the episodes' season context when they have siblings (the season rule, default parameters unless
     `rule`), else DBSCAN. params.threshold classifies the seconds in either case."""
+    if contexts is None:
+        return _lone_predictions([ex.truth for ex in examples], scores, params)
     rule = rule or SeasonRuleParams()
     result = []
     for i, (ex, s) in enumerate(zip(examples, scores, strict=True)):
-        intro = find_intro(s, params) if contexts is None else locate_repeated_intro(s, *contexts[i], rule)
+        intro = locate_repeated_intro(s, *contexts[i], rule)
         predicted = (intro.start_s, intro.end_s) if intro else None
         result.append(Prediction(truth=ex.truth, predicted=predicted, scores=s, threshold=params.threshold))
     return result
@@ -69,6 +71,7 @@ def predictions(
 def _lone_predictions(
     truths: Sequence[tuple[float, float] | None], scores: Sequence[np.ndarray], params: IntervalParams
 ) -> list[Prediction]:
+    """DBSCAN's interval on each episode's scores, without siblings."""
     result = []
     for truth, s in zip(truths, scores, strict=True):
         intro = find_intro(s, params)
@@ -77,14 +80,14 @@ def _lone_predictions(
     return result
 
 
-def mean_loss(examples: Sequence[Example], scores: Sequence[np.ndarray]) -> float:
-    """Summed BCE per episode, from probabilities (clipped, as the network's logits never saturate this far)."""
+def mean_loss(labels: Sequence[np.ndarray], scores: Sequence[np.ndarray]) -> float:
+    """Summed BCE per episode of the per-second labels, from probabilities (clipped, as the network's logits never
+    saturate this far)."""
     total = 0.0
-    for ex, s in zip(examples, scores, strict=True):
+    for y, s in zip(labels, scores, strict=True):
         p = np.clip(s, 1e-6, 1 - 1e-6)
-        y = ex.labels.numpy()
         total += float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
-    return total / max(1, len(examples))
+    return total / max(1, len(labels))
 
 
 def _objective(report: Report) -> float:
@@ -142,4 +145,6 @@ def tune_figures(
 ) -> tuple[float, float]:
     """The tuning shows' mean summed BCE per episode and their Q (default threshold), with every sibling."""
     scores = predict(model, tune, seasons)
-    return mean_loss(tune, scores), evaluate(predictions(tune, scores, IntervalParams())).q_seconds
+    return mean_loss([e.labels.numpy() for e in tune], scores), evaluate(
+        predictions(tune, scores, IntervalParams())
+    ).q_seconds
