@@ -4,7 +4,7 @@ and which one the daemon uses for episodes without siblings (none: the shipped s
 Files, not the database: weights are tens of megabytes of tensors, and a copy of the state folder carries them with
 it. `active.json` names the active version and the ones active before it (for --rollback); it is replaced
 atomically, so a reader sees the old or the new choice, never half of one. No torch here: the daemon reads the
-choice at start, the adapt command writes the weights.
+choice (at start, and again whenever `ActiveChoice` sees the file replaced), the adapt command writes the weights.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ MODELS_DIR = "models"
 ACTIVE_FILE = "active.json"
 SHIPPED = "shipped"  # the name that stands for the shipped seed model
 NAME = re.compile(r"adapt-\d{8}-\d{6}")
+# How soon a running service takes up a version made active (adapt, --use, --rollback) when it has nothing to
+# detect; a detection about to start looks first in any case.
+MODEL_CHECK_S = 30.0
 
 
 class AdaptedModelError(Exception):
@@ -112,6 +115,30 @@ class AdaptedModels:
         tmp = self.dir / f".{ACTIVE_FILE}.tmp"
         tmp.write_text(json.dumps({"active": active, "before": before[-20:]}, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, self.dir / ACTIVE_FILE)
+
+
+class ActiveChoice:
+    """Tells a running service that the active version changed (adapt, --use, --rollback): one stat of
+    active.json per question. The file is only ever replaced whole, so a new inode or mtime is a new choice."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._file = state_dir / MODELS_DIR / ACTIVE_FILE
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self._file)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def changed(self) -> bool:
+        """Whether the choice changed since the last question (or since this was made)."""
+        stamp = self._stamp()
+        if stamp == self._seen:
+            return False
+        self._seen = stamp
+        return True
 
 
 def worker_config(config: Config) -> WorkerConfig:

@@ -21,6 +21,8 @@ class JobRunner(Protocol):
 
     def run_push(self) -> None: ...
 
+    def run_model_check(self) -> None: ...
+
 
 _runner: JobRunner | None = None
 
@@ -56,3 +58,9 @@ def push() -> None:
     runner = _runner
     if runner is not None:
         runner.run_push()
+
+
+def check_lone_model() -> None:
+    runner = _runner
+    if runner is not None:
+        runner.run_model_check()

@@ -40,6 +40,7 @@ T = TypeVar("T")
 
 RECONCILE_JOB_ID = "reconcile"
 PUSH_JOB_ID = "push"
+MODEL_JOB_ID = "lone-model"
 DETECT_JOB_PREFIX = "detect:"
 MAINTENANCE_EXECUTOR = "maintenance"
 PUSH_EXECUTOR = "push"  # its own thread: a slow media server delays neither detections nor the reconcile scan
@@ -155,6 +156,21 @@ class Queue:
             executor=PUSH_EXECUTOR,
             replace_existing=True,
         )
+
+    def schedule_model_check(self, interval_s: float) -> None:
+        self._scheduler.add_job(
+            jobs.check_lone_model,
+            trigger="interval",
+            seconds=interval_s,
+            id=MODEL_JOB_ID,
+            name="follow the active lone-episode model",
+            executor=MAINTENANCE_EXECUTOR,
+            replace_existing=True,
+        )
+
+    def unschedule_model_check(self) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(MODEL_JOB_ID)
 
     def push_now(self) -> None:
         """After a detection: push at once instead of at the next interval (coalesced if already running)."""

@@ -18,9 +18,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from daemon import jobs
+from daemon.adapted import MODEL_CHECK_S, ActiveChoice
 from daemon.claims import is_dead, owner_id
 from daemon.config import Config, ConfigError
-from daemon.detect import LoadedDetector
+from daemon.detect import DetectorLoadError, LoadedDetector
 from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
 from daemon.library.reconcile import Changes, apply_moves_and_missing, compare, scan_disk
 from daemon.library.settle import Settler, SettleThread
@@ -47,10 +48,13 @@ class Daemon:
         owner: str | None = None,
         pusher_factory: PusherFactory | None = None,
         on_database_lost: Callable[[str], None] | None = None,
+        reload_detector: Callable[[Config], LoadedDetector] | None = None,
     ) -> None:
         """`pusher_factory` (see daemon/publish/pusher.py) builds what pushes markers; None: results are only stored.
         `on_database_lost(message)`: the database file was deleted or damaged while running (the `run` command
-        stops the process). Raises ConfigError for bad target options."""
+        stops the process). `reload_detector(config)`: loads the detector again when the state folder's active
+        lone-episode model changes (daemon/adapted.py); None: the one given is kept. Raises ConfigError for bad
+        target options."""
         self.config = config
         self.owner = owner or owner_id()
         self._engine = make_engine(config.state.database_url)
@@ -74,6 +78,9 @@ class Daemon:
             revisit=detector.revisit,
         )
         self._stop_detector = detector.stop
+        self._reload_detector = reload_detector
+        self._lone_choice = ActiveChoice(config.state.dir) if reload_detector is not None else None
+        self._swap = threading.Lock()
         # With a cluster, each of these threads waits on one detection submitted to it.
         in_flight = config.cluster.in_flight if config.cluster is not None else config.worker.workers
         self._scheduler = make_scheduler(self._engine, in_flight)
@@ -100,6 +107,10 @@ class Daemon:
         # At once, then daily: catches what changed while the daemon was down, and re-queues pending work.
         self.queue.schedule_reconcile(self.config.library.reconcile_interval_h)
         self._schedule_pushes()
+        if self._lone_choice is not None:
+            self.queue.schedule_model_check(MODEL_CHECK_S)
+        else:
+            self.queue.unschedule_model_check()
         log.info(
             "watching %s (model %s, %d worker(s), settle %.0f s)",
             ", ".join(map(str, self._library.roots)),
@@ -113,7 +124,10 @@ class Daemon:
         thread is left behind: the caller should exit the process)."""
         grace_s = self.config.worker.shutdown_grace_s if grace_s is None else grace_s
         self.db.stopping.set()
-        self._stop_detector()
+        with self._swap:
+            self._lone_choice = None  # no detector loaded again from here on
+            stop_detector = self._stop_detector
+        stop_detector()
         self._watcher.stop()
         self._settle.stop()
         self._scheduler.shutdown(wait=False)
@@ -170,6 +184,7 @@ class Daemon:
 
     def run_detection(self, path: Path) -> None:
         try:
+            self._follow_lone_model()
             result = self.worker.process(path)
         except (DatabaseLost, DatabaseStopped):
             return  # said where it happened; the daemon is stopping and the episode stays claimed or pending
@@ -196,6 +211,33 @@ class Daemon:
         if resume_at is not None:  # a target rests after a failure: try it again then, not at the next interval
             with _unless_lost():
                 self.queue.push_at(resume_at)
+
+    def run_model_check(self) -> None:
+        with _unless_lost():
+            if self._follow_lone_model():
+                self._reconcile()  # queues what `adapt` put back to pending for the new model
+
+    def _follow_lone_model(self) -> bool:
+        """Load the detector again if the active lone-episode model changed; True when it was."""
+        if self._lone_choice is None or self._reload_detector is None:
+            return False
+        with self._swap:
+            if not self._lone_choice.changed():
+                return False
+            try:
+                detector = self._reload_detector(self.config)
+            except DetectorLoadError as e:
+                log.error(
+                    "the active lone-episode model changed, but %s; detections go on with model %s",
+                    e,
+                    self.worker.model_version,
+                )
+                return False
+            stop_old, self._stop_detector = self._stop_detector, detector.stop
+            self.worker.use(detector)
+        stop_old()  # idle detection processes exit; one still detecting ends when its episode is done
+        log.info("the active lone-episode model changed: detecting with model %s", detector.model_version)
+        return True
 
     def _schedule_pushes(self) -> None:
         if self._pusher is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from daemon.detect import DetectFn, DetectorUnavailable, RevisitFn
+from daemon.detect import DetectFn, DetectorUnavailable, LoadedDetector, RevisitFn
 from daemon.library.filter import FileStat, LibraryFilter, season_key, stat_file
 from daemon.retry import RetryPolicy
 from db import episodes
@@ -82,6 +82,11 @@ class Worker:
         self.stopping = db.stopping  # set: claim nothing more, and stop waiting on a busy or full database
         self._lock = threading.Lock()
         self._claimed: set[int] = set()
+
+    def use(self, detector: LoadedDetector) -> None:
+        """Detect with `detector` from the next claim on (another lone-episode model was made active); a detection
+        running now ends with the one it started with, and its result carries that one's version."""
+        self._detect, self._revisit, self.model_version = detector.detect, detector.revisit, detector.model_version
 
     def busy(self) -> bool:
         with self._lock:

@@ -17,6 +17,7 @@ from sqlalchemy.sql import ColumnElement
 
 from db.models import DetectionRecord, Episode, EpisodeState, Fingerprint, Push, PushState, utcnow
 from db.results import copy_segments
+from detector.result import lone_model_decided, without_lone_model
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,22 @@ def _reset(episode: Episode) -> None:
 
 
 def has_result(session: Session, episode: Episode, model_version: str | None) -> bool:
-    """A detection exists for the episode's current size and mtime (and `model_version`, unless None)."""
-    query = select(func.count(DetectionRecord.id)).where(
+    """A detection exists for the episode's current size and mtime, made by `model_version` (unless None), or by
+    a version that differs from it only in the lone model when that one did not decide it (its season's
+    repetition did): a newly adapted lone model leaves those results as they are."""
+    query = select(DetectionRecord.model_version, DetectionRecord.signals).where(
         DetectionRecord.episode_id == episode.id,
         DetectionRecord.file_size == episode.size,
         DetectionRecord.file_mtime_ns == episode.mtime_ns,
     )
-    if model_version is not None:
-        query = query.where(DetectionRecord.model_version == model_version)
-    return bool(session.scalar(query))
+    if model_version is None:
+        return session.execute(query.limit(1)).first() is not None
+    season_part = without_lone_model(model_version)
+    return any(
+        version == model_version
+        or (without_lone_model(version) == season_part and not lone_model_decided(signals.split(",")))
+        for version, signals in session.execute(query)
+    )
 
 
 def is_up_to_date(session: Session, episode: Episode, model_version: str) -> bool:

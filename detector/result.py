@@ -91,3 +91,19 @@ class Detection:
         if self.intro is not None:
             found.append(Segment("intro", self.intro.start_s, self.intro.end_s, self.intro.confidence))
         return tuple(sorted(found, key=lambda s: (s.start_s, SEGMENT_KINDS.index(s.kind))))
+
+
+# A model version reads "<model>[+<lone model>]/<post-processing>" (Detector.model_version). The lone model (the
+# shipped seed model, or one `intro-daemon adapt` fitted) decides only the episodes no sibling repeats an intro with.
+
+
+def without_lone_model(model_version: str) -> str:
+    """What of a model version decides an episode with siblings: "<model>/<post-processing>"."""
+    models, slash, post = model_version.partition("/")
+    return models.split("+", 1)[0] + slash + post
+
+
+def lone_model_decided(signals: tuple[str, ...] | list[str]) -> bool:
+    """Whether the lone model's answer is the result: no sibling repeated its intro (the season's repetition
+    decides every other episode, whichever lone model is loaded)."""
+    return "repetition" not in signals

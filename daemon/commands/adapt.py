@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from daemon.adapted import SHIPPED, AdaptedModelError, AdaptedModels
+from daemon.adapted import MODEL_CHECK_S, SHIPPED, AdaptedModelError, AdaptedModels
 from daemon.commands.common import quiet_library_logs, read_only
 from daemon.config import Config
 from db import episodes, summary
 from db.models import EpisodeState
 from db.session import make_engine, make_sessions
+from detector.result import lone_model_decided
 
 if TYPE_CHECKING:  # torch: imported when a version is fitted, not for --list
     from detector.training.adapt import AdaptConfig, PseudoLabel
@@ -71,7 +72,7 @@ def _adapt(args: argparse.Namespace, config: Config, engine: Engine, session: Se
                 store.use(args.use)
                 name = args.use
             print(f"active lone-episode model: {name}")
-            _requeue_alone(config)
+            _say_requeued(requeue_lone_decided(config))
             return 0
         return _fit(args, config, session, store)
     except AdaptedModelError as e:
@@ -169,26 +170,31 @@ def _train(
     store.add(tmp, model_card(Checkpoint.load(tmp)))
     store.use(name)
     print(f"active lone-episode model: {name} ({loss}); `intro-daemon adapt --rollback` goes back")
-    _requeue_alone(config)
+    _say_requeued(requeue_lone_decided(config))
     return 0
 
 
-def _requeue_alone(config: Config) -> None:
+def requeue_lone_decided(config: Config) -> int:
     """The episodes the lone network decided (no season's repetition in their result) go back in the queue, to be
-    decided again by the lone model now active; every other result stays (`rescan` would redo them all: the model
-    version names the lone model too)."""
+    decided again by the lone model now active; every other result stays (db.episodes.has_result: `rescan` too
+    redoes only these). A running service loads the new model and queues them (daemon.adapted.MODEL_CHECK_S).
+    Returns how many."""
     engine = make_engine(config.state.database_url)
     try:
         with make_sessions(engine).begin() as session:
             alone = [
                 record.episode_id
                 for record in summary.latest_detections(session).values()
-                if not {"repetition", "sound"}.intersection(record.signals.split(","))
+                if lone_model_decided(record.signals.split(","))
             ]
             queued = episodes.requeue_done(session, alone)
     finally:
         engine.dispose()
+    return queued
+
+
+def _say_requeued(queued: int) -> None:
     print(
-        f"{queued} episode(s) decided without their season queued again; restart the service "
-        "(systemctl restart intro-daemon) to detect them with it"
+        f"{queued} episode(s) decided without their season queued again: a running service loads the model and "
+        f"detects them within {MODEL_CHECK_S:.0f} s (or `intro-daemon rescan`)"
     )

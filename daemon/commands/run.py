@@ -17,7 +17,7 @@ from daemon import systemd
 from daemon.adapted import worker_config
 from daemon.commands.common import load, prepare, quiet_library_logs
 from daemon.config import Config, ConfigError
-from daemon.detect import DetectorLoadError, load_detector
+from daemon.detect import DetectorLoadError, LoadedDetector, load_detector
 from daemon.detector_process import DetectorPool
 from daemon.fingerprints import DatabaseStore
 from daemon.publish.pusher import make_pusher
@@ -42,20 +42,27 @@ def main(args: argparse.Namespace) -> int:
     _lower_priority(config.worker.nice)  # before the detection process starts: it inherits it
     try:
         store = DatabaseStore(make_sessions(make_engine(config.state.database_url)))
-        if config.worker.detection_process:
-            # Detections in a process of their own (daemon/detector_process.py), closed when idle; it keeps the
-            # fingerprints in the database through its own connection.
-            detector = DetectorPool(
-                worker_config(config), config.state.database_url, unload_after_s=config.worker.unload_after_s
-            ).loaded()
-        else:
+
+        def local_detector(config: Config) -> LoadedDetector:
+            if config.worker.detection_process:
+                # Detections in a process of their own (daemon/detector_process.py), closed when idle; it keeps the
+                # fingerprints in the database through its own connection.
+                return DetectorPool(
+                    worker_config(config), config.state.database_url, unload_after_s=config.worker.unload_after_s
+                ).loaded()
             # The fingerprint store has its own engine: it is used from inside detections, the daemon's from outside.
-            detector = load_detector(worker_config(config), store)
+            return load_detector(worker_config(config), store)
+
+        detector = local_detector(config)
         if config.cluster is not None:
             from daemon.cluster.client import on_cluster
 
             detector = on_cluster(config.cluster, detector, store)
-        daemon = Daemon(config, detector, pusher_factory=make_pusher, on_database_lost=_stop_self)
+        # With a cluster the workers load the shipped models whatever this machine's state folder says.
+        reload = local_detector if config.cluster is None and config.worker.lone_weights is None else None
+        daemon = Daemon(
+            config, detector, pusher_factory=make_pusher, on_database_lost=_stop_self, reload_detector=reload
+        )
         daemon.start()
     except (DetectorLoadError, ConfigError, DatabaseLost) as e:
         systemd.unblock_service_signals()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.adapted import ACTIVE_FILE, SHIPPED, AdaptedModelError, AdaptedModels, worker_config
+from daemon.adapted import ACTIVE_FILE, SHIPPED, ActiveChoice, AdaptedModelError, AdaptedModels, worker_config
 from daemon.config import load_config
 
 
@@ -80,3 +80,19 @@ def test_the_daemon_loads_the_active_version_unless_the_config_names_one_or_a_cl
         "no adapted model 'adapt-20261207-100000'" in caplog.text
         and "shipped lone-episode model is used" in caplog.text
     )
+
+
+def test_a_running_service_sees_each_change_of_the_choice_once(tmp_path: Path):
+    store = AdaptedModels(tmp_path / "state")
+    choice = ActiveChoice(tmp_path / "state")
+    assert not choice.changed()  # nothing adapted yet, nothing changed
+    first = _add(store, tmp_path, "adapt-20261207-100000")
+    assert not choice.changed()  # kept, not made active
+    store.use(first)
+    assert choice.changed() and not choice.changed()
+    store.use(first)  # already active: the file is not written again
+    assert not choice.changed()
+    store.rollback()
+    assert choice.changed() and not choice.changed()
+    (store.dir / ACTIVE_FILE).unlink()
+    assert choice.changed()  # gone: the shipped model again

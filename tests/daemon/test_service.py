@@ -11,6 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from daemon import service
+from daemon.adapted import AdaptedModels, worker_config
+from daemon.commands.adapt import requeue_lone_decided
 from daemon.config import Config, load_config
 from daemon.detect import LoadedDetector
 from daemon.queue import job_id
@@ -265,3 +268,57 @@ def test_results_are_pushed_and_a_publishers_rewrite_is_not_a_new_file(
     detection = running.query(lambda s: episodes.latest_detection(s, episodes.get(s, str(season / "e1.mkv")).id))
     assert isinstance(detection, DetectionRecord)
     assert detection.file_size == (season / "e1.mkv").stat().st_size
+
+
+def test_a_lone_model_made_active_is_taken_up_without_a_restart(
+    tmp_path: Path, lib: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `intro-daemon adapt` leaves (a new active version, the lone-decided episodes pending again) is picked
+    up by the running service: it loads the detector again and redoes those episodes, and only those."""
+    monkeypatch.setattr(service, "MODEL_CHECK_S", 0.2)
+    config = make_config(tmp_path)
+    season = lib / "Show" / "S01"
+    (season / "alone.mkv").write_bytes(b"alone")  # the lone network's answer
+    (season / "sound.mkv").write_bytes(b"SOUND")  # the season's repetition decided it
+    loaded: list[FakeDetector] = []
+
+    def reload(config: Config) -> LoadedDetector:
+        lone = worker_config(config).lone_weights
+        fake = FakeDetector()
+        fake.model_version = f"season-1+{lone.stem if lone else 'seed-1'}/post20"
+        loaded.append(fake)
+        return LoadedDetector(fake.detect, fake.model_version)
+
+    daemon = Daemon(config, reload(config), owner="host:test", reload_detector=reload)
+    daemon.start()
+    sessions = make_sessions(make_engine(config.state.database_url))
+
+    def versions() -> dict[str, str]:
+        with sessions() as s:
+            return {
+                Path(r.episode.path).name: r.model_version
+                for r in s.scalars(select(DetectionRecord).order_by(DetectionRecord.id))
+            }
+
+    def wait_for(expected: dict[str, str]) -> None:
+        deadline = time.monotonic() + 10
+        while versions() != expected:
+            assert time.monotonic() < deadline, f"{versions()} != {expected}"
+            time.sleep(0.05)
+
+    try:
+        wait_for({"alone.mkv": "season-1+seed-1/post20", "sound.mkv": "season-1+seed-1/post20"})
+        store = AdaptedModels(config.state.dir)
+        weights = tmp_path / "adapt-20261207-120000.pt"
+        weights.write_bytes(b"weights")
+        store.use(store.add(weights, "# Model card"))
+        assert requeue_lone_decided(config) == 1
+        wait_for({"alone.mkv": "season-1+adapt-20261207-120000/post20", "sound.mkv": "season-1+seed-1/post20"})
+        assert len(loaded) == 2 and [c[0].name for c in loaded[1].calls] == ["alone.mkv"]
+        store.rollback()
+        assert requeue_lone_decided(config) == 1
+        wait_for({"alone.mkv": "season-1+seed-1/post20", "sound.mkv": "season-1+seed-1/post20"})
+        assert len(loaded) == 3 and [c[0].name for c in loaded[2].calls] == ["alone.mkv"]
+        assert sorted(c[0].name for c in loaded[0].calls) == ["alone.mkv", "sound.mkv"]
+    finally:
+        daemon.stop(5.0)

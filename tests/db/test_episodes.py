@@ -21,7 +21,9 @@ def seen(path: str = "/tv/S1/e1.mkv", size: int = 100, mtime_ns: int = 1) -> See
     return Seen(path, str(Path(path).parent), size, mtime_ns)
 
 
-def record(size: int = 100, mtime_ns: int = 1, model: str = "m1", start_s: float | None = 10.0) -> DetectionRecord:
+def record(
+    size: int = 100, mtime_ns: int = 1, model: str = "m1", start_s: float | None = 10.0, signals: str = "network"
+) -> DetectionRecord:
     return DetectionRecord(
         file_size=size,
         file_mtime_ns=mtime_ns,
@@ -30,7 +32,7 @@ def record(size: int = 100, mtime_ns: int = 1, model: str = "m1", start_s: float
         end_s=None if start_s is None else start_s + 50,
         confidence=None if start_s is None else 0.9,
         duration_s=1300.0,
-        signals="network",
+        signals=signals,
         scores=b"",
         elapsed_s=1.0,
     )
@@ -197,3 +199,28 @@ def test_adopting_a_rewrite_keeps_the_result_current(sessions: sessionmaker[Sess
     with sessions.begin() as s:
         episode = episodes.note_seen(s, seen(size=150, mtime_ns=9))
         assert episode.state == EpisodeState.DONE and episodes.is_up_to_date(s, episode, "m1")
+
+
+@pytest.mark.parametrize(
+    ("signals", "current_after_adapt"),
+    [
+        ("network,repetition,edges", True),
+        ("network,repetition,sound", True),
+        ("network", False),
+        ("network,copies,sibling-unmatched", False),
+    ],
+)
+def test_another_lone_model_redoes_only_the_episodes_it_decided(
+    sessions: sessionmaker[Session], signals: str, current_after_adapt: bool
+) -> None:
+    shipped, adapted = "season-1+seed-1/post20", "season-1+adapt-20261207-120000/post20"
+    episode_id = claimed(sessions)
+    with sessions.begin() as s:
+        episodes.store_detection(s, episode_id, OWNER, record(model=shipped, signals=signals), [])
+    with sessions.begin() as s:
+        episode = s.get_one(Episode, episode_id)
+        assert episodes.is_up_to_date(s, episode, shipped)
+        assert episodes.is_up_to_date(s, episode, adapted) == current_after_adapt
+        # Another season model or post-processing redoes every episode.
+        assert not episodes.is_up_to_date(s, episode, "season-2+seed-1/post20")
+        assert not episodes.is_up_to_date(s, episode, "season-1+seed-1/post21")

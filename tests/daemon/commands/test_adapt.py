@@ -60,15 +60,22 @@ def test_adapt_fits_keeps_and_rolls_back_a_version(
     lib = _library(tmp_path / "lib", clip)
     config_path = write_config(tmp_path, lib)
     config = load_config(config_path)
-    assert rescan(config, config.library.folders, force=False, detector_loader=loader(BySeason())) == 0
+    shipped = BySeason()
+    shipped.model_version = Detector.load(threads=1).model_version  # as if the shipped models had decided
+    assert rescan(config, config.library.folders, force=False, detector_loader=loader(shipped)) == 0
     capsys.readouterr()
 
     assert main(["adapt", "--config", str(config_path), "--epochs", "3", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "9 of 9 results decided by their season's repetition label 3 show(s)" in out
     assert "embedded 9 of 9" in out and "epoch 3/3" in out
-    assert "active lone-episode model: adapt-" in out and "restart the service" in out
+    assert "active lone-episode model: adapt-" in out and "a running service loads the model" in out
     assert "0 episode(s) decided without their season queued again" in out  # all were decided by their season
+    # Nor does `rescan` redo them: another lone model changes nothing its season decided.
+    assert main(["rescan", "--config", str(config_path)]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    with make_sessions(make_engine(config.state.database_url)).begin() as session:
+        assert {d.model_version for d in summary.latest_detections(session).values()} == {shipped.model_version}
 
     assert main(["adapt", "--config", str(config_path), "--list"]) == 0
     listed = capsys.readouterr().out.splitlines()

@@ -1,6 +1,7 @@
 """`intro-daemon run` as a real subprocess with the real detector on generated episodes: slow copies, SIGKILL in
 the middle of a detection, bad files, SIGHUP and SIGTERM. Reads the daemon's SQLite database as it goes."""
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -256,4 +257,30 @@ def test_at_inotify_s_watch_limit_the_rest_is_polled(service: Service) -> None:
     service.wait(lambda: "later.mkv" in service.states(), "a file in the late-polled folder")
     assert service.log_text().count("inotify's watch limit is reached") == 1
     assert "Unable to watch" not in service.log_text()
+    assert service.signal(signal.SIGTERM) == 0
+
+
+def test_a_lone_model_made_active_is_loaded_without_a_restart(service: Service, season_media: list[Path]) -> None:
+    """`intro-daemon adapt --use` beside the running service: it loads the detector with the new lone model and
+    detects again the episode the lone network had decided, stamped with the new version."""
+    from daemon.adapted import AdaptedModels
+    from detector.checkpoint import Checkpoint
+    from detector.weights import MODELS
+
+    service.start()
+    drop_in(season_media[0], service.season / "S01E01.mkv")  # alone in its season: the lone network decides
+    service.wait(lambda: service.states().get("S01E01.mkv") == "done", "the lone episode")
+    ((shipped,),) = service.rows("SELECT model_version FROM detections")
+    # A version as `adapt` keeps them: the shipped lone weights under another version (what they learnt is
+    # adapt's tests' concern; here, which model the running service detects with).
+    name = "adapt-20261207-120000"
+    weights = service.lib.parent / f"{name}.pt"
+    dataclasses.replace(Checkpoint.load(MODELS["seed"]), version=f"seed+{name}").save(weights)
+    store = AdaptedModels(service.db.parent)
+    store.add(weights, "# Model card")
+    assert subprocess.run([*intro_daemon(), "adapt", "--config", str(service.config), "--use", name]).returncode == 0
+    service.wait(lambda: len(service.rows("SELECT id FROM detections")) == 2, "the episode detected again")
+    versions = [v for (v,) in service.rows("SELECT model_version FROM detections ORDER BY id")]
+    assert versions[0] == shipped and f"+seed+{name}/" in versions[1], versions
+    assert "the active lone-episode model changed" in service.log_text()
     assert service.signal(signal.SIGTERM) == 0
