@@ -159,7 +159,8 @@ def _train(
     except ValueError as e:
         print(f"intro-daemon adapt: {e}", file=sys.stderr)
         return 2
-    loss = f"tuning shows' loss {adapted.tune_loss_before:.1f} -> {adapted.tune_loss_after:.1f} per episode"
+    before, after = adapted.tune_loss_before, adapted.tune_loss_after
+    loss = f"loss of the shows judged without them {before:.1f} -> {after:.1f} per episode"
     if not adapted.improved:
         print("not better than the shipped model on the shows it was not fitted on: nothing kept, nothing changed")
         return 0

@@ -6,9 +6,11 @@ hear another make's voices as a theme (docs/training.md, "The position prior"). 
 are decided by repetition, which does not depend on what the network has heard: those answers label the library.
 The two CNNs keep their weights (a library of a few dozen shows would overfit them), so every episode is embedded
 once, by the same code that embeds it at inference; only the LSTM and its head are trained, on the embeddings, as
-in the training rounds' `--freeze-embeddings`, held near the shipped weights. A version counts only when it finds
-more of the labelled intros of shows it was not fitted on than the shipped model does, and it carries the
-signatures of what it was fitted on (detector.domain), so that inference gives it only episodes that look alike.
+in the training rounds' `--freeze-embeddings`, held near the shipped weights. The fit is cross-validated by show:
+each labelled show is judged once by a network fitted on the others, and those judgements pick the epoch and the
+interval parameters and decide whether the version counts (it must find more of the labelled intros than the
+shipped model does); the version is then fitted on every show. It carries the signatures of what it was fitted
+on (detector.domain), so that inference gives it only episodes that look alike.
 
 Three pieces: which results label (pseudo_labels, pure), the episodes embedded (embed_labels, decodes), the fit
 (fit for one group of shows, fit_library one make at a time; no I/O). `intro-daemon adapt`
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,17 +148,21 @@ class AdaptConfig:
     # on two tuning corpora 83 -> 38-46 %); at 3, 71-65 %, and the library's make was learnt as well (docs/training.md).
     anchor: float = 3.0
     seed: int = 0
-    tune_share: float = 0.25  # of the shows, to pick the epoch and the interval parameters on
+    # Shows are judged in this many groups, each by a network fitted on the others. One split (a quarter of the
+    # shows held out) judged a small library by its 4-6 held-out intros: which shows those were moved the held-out
+    # shows of the library's make by up to 32 points; judged by all of them, by 7 (docs/training.md).
+    folds: int = 4
 
 
 @dataclass(frozen=True)
 class Adapted:
     checkpoint: Checkpoint
-    improved: bool  # more of the tuning shows' labelled intros found (or as many, with fewer false ones)
-    tune_loss_before: float  # the tuning shows' summed BCE per episode, starting weights
-    tune_loss_after: float  # the same, the weights kept
-    before: Found  # the tuning shows' intros found by the starting weights
-    after: Found  # by the weights kept
+    improved: bool  # more of the labelled intros found by networks that did not see their show (or as many, with
+    # fewer false ones) than by the starting weights
+    tune_loss_before: float  # every labelled episode's summed BCE, starting weights, per episode
+    tune_loss_after: float  # the same, each show judged by the network fitted without it, at the epoch kept
+    before: Found  # the labelled intros found by the starting weights
+    after: Found  # by networks that did not see their show, at the epoch and interval parameters kept
 
 
 @dataclass(frozen=True)
@@ -182,8 +188,9 @@ def fit(
     cfg: AdaptConfig = AdaptConfig(),
     progress: Callable[[str], None] = log.info,
 ) -> Adapted:
-    """`start` (a seed model) with its LSTM and head trained further on the embedded episodes. Raises ValueError
-    when they come from too few shows to fit and tune on."""
+    """`start` (a seed model) with its LSTM and head trained further on the embedded episodes, judged show by
+    show (cfg.folds groups, each by a network fitted on the others), then fitted on them all. Raises ValueError
+    when they come from too few shows."""
     if start.dims.n_extra:
         raise ValueError(f"{start.version} is a season model; the lone-episode model is a seed model")
     shows = sorted({e.show for e in episodes})
@@ -193,61 +200,61 @@ def fit(
             f"episodes decided by repetition) of at least {MIN_SHOWS} shows"
         )
     started = time.monotonic()
-    torch.manual_seed(cfg.seed)
-    rng = torch.Generator().manual_seed(cfg.seed)
     random.Random(cfg.seed).shuffle(shows)
-    tune_shows = set(shows[: max(1, round(len(shows) * cfg.tune_share))])
-    fitting = [e for e in episodes if e.show not in tune_shows]
-    tuning = [e for e in episodes if e.show in tune_shows]
-    model = start.network()
-    for module in (model.audio, model.image):
-        module.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    anchor = [p.detach().clone() for p in params]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
-    before = _tune_loss(model, tuning)
-    best_loss, best_state, best_epoch = before, _copy(model), 0
-    history: list[dict[str, object]] = [{"epoch": 0, "train_loss": None, "tune_loss": round(before, 3)}]
-    progress(f"epoch 0 (the starting weights): tune loss {before:.2f}")
-    for epoch in range(1, cfg.epochs + 1):
-        train_loss = _epoch(model, optimizer, fitting, rng, anchor, cfg.anchor)
-        schedule.step()
-        tune_loss = _tune_loss(model, tuning)
-        history.append({"epoch": epoch, "train_loss": round(train_loss, 3), "tune_loss": round(tune_loss, 3)})
-        progress(f"epoch {epoch}/{cfg.epochs}: train loss {train_loss:.2f}/episode, tune loss {tune_loss:.2f}")
-        if tune_loss < best_loss:
-            best_loss, best_state, best_epoch = tune_loss, _copy(model), epoch
-    model.load_state_dict(best_state)
-    intervals = start.intervals
-    tuned = None
-    found_before = _found(start.network(), start.intervals, tuning)
+    folds = [set(shows[k :: min(cfg.folds, len(shows))]) for k in range(min(cfg.folds, len(shows)))]
+    judged: list[Embedded] = []  # every episode, in the order of `scores`' lists
+    scores: list[list[np.ndarray]] = [[] for _ in range(cfg.epochs + 1)]  # per epoch, by networks without the show
+    train_losses: list[list[float]] = [[] for _ in range(cfg.epochs + 1)]
+    for k, fold in enumerate(folds, 1):
+        fitting = [e for e in episodes if e.show not in fold]
+        held = [e for e in episodes if e.show in fold]
+        progress(f"fold {k}/{len(folds)}: fitted on {len(fitting)} episodes, judged on {len(held)} of other shows")
+        for epoch, (model, train_loss) in enumerate(_training(start, fitting, cfg.epochs, cfg)):
+            scores[epoch] += _scores(model, held)
+            train_losses[epoch].append(train_loss)
+        judged += held
+    truths = [e.labels.numpy() for e in judged]
+    losses = [mean_loss(truths, epoch_scores) for epoch_scores in scores]
+    history: list[dict[str, object]] = []
+    for epoch, loss in enumerate(losses):
+        mean_train = round(float(np.mean(train_losses[epoch])), 3) if epoch else None
+        history.append({"epoch": epoch, "train_loss": mean_train, "tune_loss": round(loss, 3)})
+        progress(f"epoch {epoch}/{cfg.epochs}: shows judged by networks without them, loss {loss:.2f}/episode")
+    best_epoch = int(np.argmin(losses))
+    intervals, tuned = start.intervals, None
+    found_before = _found(start.intervals, judged, scores[0])
     found_after = found_before
     if best_epoch:
-        # The network's scores moved: its threshold and DBSCAN's parameters are picked again, on the same shows.
-        found, tuned = tune_intervals([e.intro for e in tuning], _scores(model, tuning))
+        # The network's scores moved: its threshold and DBSCAN's parameters are picked again, on the same judgements.
+        found, tuned = tune_intervals([e.intro for e in judged], scores[best_epoch])
         intervals = replace(
             start.intervals, threshold=found.threshold, eps_s=found.eps_s, min_samples=found.min_samples
         )
-        found_after = _found(model, intervals, tuning)
-    progress(f"tuning shows, alone: starting weights {found_before}; adapted {found_after}")
+        found_after = _found(intervals, judged, scores[best_epoch])
+    progress(f"every show judged without it, alone: starting weights {found_before}; adapted {found_after}")
+    improved = best_epoch != 0 and found_after.beats(found_before)
+    model = start.network()
+    if improved:
+        progress(f"fitting on all {len(episodes)} episodes, {best_epoch} epoch(s)")
+        *_, (model, _) = _training(start, episodes, best_epoch, cfg)  # one network, trained epoch after epoch
     card = {
         **{k: v for k, v in start.card.items() if k not in ("held_out", "history", "tune_report", "tune_corpus")},
         "trained": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "corpus": f"{start.card.get('corpus')} (as {start.version}), then this library's results (pseudo-labels)",
         "earlier_rounds": [*start.card.get("earlier_rounds", []), round_summary(start)],
         "adapted_from": start.version,
-        "train_config": {"adapt": True, **asdict(cfg)},
-        "fit_shows": sorted(e for e in set(shows) - tune_shows),
-        "tune_shows": sorted(tune_shows),
-        "fit_episodes": len(fitting),
-        "tune_episodes": len(tuning),
+        "train_config": {"adapt": True, **asdict(cfg), "epochs_kept": best_epoch},
+        "fit_shows": sorted(shows),
+        "tune_shows": [],
+        "folds": [sorted(fold) for fold in folds],
+        "fit_episodes": len(episodes),
+        "tune_episodes": 0,
         "pseudo_labels": {
             "episodes": len(episodes),
             "with_intro": sum(e.intro is not None for e in episodes),
             "shows": len(shows),
-            "tune_loss_before": round(before, 1),
-            "tune_loss_after": round(best_loss, 1),
+            "tune_loss_before": round(losses[0], 1),
+            "tune_loss_after": round(losses[best_epoch], 1),
             "tune_found_before": str(found_before),
             "tune_found_after": str(found_after),
         },
@@ -261,8 +268,29 @@ def fit(
     checkpoint = replace(
         start, version=version, intervals=intervals, state_dict=model.state_dict(), card=card, domain=domain
     )
-    improved = best_epoch != 0 and found_after.beats(found_before)
-    return Adapted(checkpoint, improved, before, best_loss, found_before, found_after)
+    return Adapted(checkpoint, improved, losses[0], losses[best_epoch], found_before, found_after)
+
+
+def _training(
+    start: Checkpoint, episodes: Sequence[Embedded], epochs: int, cfg: AdaptConfig
+) -> Iterator[tuple[IntroNet, float]]:
+    """The network after each epoch on `episodes` (the starting weights first, with loss 0), the same steps for
+    the same seed: a fold's run and the final fit agree up to the epoch kept. The learning rate anneals over
+    cfg.epochs whatever `epochs` is."""
+    torch.manual_seed(cfg.seed)
+    rng = torch.Generator().manual_seed(cfg.seed)
+    model = start.network()
+    for module in (model.audio, model.image):
+        module.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    anchor = [p.detach().clone() for p in params]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
+    yield model, 0.0
+    for _ in range(epochs):
+        train_loss = _epoch(model, optimizer, episodes, rng, anchor, cfg.anchor)
+        schedule.step()
+        yield model, train_loss
 
 
 def fit_library(
@@ -345,9 +373,9 @@ def _scores(model: IntroNet, episodes: Sequence[Embedded]) -> list[np.ndarray]:
     return [torch.sigmoid(model.classify(e.embedding.float().unsqueeze(0))[0]).numpy() for e in episodes]
 
 
-def _found(model: IntroNet, intervals: IntervalParams, episodes: Sequence[Embedded]) -> Found:
+def _found(intervals: IntervalParams, episodes: Sequence[Embedded], scores: Sequence[np.ndarray]) -> Found:
     right = false = 0
-    for e, s in zip(episodes, _scores(model, episodes), strict=True):
+    for e, s in zip(episodes, scores, strict=True):
         intro = find_intro(s, intervals)
         if intro is not None and intro.duration_s > LONE_MAX_INTRO_S:
             intro = None
@@ -357,12 +385,3 @@ def _found(model: IntroNet, intervals: IntervalParams, episodes: Sequence[Embedd
             right += abs(intro.start_s - e.intro[0]) <= 2.0 and abs(intro.end_s - e.intro[1]) <= 2.0
     with_intro = sum(e.intro is not None for e in episodes)
     return Found(right, with_intro, false, len(episodes) - with_intro)
-
-
-def _tune_loss(model: IntroNet, episodes: Sequence[Embedded]) -> float:
-    """The tuning episodes' summed BCE per episode, whole episodes, as inference reads them."""
-    return mean_loss([e.labels.numpy() for e in episodes], _scores(model, episodes))
-
-
-def _copy(model: IntroNet) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -34,7 +34,10 @@ def model_card(checkpoint: Checkpoint) -> str:
         *([_library_line(c)] if "pseudo_labels" in c else []),
         f"- corpus: {c.get('corpus')}",
         f"- fitting shows ({c.get('fit_episodes')} episodes): {', '.join(c.get('fit_shows', []))}",
-        f"- tuning shows ({c.get('tune_episodes')} episodes; pick the epoch and the interval parameters): "
+        f"- judged show by show, each group by a network fitted on the others (pick the epoch and the interval "
+        f"parameters, and whether the version is kept): {'; '.join(', '.join(fold) for fold in c['folds'])}"
+        if "folds" in c
+        else f"- tuning shows ({c.get('tune_episodes')} episodes; pick the epoch and the interval parameters): "
         f"{', '.join(c.get('tune_shows', []))}"
         + (f" (from {c['tune_corpus']}: held-out recordings)" if c.get("tune_corpus") else ""),
         *(
@@ -75,7 +78,7 @@ def _library_line(c: dict[str, object]) -> str:
     assert isinstance(labels, dict)
     return (
         f"- library: {labels['episodes']} episodes ({labels['with_intro']} with an intro) of "
-        f"{labels['shows']} shows, labelled by their seasons' repetition; tuning shows' loss "
+        f"{labels['shows']} shows, labelled by their seasons' repetition; loss of the shows judged without them "
         f"{labels['tune_loss_before']} -> {labels['tune_loss_after']} per episode"
     )
 
