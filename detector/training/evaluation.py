@@ -180,13 +180,15 @@ def report_lines(labelled: Sequence[Labelled]) -> list[str]:
 
 
 def episode_lines(labelled: Sequence[Labelled]) -> list[str]:
-    """One line per episode: the true and the marked interval and the verdict, to see which shows fail and how."""
+    """One line per episode: the true and the marked interval, the verdict and the signals that decided, to see
+    which shows fail and how."""
 
     def span(x: tuple[float, float] | None) -> str:
         return "-" if x is None else f"{x[0]:7.1f}-{x[1]:7.1f} s"
 
     return [
-        f"{x.path}: truth {span(x.outcome.truth)}, marked {span(x.outcome.predicted)}: {verdict(x.outcome)}"
+        f"{x.path}: truth {span(x.outcome.truth)}, marked {span(x.outcome.predicted)}: {verdict(x.outcome)} "
+        f"({','.join(x.signals)})"
         for x in labelled
     ]
 

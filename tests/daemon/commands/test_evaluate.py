@@ -25,9 +25,11 @@ def test_eval_prints_the_report_and_with_episodes_one_line_per_episode(season_me
         (line,) = [x for x in out if x.startswith(f"{ep.path}: truth ")]
         expected = f"{ep.intro.start_s:7.1f}-{ep.intro.end_s:7.1f} s" if ep.intro else "-"
         assert line.startswith(f"{ep.path}: truth {expected}, marked ")
-        assert line.endswith(
+        verdict, signals = line.rsplit(" (", 1)
+        assert verdict.endswith(
             ("within +-1 s", "within +-2 s", "within +-3 s", "than 3 s", "MISSED", "FALSE intro", "none marked")
         )
+        assert signals.endswith(")") and signals[:-1]  # what decided, e.g. network,repetition,cuts
     # One row per place an intro starts in (the per-position table), counting every episode in at least one.
     rows = {row for ep in truths for row in intro_positions(ep)}
     for row in rows:
