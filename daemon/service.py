@@ -233,6 +233,12 @@ class Daemon:
                     self.worker.model_version,
                 )
                 return False
+            except Exception:  # whatever else went wrong loading it, the detections go on
+                log.exception(
+                    "the active lone-episode model changed, but loading it failed; detections go on with model %s",
+                    self.worker.model_version,
+                )
+                return False
             stop_old, self._stop_detector = self._stop_detector, detector.stop
             self.worker.use(detector)
         stop_old()  # idle detection processes exit; one still detecting ends when its episode is done

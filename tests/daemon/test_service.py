@@ -322,3 +322,34 @@ def test_a_lone_model_made_active_is_taken_up_without_a_restart(
         assert sorted(c[0].name for c in loaded[0].calls) == ["alone.mkv", "sound.mkv"]
     finally:
         daemon.stop(5.0)
+
+
+def test_a_lone_model_that_cannot_be_loaded_leaves_the_detections_going(
+    tmp_path: Path, lib: Path, fake_detector: FakeDetector, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = make_config(tmp_path)
+    season = lib / "Show" / "S01"
+
+    def broken(config: Config) -> LoadedDetector:
+        raise RuntimeError("weights unreadable")
+
+    daemon = Daemon(config, LoadedDetector(fake_detector.detect, "fake-1"), owner="host:test", reload_detector=broken)
+    daemon.start()
+    sessions = make_sessions(make_engine(config.state.database_url))
+    try:
+        store = AdaptedModels(config.state.dir)
+        weights = tmp_path / "adapt-20261207-120000.pt"
+        weights.write_bytes(b"weights")
+        store.use(store.add(weights, "# Model card"))
+        (season / "e1.mkv").write_bytes(b"one")
+        deadline = time.monotonic() + 10
+        while True:
+            with sessions() as s:
+                episode = episodes.get(s, str(season / "e1.mkv"))
+                if episode is not None and episode.state == "done":
+                    break
+            assert time.monotonic() < deadline, "the episode was not detected"
+            time.sleep(0.05)
+        assert "loading it failed; detections go on with model fake-1" in caplog.text
+    finally:
+        daemon.stop(5.0)
