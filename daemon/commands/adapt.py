@@ -1,14 +1,15 @@
 """`intro-daemon adapt`: fit the network that decides episodes without siblings to this library, from the results
 its complete seasons got by repetition (detector/training/adapt.py), and keep the versions.
 
-    intro-daemon adapt                 fit a new version; make it active when it beats the current one
+    intro-daemon adapt                 fit a new version; make it active when it beats the shipped model on shows
+                                       it was not fitted on
     intro-daemon adapt --list          the versions kept, the active one marked
     intro-daemon adapt --use NAME      make a kept version (or "shipped") the active one
     intro-daemon adapt --rollback      go back to the version active before
 
-The daemon reads the choice when it starts (daemon/adapted.py): restart the service to use a new one. A change of
-the active model puts the episodes the lone network decided back in the queue; every other result stays (`rescan`
-would detect the whole library again: the model version names the lone model too).
+A change of the active model puts the episodes the lone network decided back in the queue; every other result
+stays, for `rescan` too (db.episodes.has_result). A running service notices the change and loads the new model
+(daemon.adapted.ActiveChoice), no restart.
 """
 
 from __future__ import annotations
