@@ -48,6 +48,9 @@ class ModelDims:
     dropout: float = 0.5  # on the 1000-d embedding: the CNNs otherwise memorise the training shows
     context_s: int = 0  # 0: the LSTM reads the whole episode (the seed); N: each second's N-second window
     lookahead_s: int = 0  # of a window's seconds, how many follow the second it classifies
+    # With a window: read it forwards up to its second and backwards down to it (two LSTM states side by side), so
+    # that the second's logit is read where the second is, not lookahead_s steps after it.
+    two_sided: bool = False
 
     def __post_init__(self) -> None:
         if self.n_sound not in (0, 1):
@@ -57,6 +60,8 @@ class ModelDims:
                 f"a window of {self.context_s} s with {self.lookahead_s} s after its second: need 0 <= lookahead_s "
                 "< context_s (context_s 0: the whole episode, no lookahead)"
             )
+        if self.two_sided and not self.context_s:
+            raise ValueError("two_sided reads a window from both ends: it needs context_s")
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -135,8 +140,10 @@ class IntroNet(nn.Module):
         self.audio = EmbeddingAudio(dims)
         self.image = EmbeddingImage(dims)
         self.dropout = nn.Dropout(dims.dropout)
-        self.lstm = nn.LSTM(self.embedding_width + dims.n_extra, dims.hidden, batch_first=True)
-        self.head = nn.Linear(dims.hidden, 1)
+        self.lstm = nn.LSTM(
+            self.embedding_width + dims.n_extra, dims.hidden, batch_first=True, bidirectional=dims.two_sided
+        )
+        self.head = nn.Linear(dims.hidden * (2 if dims.two_sided else 1), 1)
 
     @property
     def embedding_width(self) -> int:
@@ -195,18 +202,40 @@ def windowed_lstm(lstm: nn.LSTM, x: torch.Tensor, context_s: int, lookahead_s: i
     """(B, N, D) -> (B, N, hidden): second t's output is `lstm` run from its zero state over seconds
     t - (context_s - 1 - lookahead_s) .. t + lookahead_s, the file's first and last seconds repeated past its ends
     (more of what is there, not a sign of where the file starts). nn.LSTM's own arithmetic, gate order i, f, g, o;
-    the input projection is computed once per second instead of once per window."""
-    assert lstm.num_layers == 1 and not lstm.bidirectional and lstm.batch_first
+    the input projection is computed once per second instead of once per window.
+
+    A bidirectional `lstm` (ModelDims.two_sided) -> (B, N, 2 * hidden): its forward direction over the window's
+    seconds up to t, its reverse direction over t + lookahead_s down to t; both end on t, so a second's logit does
+    not have to be carried lookahead_s steps (a one-way read blurs an intro's ends by about that much)."""
+    assert lstm.num_layers == 1 and lstm.batch_first
     before = context_s - 1 - lookahead_s
     assert before >= 0, f"lookahead_s {lookahead_s} must be under context_s {context_s}"
+    if not lstm.bidirectional:
+        return _windows(lstm, x, "", before, lookahead_s)
+    forward = _windows(lstm, x, "", before, 0)
+    backward = _windows(lstm, x, "_reverse", 0, lookahead_s, reverse=True)
+    return torch.cat([forward, backward], dim=-1)
+
+
+def _windows(
+    lstm: nn.LSTM, x: torch.Tensor, direction: str, before: int, after: int, reverse: bool = False
+) -> torch.Tensor:
+    """(B, N, D) -> (B, N, hidden): one direction's weights run over seconds t - before .. t + after for every t
+    (read from the last to the first with `reverse`)."""
     b, n, _ = x.shape
+    span = before + 1 + after
     weight = lstm.get_parameter
-    projected = x @ weight("weight_ih_l0").T + weight("bias_ih_l0") + weight("bias_hh_l0")  # (B, N, 4 * hidden)
+    projected = (
+        x @ weight(f"weight_ih_l0{direction}").T + weight(f"bias_ih_l0{direction}") + weight(f"bias_hh_l0{direction}")
+    )  # (B, N, 4 * hidden)
     padded = torch.cat(
-        [projected[:, :1].expand(b, before, -1), projected, projected[:, -1:].expand(b, lookahead_s, -1)], dim=1
+        [projected[:, :1].expand(b, before, -1), projected, projected[:, -1:].expand(b, after, -1)], dim=1
     )
-    windows = padded.unfold(1, context_s, 1).permute(0, 1, 3, 2).reshape(b * n, context_s, -1)
-    out = [_recur(weight("weight_hh_l0"), windows[i : i + WINDOW_CHUNK]) for i in range(0, b * n, WINDOW_CHUNK)]
+    windows = padded.unfold(1, span, 1).permute(0, 1, 3, 2).reshape(b * n, span, -1)
+    if reverse:
+        windows = windows.flip(1)
+    weight_hh = weight(f"weight_hh_l0{direction}")
+    out = [_recur(weight_hh, windows[i : i + WINDOW_CHUNK]) for i in range(0, b * n, WINDOW_CHUNK)]
     return torch.cat(out).reshape(b, n, -1)
 
 

@@ -27,7 +27,8 @@ def model_card(checkpoint: Checkpoint) -> str:
         + "; regenerate rather than edit.",
         "",
         f"- sequence: each second from the LSTM over its own {checkpoint.dims.context_s} s window "
-        f"({checkpoint.dims.lookahead_s} s after it), wherever it is in the file"
+        f"({checkpoint.dims.lookahead_s} s after it{', read from both ends' if checkpoint.dims.two_sided else ''}), "
+        "wherever it is in the file"
         if checkpoint.dims.context_s
         else "- sequence: the LSTM reads the whole episode from its first second (the seed)",
         f"- trained: {c.get('trained')} in {c.get('train_seconds')} s on this machine's CPU",

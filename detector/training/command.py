@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -103,6 +104,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lookahead-s", type=int, default=None, help="with --context-s: how many of its seconds follow the second"
+    )
+    parser.add_argument(
+        "--two-sided",
+        action="store_true",
+        help="with --context-s: read each window forwards up to its second and backwards down to it (a one-way "
+        "read gives the second's logit --lookahead-s steps after it, which blurs an intro's ends)",
     )
     parser.add_argument(
         "--retune-rule",
@@ -209,18 +216,21 @@ def run(args: argparse.Namespace) -> int:
     dims = ModelDims(n_extra=len(RepetitionFeatures.FEATURE_NAMES) if args.season_context else 0)
     init = Checkpoint.load(args.init) if args.init else None
     # What the options change in the network's dimensions, on a new network and on the starting weights alike.
-    changes: dict[str, int] = {
+    changes: dict[str, Any] = {
         k: v for k, v in (("context_s", args.context_s), ("lookahead_s", args.lookahead_s)) if v is not None
     }
     if args.sound_features:
         changes["n_sound"] = 1
+    if args.two_sided:
+        changes["two_sided"] = True
     try:
         dims = replace(dims, **changes)
         if init is not None:
-            # The window changes no weight's shape (the sound measure widens the LSTM's input: loop.widened).
+            # The window changes no weight's shape (the sound measure widens the LSTM's input, a two-sided
+            # read adds its reverse direction: loop.widened).
             init = replace(init, dims=replace(init.dims, **changes))
     except ValueError as e:
-        raise SystemExit(f"--context-s/--lookahead-s: {e}") from None
+        raise SystemExit(f"--context-s/--lookahead-s/--two-sided: {e}") from None
     if init is not None and init.dims.n_extra != dims.n_extra:
         raise SystemExit(
             f"{args.init}: a {'season' if init.dims.n_extra else 'seed'} model; pass --season-context "

@@ -50,9 +50,11 @@ class TrainConfig:
 
 
 def widened(state: Mapping[str, torch.Tensor], model: IntroNet) -> dict[str, torch.Tensor]:
-    """Starting weights for a model with sound measures the starting one lacked: the LSTM's input weights get zero
-    columns for them (between the CNNs' embeddings and any extra features), so training starts from what the
-    starting weights do and learns what the measures add."""
+    """Starting weights for a model the options changed. Sound measures the starting one lacked: the LSTM's input
+    weights get zero columns for them (between the CNNs' embeddings and any extra features), so training starts
+    from what the starting weights do and learns what the measures add. A window read from both ends (two_sided):
+    the reverse direction and the wider head start from the new model's own random weights, the CNNs and the
+    forward direction from the starting ones."""
     state = dict(state)
     key = "lstm.weight_ih_l0"
     wanted = model.lstm.input_size
@@ -62,6 +64,9 @@ def widened(state: Mapping[str, torch.Tensor], model: IntroNet) -> dict[str, tor
         w = state[key]
         zeros = w.new_zeros(w.shape[0], wanted - have)
         state[key] = torch.cat([w[:, :cnn], zeros, w[:, cnn:]], dim=1)
+    for name, fresh in model.state_dict().items():
+        if name.startswith(("lstm.", "head.")) and (name not in state or state[name].shape != fresh.shape):
+            state[name] = fresh
     return state
 
 

@@ -83,6 +83,30 @@ def test_a_windowed_second_is_the_lstm_run_over_its_window_from_the_zero_state()
     assert torch.allclose(out[:, 2], edge[:, -1], atol=1e-5)
 
 
+def test_a_two_sided_window_ends_both_directions_on_its_second():
+    # Forwards over the 8 seconds up to second 20, backwards over seconds 23 down to 20: both read last what is at 20.
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(6, 5, batch_first=True, bidirectional=True)
+    x = torch.randn(2, 40, 6)
+    with torch.no_grad():
+        out = windowed_lstm(lstm, x, context_s=12, lookahead_s=3)
+        forward, _ = lstm(x[:, 12:21])
+        backward, _ = lstm(x[:, 20:24])
+        last, _ = lstm(torch.cat([x[:, 38:], x[:, -1:].expand(2, 2, 6)], dim=1))  # second 38: the last one repeated
+    assert out.shape == (2, 40, 10)
+    assert torch.allclose(out[:, 20, :5], forward[:, -1, :5], atol=1e-5)
+    assert torch.allclose(out[:, 20, 5:], backward[:, 0, 5:], atol=1e-5)
+    assert torch.allclose(out[:, 38, 5:], last[:, 0, 5:], atol=1e-5)
+
+
+def test_a_two_sided_network_gives_a_logit_per_second_and_needs_a_window():
+    net = IntroNet(ModelDims(context_s=10, lookahead_s=3, two_sided=True)).eval()
+    with torch.no_grad():
+        assert net.classify(torch.randn(1, 25, 1000)).shape == (1, 25)
+    with pytest.raises(ValueError, match="context_s"):
+        ModelDims(two_sided=True)
+
+
 def test_a_windowed_network_scores_content_not_the_second_it_sits_at():
     # What issue 25 found: a whole-episode LSTM counts seconds from its start. Windowed, the same input gives the
     # same score at every second, and moving content moves its scores with it.

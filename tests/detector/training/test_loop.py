@@ -10,7 +10,7 @@ from detector.intervals import IntervalParams
 from detector.model import IntroNet, ModelDims
 from detector.training.card import model_card, round_summary
 from detector.training.dataset import Example, siblings_of
-from detector.training.loop import TrainConfig, _make_optimizer, split_by_show, train, train_epoch
+from detector.training.loop import TrainConfig, _make_optimizer, split_by_show, train, train_epoch, widened
 from detector.training.tuning import tune_figures
 from tests.detector.training.examples import example
 
@@ -105,3 +105,16 @@ def test_the_mean_of_the_last_epochs_is_a_candidate(examples: list[Example]):
     _, tune = split_by_show(examples, cfg.tune_shows, cfg.seed)
     loss, _ = tune_figures(model, tune, siblings_of(examples))
     assert abs(loss - best["tune_loss"]) < 1e-2  # type: ignore[index]
+
+
+def test_a_one_way_network_starts_a_two_sided_one_with_its_cnns_and_forward_direction():
+    one_way = IntroNet(ModelDims(context_s=30, lookahead_s=10))
+    two_sided = IntroNet(ModelDims(context_s=30, lookahead_s=10, two_sided=True))
+    fresh = {k: v.clone() for k, v in two_sided.state_dict().items()}
+    two_sided.load_state_dict(widened(one_way.state_dict(), two_sided))
+    state = two_sided.state_dict()
+    for name in ("audio.window.weight", "image.project.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0"):
+        assert torch.equal(state[name], one_way.state_dict()[name]), name
+    # what the one-way network has no weights for keeps the new network's own
+    assert torch.equal(state["lstm.weight_hh_l0_reverse"], fresh["lstm.weight_hh_l0_reverse"])
+    assert state["head.weight"].shape == (1, 600) and torch.equal(state["head.weight"], fresh["head.weight"])
