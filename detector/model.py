@@ -11,6 +11,8 @@ The seed's LSTM reads the whole episode from its first second (`context_s = 0`).
 at every file's first second, it can count seconds, and it learned that the first seconds are the intro (issue
 25). With `context_s = N` each second's logit comes from the same LSTM run over the N seconds around it only
 (`lookahead_s` of them after it), from the zero state: what it hears and sees there, wherever that is in the file.
+`two_sided` reads that window forwards up to the second and backwards down to it, so that the logit is taken where
+the second is rather than `lookahead_s` steps after it (a one-way read blurs an intro's ends by about that much).
 
 The audio CNN runs once over the whole silence-padded spectrogram of an episode instead of once per overlapping
 window: its time pooling brings it to one column per second, and a Conv1d of kernel WINDOW_S over those columns is
