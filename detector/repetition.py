@@ -74,6 +74,8 @@ class RepetitionFeatures:
     picture_offset_s: np.ndarray
     # (n_siblings,) seconds of each sibling's analysed span (its codes end there); None: not known.
     sibling_seconds: np.ndarray | None = None
+    # (n_siblings, n_seconds) each sibling's audio similarity (audio_similarity is their maximum); None: not kept.
+    audio_similarities: np.ndarray | None = None
 
     @property
     def n_seconds(self) -> int:
@@ -263,6 +265,7 @@ def repetition_scores(
         picture_match=picture_match,
         picture_offset_s=picture_offset_s,
         sibling_seconds=np.array([sibling.n_seconds for sibling in siblings], dtype=np.int64),
+        audio_similarities=audio_similarity,
     )
 
 

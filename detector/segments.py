@@ -15,8 +15,8 @@ a clip quoted from there is not seen):
 - Where the file names give the episodes' order (S01E03; detector.season.episode_number), a recap's clips come
   from earlier episodes only, their cold opens included, and a preview's from the next episode only: a season's
   first episode has no recap, its last no preview.
-Both quoted kinds are clips repeated by few siblings; seconds most siblings repeat (intro, credits) are never a
-quote. The siblings' intros and credits are placed from the offsets at which they repeat this episode's.
+Both quoted kinds are clips repeated closely by few siblings; seconds most siblings repeat closely (intro, credits)
+are never a quote, but inside a recap or a preview they do not cut it in two (the season's score under a clip). The siblings' intros and credits are placed from the offsets at which they repeat this episode's.
 
 Sound only: a credits card over silence, or credits over footage whose music no sibling shares, is not found here.
 """
@@ -45,6 +45,12 @@ MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a sing
 # dialogue repeats too, but less closely.
 QUOTE_SIMILARITY = 0.6
 QUOTE_GAP_S = 4.0  # clips of one recap or preview are cut together; a wider gap ends it
+# Seconds between quotes that the quoted sibling repeats less closely (a quiet word, another encode), or that other
+# siblings repeat closely too (the season's score under the clip), neither start nor end a recap or a preview, and
+# do not count as a gap in one, up to MAX_BRIDGED_GAP_S: past that, story that shares the season's score with the
+# next episode joined the preview (data/seg-tune2).
+BRIDGE_SIMILARITY = 0.5
+MAX_BRIDGED_GAP_S = 6.0
 SHARED_GAP_S = 3.0  # gaps of this length inside a run of credits music are closed (a quiet bar, a swap of cue)
 # A run of shared sound ends where most siblings go on repeating it at other offsets than before: another piece of
 # music begins (a score cue or a montage the season also uses, just before the credits).
@@ -87,6 +93,7 @@ class _Season:
     at_s: np.ndarray  # (n_siblings, n_seconds): the sibling's time of the match (NaN where none)
     lengths_s: np.ndarray  # (n_siblings,) the siblings' lengths
     similarity: np.ndarray  # (n_seconds,) how closely the best-matching sibling repeats each second (0..1)
+    similarities: np.ndarray  # (n_siblings, n_seconds) how closely each sibling repeats each second (0..1)
 
     @property
     def n_seconds(self) -> int:
@@ -128,12 +135,12 @@ def find_segments(
     recap_from = np.where(earlier & (intro is not None), 0.0, story_from)
     clips = _clips(target, known, _unread(target, intro, duration_s))
     found: list[Segment] = []
-    recap = _recap(_quoted(season, clips, recap_from, story_until, earlier | unknown), intro)
+    recap = _recap(*_quoted(season, clips, recap_from, story_until, earlier | unknown), intro)
     if recap is not None:
         found.append(recap)
     ending = ending_from(duration_s, intro)
     preview = _preview(
-        _quoted(season, clips, story_from, story_until, following | unknown), ending, credits, duration_s
+        *_quoted(season, clips, story_from, story_until, following | unknown), ending, credits, duration_s
     )
     if credits is not None:
         if preview is not None and preview.start_s >= credits.start_s:
@@ -187,7 +194,14 @@ def _match(target: Fingerprints, siblings: Sequence[Fingerprints], unread: tuple
 
     lengths_s = np.array([len(s.audio) * s.audio_step_s for s in others])
     at_s = np.where(matched, at_s, np.nan)
-    return _Season(whole(matched, False), whole(at_s, np.nan), lengths_s, whole(repetition.audio_similarity, 0.0))
+    assert repetition.audio_similarities is not None
+    return _Season(
+        whole(matched, False),
+        whole(at_s, np.nan),
+        lengths_s,
+        whole(repetition.audio_similarity, 0.0),
+        whole(repetition.audio_similarities, 0.0),
+    )
 
 
 def _sibling_times(season: _Season, intro: Intro | None) -> np.ndarray:
@@ -287,15 +301,19 @@ def _quoted(
     story_from: np.ndarray,
     story_until: np.ndarray,
     sources: np.ndarray,
-) -> np.ndarray:
-    """(n_seconds,) bool: seconds that a sibling among `sources` (n_siblings,) has as story, between story_from
-    and story_until in it, and repeats closely (the audio codes) or sample for sample (the landmarks' clips); and
-    that fewer than half of the siblings repeat (what most repeat is the season's own: the intro, the credits, a
-    score cue). So a scene that a preview and a later episode's recap both quote is lost to the preview in a season
-    of four or five."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n_seconds,) bool each: the quoted seconds, and those that only bridge quotes.
+
+    Quoted: seconds that a sibling among `sources` (n_siblings,) has as story, between story_from and story_until
+    in it, and repeats closely (the audio codes) or sample for sample (the landmarks' clips); and that fewer than
+    half of the siblings repeat closely (what most repeat is the season's own: the intro, the credits, a score cue;
+    a sibling that repeats a second loosely, the season's score under other lines, does not make it so). So a
+    scene that a preview and a later episode's recap both quote is lost to the preview in a season of four or five.
+    Bridging: the other seconds such a sibling has as story and repeats at least BRIDGE_SIMILARITY closely."""
     at = np.nan_to_num(season.at_s, nan=-1.0)
     story = season.matched & (at >= story_from[:, None]) & (at < story_until[:, None]) & sources[:, None]
-    quoted = story.any(axis=0) & (season.similarity >= QUOTE_SIMILARITY)
+    close = season.similarities >= QUOTE_SIMILARITY
+    quoted = (story & close).any(axis=0)
     centres = np.arange(season.n_seconds) + 0.5
     for j, found in enumerate(clips or []):
         if not sources[j]:
@@ -303,7 +321,9 @@ def _quoted(
         for clip in found:
             if story_from[j] <= clip.start_s + clip.offset_s and clip.end_s + clip.offset_s <= story_until[j]:
                 quoted |= (centres >= clip.start_s) & (centres < clip.end_s)
-    return quoted & (season.matched.mean(axis=0) < 0.5)
+    quoted &= (season.matched & close).mean(axis=0) < 0.5
+    heard = (story & (season.similarities >= BRIDGE_SIMILARITY)).any(axis=0)
+    return quoted, heard & ~quoted
 
 
 def _clips(
@@ -321,13 +341,13 @@ def _clips(
     ]
 
 
-def _recap(quoted: np.ndarray, intro: Intro | None) -> Segment | None:
+def _recap(quoted: np.ndarray, bridging: np.ndarray, intro: Intro | None) -> Segment | None:
     """The first run of quoted clips, if it opens the episode: up to the intro, or where the quotes stop in an
     episode without one ("previously on", then the story)."""
     before = quoted.copy()
     if intro is not None:
         before[int(intro.start_s) :] = False
-    clusters = [c for c in _runs(before, QUOTE_GAP_S) if before[c[0] : c[1]].sum() >= MIN_QUOTED_S]
+    clusters = [c for c in _runs(before, QUOTE_GAP_S, bridging) if before[c[0] : c[1]].sum() >= MIN_QUOTED_S]
     if not clusters:
         return None
     a, b = clusters[0]
@@ -341,12 +361,14 @@ def _recap(quoted: np.ndarray, intro: Intro | None) -> Segment | None:
     return Segment("recap", start_s, end_s, share, ("repetition", "quotes"))
 
 
-def _preview(quoted: np.ndarray, from_s: float, credits: Segment | None, duration_s: float) -> Segment | None:
+def _preview(
+    quoted: np.ndarray, bridging: np.ndarray, from_s: float, credits: Segment | None, duration_s: float
+) -> Segment | None:
     after = np.zeros_like(quoted)
     after[int(from_s) :] = quoted[int(from_s) :]
     clusters = [
         c
-        for c in _runs(after, QUOTE_GAP_S)
+        for c in _runs(after, QUOTE_GAP_S, bridging)
         if after[c[0] : c[1]].sum() >= MIN_QUOTED_S and _placed_as_preview(c, credits, duration_s)
     ]
     if not clusters:
@@ -400,11 +422,15 @@ def _apart(before: np.ndarray, after: np.ndarray) -> bool:
     return compared > 0 and apart > compared / 2
 
 
-def _runs(mask: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
-    """[start, end) of the True runs of a per-second mask, runs closer than max_gap_s merged."""
+def _runs(mask: np.ndarray, max_gap_s: float, bridging: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """[start, end) of the True runs of a per-second mask, runs closer than max_gap_s merged; with `bridging`
+    (per second), also runs up to MAX_BRIDGED_GAP_S apart with at most max_gap_s of their gap outside it."""
     merged: list[tuple[int, int]] = []
     for a, b in true_runs(mask):
-        if merged and a - merged[-1][1] <= max_gap_s:
+        gap = a - merged[-1][1] if merged else 0
+        if merged and bridging is not None and gap <= MAX_BRIDGED_GAP_S:
+            gap -= int(bridging[merged[-1][1] : a].sum())
+        if merged and gap <= max_gap_s:
             merged[-1] = (merged[-1][0], b)
         else:
             merged.append((a, b))

@@ -375,3 +375,49 @@ def test_a_sibling_that_plays_the_theme_only_in_its_credits_has_its_story_from_i
     preview = season.segments(1)["preview"]
     truth = season.episodes[1][0].truth["preview"]
     assert abs(preview.start_s - truth[0]) <= 2.0 and abs(preview.end_s - truth[1]) <= 2.0, preview
+
+
+def _preview_before_the_credits(season: Season) -> tuple[Episode, float]:
+    """Episode 2 of 4 with three 10 s clips of episode 3's story right before its credits; (it, their start)."""
+    ep = season.episodes[2][0]
+    start_s = ep.truth["credits"][0] - 30.0
+    season.quote(ep, start_s, season.episodes[3][0])
+    return ep, start_s
+
+
+def _copy(season: Season, into: Episode, at_s: float, source: Episode, from_s: float, seconds: float, keep: int = 10):
+    """source's codes [from_s, from_s + seconds) into `into` at at_s, `keep` of each second's ten codes (the rest
+    its own): keep 10 a close copy, 6 the season's score under other lines (repeated at a similarity ~0.5)."""
+    a, n = round(from_s * CODES_PER_S), round(seconds * CODES_PER_S)
+    codes = into.sound[round(at_s * CODES_PER_S) :][:n].copy()
+    kept = np.arange(n) % CODES_PER_S < keep
+    codes[kept] = _flip(source.sound[a : a + n][kept], season.rng)
+    into.sound[round(at_s * CODES_PER_S) :][:n] = codes
+
+
+def test_a_clip_another_sibling_repeats_loosely_stays_in_the_preview() -> None:
+    # The preview's middle clip is also in episode 1's story with 4 of each second's 10 codes its own (the score
+    # under other lines): repeated by 2 of 3 siblings, but closely only by the episode it is quoted from.
+    season = Season(n=4, tails=("scene",))
+    ep, start_s = _preview_before_the_credits(season)
+    _copy(season, season.episodes[1][0], 200.0, ep, start_s + 10.0, 10.0, keep=6)
+    found = season.segments(2)
+    preview = found["preview"]
+    assert abs(preview.start_s - start_s) <= 2.0 and preview.end_s == found["credits"].start_s, found
+
+
+@pytest.mark.parametrize(("shared_s", "whole"), [(5.0, True), (8.0, False)])
+def test_seconds_of_a_preview_the_season_shares_bridge_its_clips_for_a_few_seconds(
+    shared_s: float, whole: bool
+) -> None:
+    # shared_s of the preview's middle clip are also in episodes 0 and 1, closely (a cue the season plays): they
+    # are no quote (every sibling repeats them) but, heard in the next episode's story, do not cut the preview in
+    # two; a gap longer than MAX_BRIDGED_GAP_S does (story sharing the season's sound with the next episode).
+    season = Season(n=4, tails=("scene",))
+    ep, start_s = _preview_before_the_credits(season)
+    for other in (0, 1):
+        _copy(season, season.episodes[other][0], 200.0, ep, start_s + 12.0, shared_s)
+    found = season.segments(2)
+    preview = found["preview"]
+    assert preview.end_s == found["credits"].start_s, found
+    assert (abs(preview.start_s - start_s) <= 2.0) == whole, found
