@@ -44,9 +44,13 @@ MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a sing
 # A quoted clip is a copy of the sibling's sound, dialogue and all; a score cue the show uses again under other
 # dialogue repeats too, but less closely.
 QUOTE_SIMILARITY = 0.6
+# A sibling that repeats a second of a quote about as closely as the quoted sibling does (within this) shares it: a
+# score cue or a song the season plays under several scenes is repeated alike by all of them, a copied clip best
+# by its source.
+QUOTE_MARGIN = 0.2
 QUOTE_GAP_S = 4.0  # clips of one recap or preview are cut together; a wider gap ends it
-# Seconds between quotes that the quoted sibling repeats less closely (a quiet word, another encode), or that other
-# siblings repeat closely too (the season's score under the clip), neither start nor end a recap or a preview, and
+# Seconds between quotes that the quoted sibling repeats less closely (a quiet word, another encode), or that most
+# siblings share (the season's score under the clip), neither start nor end a recap or a preview, and
 # do not count as a gap in one, up to MAX_BRIDGED_GAP_S: past that, story that shares the season's score with the
 # next episode joined the preview (data/seg-tune2).
 BRIDGE_SIMILARITY = 0.5
@@ -306,14 +310,15 @@ def _quoted(
 
     Quoted: seconds that a sibling among `sources` (n_siblings,) has as story, between story_from and story_until
     in it, and repeats closely (the audio codes) or sample for sample (the landmarks' clips); and that fewer than
-    half of the siblings repeat closely (what most repeat is the season's own: the intro, the credits, a score cue;
-    a sibling that repeats a second loosely, the season's score under other lines, does not make it so). So a
+    half of the siblings repeat about as closely as it does (QUOTE_MARGIN; what most repeat is the season's own:
+    the intro, the credits, a score cue; a sibling that repeats a second loosely, the season's score under other
+    lines, does not make it so). So a
     scene that a preview and a later episode's recap both quote is lost to the preview in a season of four or five.
     Bridging: the other seconds such a sibling has as story and repeats at least BRIDGE_SIMILARITY closely."""
     at = np.nan_to_num(season.at_s, nan=-1.0)
     story = season.matched & (at >= story_from[:, None]) & (at < story_until[:, None]) & sources[:, None]
-    close = season.similarities >= QUOTE_SIMILARITY
-    quoted = (story & close).any(axis=0)
+    source_similarity = np.where(story & (season.similarities >= QUOTE_SIMILARITY), season.similarities, 0.0).max(0)
+    quoted = source_similarity > 0
     centres = np.arange(season.n_seconds) + 0.5
     for j, found in enumerate(clips or []):
         if not sources[j]:
@@ -321,7 +326,8 @@ def _quoted(
         for clip in found:
             if story_from[j] <= clip.start_s + clip.offset_s and clip.end_s + clip.offset_s <= story_until[j]:
                 quoted |= (centres >= clip.start_s) & (centres < clip.end_s)
-    quoted &= (season.matched & close).mean(axis=0) < 0.5
+    sharing = season.matched & (season.similarities >= source_similarity - QUOTE_MARGIN)
+    quoted &= sharing.mean(axis=0) < 0.5
     heard = (story & (season.similarities >= BRIDGE_SIMILARITY)).any(axis=0)
     return quoted, heard & ~quoted
 
