@@ -360,7 +360,12 @@ def _recap(quoted: np.ndarray, bridging: np.ndarray, intro: Intro | None) -> Seg
     if a > RECAP_LATEST_START_S:
         return None
     start_s = 0.0 if a <= RECAP_START_SNAP_S else float(a)
-    end_s = intro.start_s if intro is not None and intro.start_s - b <= EDGE_SNAP_S else float(b)
+    # Its last clip up to the intro is the recap's where the quoted sibling goes on hearing it (bridging): the
+    # season's score under the clip's last seconds made them no quote (data/seg-tune2).
+    reach = b
+    while intro is not None and reach < intro.start_s and bridging[reach]:
+        reach += 1
+    end_s = intro.start_s if intro is not None and intro.start_s - reach <= EDGE_SNAP_S else float(b)
     if end_s <= start_s:
         return None
     share = float(before[a:b].mean())

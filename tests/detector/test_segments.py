@@ -432,3 +432,15 @@ def test_a_song_every_sibling_plays_loosely_under_its_story_is_no_recap() -> Non
     for k in range(1, 5):
         _copy(season, season.episodes[k][0], 300.0, ep, 0.0, 15.0, keep=7)
     assert "recap" not in season.segments(0)
+
+
+def test_a_recap_whose_last_seconds_the_season_shares_runs_to_the_intro() -> None:
+    # Episode 2's recap quotes episode 1 from 0 s to the intro (60 s); its last 5 s are also in episodes 0 and 3,
+    # as closely (the season's score under the clip): no quote, but heard in episode 1's story up to the intro.
+    season = Season(n=4, tails=("scene",))
+    ep = season.episodes[2][0]
+    season.quote(ep, 30.0, season.episodes[1][0])
+    assert season.segments(2)["recap"].end_s == INTRO[0]
+    for other in (0, 3):
+        _copy(season, season.episodes[other][0], 300.0, ep, INTRO[0] - 5.0, 5.0)
+    assert season.segments(2)["recap"].end_s == INTRO[0]
