@@ -77,6 +77,9 @@ PREVIEW_TAIL_S = 15.0  # a preview after the credits that ends this close to the
 # "Previously on" opens the episode (after a logo at most): quotes that start later, before the intro, are a cold
 # open that a sibling's preview or recap quotes in turn.
 RECAP_LATEST_START_S = 10.0
+# "Previously on" cuts between scenes: quotes that are one stretch of one sibling at one offset, this long or
+# longer, are a scene both episodes have (a cold open on the music of a sibling's scene, data/real-seg-tune).
+MAX_RECAP_CLIP_S = 20
 # Where a sibling's story starts when this episode's intro does not place it: this share into it.
 STORY_FALLBACK_SHARE = 0.1
 SILENT_SHARE = 0.9  # a tail with this share of silent codes holds nothing but credits (a card, or nothing)
@@ -140,6 +143,8 @@ def find_segments(
     clips = _clips(target, known, _unread(target, intro, duration_s))
     found: list[Segment] = []
     recap = _recap(*_quoted(season, clips, recap_from, story_until, earlier | unknown), intro)
+    if recap is not None and _one_scene(season, recap, _story(season, recap_from, story_until, earlier | unknown)):
+        recap = None
     if recap is not None:
         found.append(recap)
     ending = ending_from(duration_s, intro)
@@ -312,11 +317,10 @@ def _quoted(
     in it, and repeats closely (the audio codes) or sample for sample (the landmarks' clips); and that fewer than
     half of the siblings repeat about as closely as it does (QUOTE_MARGIN; what most repeat is the season's own:
     the intro, the credits, a score cue; a sibling that repeats a second loosely, the season's score under other
-    lines, does not make it so). So a
-    scene that a preview and a later episode's recap both quote is lost to the preview in a season of four or five.
+    lines, does not make it so). So a scene that a preview and a later episode's recap both quote is lost to the
+    preview in a season of four or five.
     Bridging: the other seconds such a sibling has as story and repeats at least BRIDGE_SIMILARITY closely."""
-    at = np.nan_to_num(season.at_s, nan=-1.0)
-    story = season.matched & (at >= story_from[:, None]) & (at < story_until[:, None]) & sources[:, None]
+    story = _story(season, story_from, story_until, sources)
     source_similarity = np.where(story & (season.similarities >= QUOTE_SIMILARITY), season.similarities, 0.0).max(0)
     quoted = source_similarity > 0
     centres = np.arange(season.n_seconds) + 0.5
@@ -330,6 +334,28 @@ def _quoted(
     quoted &= sharing.mean(axis=0) < 0.5
     heard = (story & (season.similarities >= BRIDGE_SIMILARITY)).any(axis=0)
     return quoted, heard & ~quoted
+
+
+def _story(season: _Season, story_from: np.ndarray, story_until: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """(n_siblings, n_seconds) bool: the siblings among `sources` repeat the second, and have it as story."""
+    at = np.nan_to_num(season.at_s, nan=-1.0)
+    return season.matched & (at >= story_from[:, None]) & (at < story_until[:, None]) & sources[:, None]
+
+
+def _one_scene(season: _Season, recap: Segment, story: np.ndarray) -> bool:
+    """The recap's quotes are one scene of one sibling: at least MAX_RECAP_CLIP_S of its seconds, and nine in ten
+    of those it quotes closely, are repeated best by one sibling at one offset (within OFFSET_JUMP_S)."""
+    a, b = int(recap.start_s), min(int(np.ceil(recap.end_s)), season.n_seconds)
+    similarities = np.where(story[:, a:b], season.similarities[:, a:b], 0.0)
+    seconds = np.flatnonzero(similarities.max(axis=0) >= QUOTE_SIMILARITY)
+    if len(seconds) < MAX_RECAP_CLIP_S:
+        return False
+    best = similarities[:, seconds].argmax(axis=0)
+    offsets = season.at_s[best, seconds + a] - (seconds + a)
+    sibling = int(np.bincount(best).argmax())
+    offset = float(np.median(offsets[best == sibling]))
+    same = (best == sibling) & (np.abs(offsets - offset) <= OFFSET_JUMP_S)
+    return int(same.sum()) >= MAX_RECAP_CLIP_S and float(same.mean()) >= 0.9
 
 
 def _clips(

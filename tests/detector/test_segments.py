@@ -140,13 +140,16 @@ def test_story_quoted_by_another_episode_is_not_this_episodes_recap_or_preview()
 
 
 def test_with_the_order_a_recap_quoting_the_last_episodes_cold_open_is_found() -> None:
-    # Episode 3's recap quotes episode 2's cold open (before its intro). Without the order that is what a later
-    # episode's recap quoting this one looks like, so it is not taken; with it, it is.
+    # Episode 3's recap quotes episode 2's cold open (before its intro), its second half then its first (a recap
+    # cuts between scenes: one 30 s stretch would be a scene both have, segments.MAX_RECAP_CLIP_S). Without the
+    # order that is what a later episode's recap quoting this one looks like, so it is not taken; with it, it is.
     season = Season(tails=("scene",))
     ep, source = season.episodes[3][0], season.episodes[2][0]
     cold_open = source.sound[round(30 * CODES_PER_S) : round(INTRO[0] * CODES_PER_S)].copy()
     ep.sound[: 30 * CODES_PER_S] = season.codes(30)  # the recap: only the cold open quoted
-    ep.put(0.0, cold_open, season.rng)
+    half = 15 * CODES_PER_S
+    ep.put(0.0, cold_open[half:], season.rng)
+    ep.put(15.0, cold_open[:half], season.rng)
     assert "recap" not in season.segments(3)
     recap = season.segments(3, ordered=True)["recap"]
     assert abs(recap.start_s - 0.0) <= 2.0 and abs(recap.end_s - 30.0) <= 2.0, recap
@@ -444,3 +447,17 @@ def test_a_recap_whose_last_seconds_the_season_shares_runs_to_the_intro() -> Non
     for other in (0, 3):
         _copy(season, season.episodes[other][0], 300.0, ep, INTRO[0] - 5.0, 5.0)
     assert season.segments(2)["recap"].end_s == INTRO[0]
+
+
+def test_one_long_scene_a_sibling_also_has_is_no_recap() -> None:
+    # Episode 2 opens on 30 s that episode 1 has as one stretch of its story (a cold open on the music of one of
+    # its scenes): no "previously on", which cuts between scenes; three clips of it, reordered, are one.
+    season = Season(n=4, tails=("scene",))
+    ep, source = season.episodes[2][0], season.episodes[1][0]
+    ep.sound[: 30 * CODES_PER_S] = season.codes(30)
+    ep.put(0.0, source.sound[200 * CODES_PER_S : 230 * CODES_PER_S].copy(), season.rng)
+    assert "recap" not in season.segments(2)
+    for i, from_s in enumerate((220.0, 200.0, 210.0)):
+        ep.put(10.0 * i, source.sound[round(from_s * CODES_PER_S) :][: 10 * CODES_PER_S].copy(), season.rng)
+    recap = season.segments(2)["recap"]
+    assert recap.start_s == 0.0 and abs(recap.end_s - 30.0) <= 2.0, recap
