@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 # ending does not place its story there, the network alone marks no intro over 2 minutes (LONE_MAX_INTRO_S), and
 # the network's sure interval replaces a rule's answer it hears as story (season_rule.network_outvotes), 21 = a
 # quote needs its source to repeat it closely, and seconds the season shares bridge a recap's or a preview's clips
-# (segments.MAX_BRIDGED_GAP_S) and run a recap to the intro.
+# (segments.MAX_BRIDGED_GAP_S) and run a recap to the intro, and one long stretch of one sibling is no recap
+# (segments.MAX_RECAP_CLIP_S).
 POSTPROCESSING = "post21"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
