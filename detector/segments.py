@@ -16,7 +16,8 @@ a clip quoted from there is not seen):
   from earlier episodes only, their cold opens included, and a preview's from the next episode only: a season's
   first episode has no recap, its last no preview.
 Both quoted kinds are clips repeated closely by few siblings; seconds most siblings repeat closely (intro, credits)
-are never a quote, but inside a recap or a preview they do not cut it in two (the season's score under a clip). The siblings' intros and credits are placed from the offsets at which they repeat this episode's.
+are never a quote, but inside a recap or a preview they do not cut it in two (the season's score under a clip).
+The siblings' intros and credits are placed from the offsets at which they repeat this episode's.
 
 Sound only: a credits card over silence, or credits over footage whose music no sibling shares, is not found here.
 """
@@ -99,12 +100,16 @@ class _Season:
     matched: np.ndarray  # (n_siblings, n_seconds) bool
     at_s: np.ndarray  # (n_siblings, n_seconds): the sibling's time of the match (NaN where none)
     lengths_s: np.ndarray  # (n_siblings,) the siblings' lengths
-    similarity: np.ndarray  # (n_seconds,) how closely the best-matching sibling repeats each second (0..1)
     similarities: np.ndarray  # (n_siblings, n_seconds) how closely each sibling repeats each second (0..1)
 
     @property
     def n_seconds(self) -> int:
         return self.matched.shape[1]
+
+    @property
+    def similarity(self) -> np.ndarray:
+        """(n_seconds,) how closely the best-matching sibling repeats each second (0..1)."""
+        return self.similarities.max(axis=0)
 
     def offsets_over(self, start_s: float, end_s: float) -> np.ndarray:
         """(n_siblings,) the median offset (sibling time - target time) over [start_s, end_s), NaN where the
@@ -204,13 +209,7 @@ def _match(target: Fingerprints, siblings: Sequence[Fingerprints], unread: tuple
     lengths_s = np.array([len(s.audio) * s.audio_step_s for s in others])
     at_s = np.where(matched, at_s, np.nan)
     assert repetition.audio_similarities is not None
-    return _Season(
-        whole(matched, False),
-        whole(at_s, np.nan),
-        lengths_s,
-        whole(repetition.audio_similarity, 0.0),
-        whole(repetition.audio_similarities, 0.0),
-    )
+    return _Season(whole(matched, False), whole(at_s, np.nan), lengths_s, whole(repetition.audio_similarities, 0.0))
 
 
 def _sibling_times(season: _Season, intro: Intro | None) -> np.ndarray:
