@@ -13,10 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 DARK_LEVEL = 40  # grey level (0-255) at or under which a pixel is the card's background
-DARK_SHARE = 0.85  # a card: at least this share of dark pixels ...
-# ... and text: some pixels this bright (small scrolling names blur to ~90-110 on a 64x36 picture; a dark card's
-# background, and the black between names, stay under DARK_LEVEL) ...
-BRIGHT_LEVEL = 80
+# A card: at least this share of dark pixels (a page of scrolling names blurs to 0.70-0.85 on a 64x36 picture) ...
+DARK_SHARE = 0.7
+# ... few mid tones, between DARK_LEVEL and MID_TOP (a card's pixels are background or letters, and the letters'
+# blurred edges stay under this share; a dark scene has mid tones everywhere) ...
+MID_TOP = 80
+MID_SHARE = 0.25
+# ... and text: some pixels this bright (small white names blur to ~90-110 on a 64x36 picture, tinted ones to 55-80;
+# a dark card's background, and the black between names, stay under DARK_LEVEL) ...
+TEXT_LEVEL = 45
 TEXT_SHARE = 0.001  # ... at least this share of them (a few pixels of letters)
 MIN_CARD_RUN_S = 8.0  # shorter runs of cards are act breaks, title cards or fades
 # Of a run's dark key frames, at least this share shows text: scrolling names leave black between them, and a key
@@ -30,16 +35,18 @@ def card_mask(pictures: np.ndarray) -> np.ndarray:
     if len(pictures) == 0:
         return np.zeros(0, dtype=bool)
     flat = pictures.reshape(len(pictures), -1)
-    dark = (flat <= DARK_LEVEL).mean(axis=1) >= DARK_SHARE
-    text = (flat >= BRIGHT_LEVEL).mean(axis=1) >= TEXT_SHARE
-    return dark & text
+    text = (flat >= TEXT_LEVEL).mean(axis=1) >= TEXT_SHARE
+    return dark_mask(pictures) & text
 
 
 def dark_mask(pictures: np.ndarray) -> np.ndarray:
     """(n,) bool: nearly all dark, text or not (a card between its names, or the black after it)."""
     if len(pictures) == 0:
         return np.zeros(0, dtype=bool)
-    return (pictures.reshape(len(pictures), -1) <= DARK_LEVEL).mean(axis=1) >= DARK_SHARE
+    flat = pictures.reshape(len(pictures), -1)
+    dark = (flat <= DARK_LEVEL).mean(axis=1) >= DARK_SHARE
+    mid = ((flat > DARK_LEVEL) & (flat < MID_TOP)).mean(axis=1) <= MID_SHARE
+    return dark & mid
 
 
 def card_run(times_s: np.ndarray, pictures: np.ndarray) -> tuple[float, float, float] | None:

@@ -37,7 +37,7 @@ from detector.season_rule import (
     network_only_intro,
     network_outvotes,
 )
-from detector.segments import FINAL_TAIL_S, SURE_CREDITS, ending_from, find_segments, with_credits
+from detector.segments import SURE_CREDITS, ending_from, find_segments, with_card, with_credits
 from detector.speech import narrowed_to_music
 from detector.weights import DEFAULT_MODEL, MODELS
 
@@ -62,8 +62,9 @@ log = logging.getLogger(__name__)
 # the network's sure interval replaces a rule's answer it hears as story (season_rule.network_outvotes), 21 = a
 # quote needs its source to repeat it closely, and seconds the season shares bridge a recap's or a preview's clips
 # (segments.MAX_BRIDGED_GAP_S) and run a recap to the intro, and one long stretch of one sibling is no recap
-# (segments.MAX_RECAP_CLIP_S).
-POSTPROCESSING = "post21"
+# (segments.MAX_RECAP_CLIP_S), 22 = dense and tinted names on a card (detector.cards), cards that lead into the
+# sound's credits start them (segments.with_card).
+POSTPROCESSING = "post22"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
@@ -522,9 +523,8 @@ class Detector:
         self, path: Path, duration_s: float, intro: Intro | None, found: tuple[Segment, ...]
     ) -> tuple[Segment, ...]:
         """Credits the sound did not find, or found shared by few siblings, from the pictures of the episode's end:
-        its key frames first, then every frame before the first card (detector.cards). Cards after what the sound
-        took for the credits replace it (that was a cue some episodes share before their silent credits). A file
-        that fails there keeps what the sound found."""
+        its key frames first, then every frame before the first card (detector.cards; how they join what the sound
+        found: segments.with_card). A file that fails there keeps what the sound found."""
         heard = next((s for s in found if s.kind == "credits"), None)
         if not self.segments or (heard is not None and heard.confidence >= SURE_CREDITS):
             return found
@@ -532,18 +532,17 @@ class Detector:
             from_s = ending_from(duration_s, intro)  # the ending's key frames: a tenth of its cost or less
             ((times, pictures),) = decode_pictures(path, [(from_s, duration_s)], keyframes=True)
             run = cards.card_run(times, pictures)
-            if run is None or (heard is not None and run[1] < heard.end_s):
+            if run is None:
                 return found
             before_s, first_s, end_s = run
+            if with_card(found, first_s, first_s, end_s, duration_s) is None:
+                return found
             ((exact_times, exact),) = decode_pictures(path, [(before_s, first_s)])
         except DecodeError as exc:
             log.warning("%s; credits on a card not looked for", exc)
             return found
-        found = tuple(s for s in found if s.kind != "credits")
-        start_s = cards.first_dark(exact_times, exact, default_s=first_s)
-        final = duration_s - end_s <= FINAL_TAIL_S
-        card = Segment("credits", round(start_s, 3), duration_s if final else end_s, 0.8, ("pictures", "card"), final)
-        return with_credits(found, card)
+        start_s = round(cards.first_dark(exact_times, exact, default_s=first_s), 3)
+        return with_card(found, start_s, first_s, end_s, duration_s) or found
 
     def _at_cuts(self, path: Path, intro: Intro | None) -> tuple[Intro | None, tuple[str, ...]]:
         """The intro's ends at the shot cuts next to them, then through the black next to them (detector.cuts), and

@@ -69,6 +69,8 @@ SURE_CREDITS = 0.75
 # What the siblings that share a run of weak credits (support under SURE_CREDITS) have after it, in the median: a
 # post-credits scene or a preview is short. A score cue a few episodes share is followed by more of their story.
 MAX_AFTER_CREDITS_S = 30.0
+CARD = ("pictures", "card")  # the signals of credits a run of cards shows
+CARD_CONFIDENCE = 0.8
 FINAL_TAIL_S = 4.0  # credits whose music ends this close to the end of the file run to its end
 EDGE_SNAP_S = 2.0  # a recap ending this close to the intro ends there; a preview this close to the end, at it
 # A recap whose quotes start this close to 0 starts at 0: "previously on" opens the episode, and what comes before
@@ -180,6 +182,28 @@ def with_credits(found: Sequence[Segment], credits: Segment) -> tuple[Segment, .
             return tuple(found)
         credits = replace(credits, end_s=min(credits.end_s, preview.start_s), final=False)
     return tuple(sorted([*found, credits], key=lambda s: s.start_s))
+
+
+def with_card(
+    found: Sequence[Segment], start_s: float, first_s: float, end_s: float, duration_s: float
+) -> tuple[Segment, ...] | None:
+    """`found` with the credits a run of cards on a dark background shows (detector.cards): its first dark frame
+    start_s, its first key frame first_s, and end_s, the first key frame after it that is not dark (inf: none).
+    Cards after what the sound took for the credits replace it (a cue some episodes share before their silent
+    credits); cards that start before it and run into it start it, and the sound's end stands (it hears what
+    follows): its first seconds were silent, or over sound no sibling shares. None: cards inside it, or apart from
+    it before, change nothing."""
+    heard = next((s for s in found if s.kind == "credits"), None)
+    if heard is not None and first_s < heard.end_s:
+        if first_s >= heard.start_s or end_s <= heard.start_s:
+            return None
+        credits = replace(
+            heard, start_s=min(start_s, heard.start_s), confidence=CARD_CONFIDENCE, signals=(*heard.signals, *CARD)
+        )
+    else:
+        final = duration_s - end_s <= FINAL_TAIL_S
+        credits = Segment("credits", start_s, duration_s if final else end_s, CARD_CONFIDENCE, CARD, final)
+    return with_credits([s for s in found if s.kind != "credits"], credits)
 
 
 def _unread(target: Fingerprints, intro: Intro | None, duration_s: float) -> tuple[int, int]:

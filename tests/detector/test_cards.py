@@ -76,3 +76,18 @@ def test_scrolling_names_with_black_between_them_on_most_key_frames_are_credits(
     times = 2.0 * np.arange(len(layout))
     run = card_run(times, np.stack([m() for m in layout]))
     assert run is not None and run[1] == 20.0 and run[2] == 50.0
+
+
+def test_a_dense_page_of_names_is_a_card_and_a_lit_night_scene_is_not() -> None:
+    own = np.random.default_rng(1)
+    # Six lines of names over the picture: a quarter of its pixels are letters and their blurred edges.
+    page = own.integers(0, 20, (H, W)).astype(np.uint8)
+    for row in range(3, H, 6):
+        page[row, 8:56] = 200
+        page[row - 1, 8:56] = 60
+    # A night scene: nearly as dark, but its other pixels are mid tones (lit walls, faces), and a few lights.
+    night = own.integers(0, 35, (H, W)).astype(np.uint8)
+    lit = own.random((H, W)) < 0.28
+    night[lit] = own.integers(45, 75, int(lit.sum()))
+    night[0, :4] = 250
+    assert card_mask(np.stack([page, night])).tolist() == [True, False]

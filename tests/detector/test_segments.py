@@ -461,3 +461,23 @@ def test_one_long_scene_a_sibling_also_has_is_no_recap() -> None:
         ep.put(10.0 * i, source.sound[round(from_s * CODES_PER_S) :][: 10 * CODES_PER_S].copy(), season.rng)
     recap = season.segments(2)["recap"]
     assert recap.start_s == 0.0 and abs(recap.end_s - 30.0) <= 2.0, recap
+
+
+def test_cards_that_lead_into_the_sounds_credits_start_them_and_others_replace_or_leave_them() -> None:
+    # Silent credits: the sound found them late (its first seconds are silence no sibling repeats closely).
+    heard = Segment("credits", 221.0, 237.1, 0.57, ("repetition", "sound"), True)
+    preview = Segment("preview", 150.0, 170.0, 0.5, ("repetition", "quotes"))
+    led = segments.with_card([preview, heard], 218.3, 220.2, float("inf"), 237.1)
+    assert led is not None and led[0] == preview
+    assert (led[1].start_s, led[1].end_s, led[1].final) == (218.3, 237.1, True)
+    assert led[1].signals == ("repetition", "sound", "pictures", "card")
+    # Cards inside what the sound found, or apart from it before (an act break's text over black), change nothing.
+    assert segments.with_card([heard], 224.0, 225.0, float("inf"), 237.1) is None
+    assert segments.with_card([heard], 180.0, 182.0, 200.0, 237.1) is None
+    # Cards after it replace it: the sound's was a cue some episodes share before their silent credits.
+    cue = Segment("credits", 200.0, 212.0, 0.5, ("repetition", "sound"))
+    after = segments.with_card([cue], 215.0, 216.0, float("inf"), 237.1)
+    assert after is not None and [(s.start_s, s.end_s, s.signals) for s in after] == [(215.0, 237.1, segments.CARD)]
+    # Without the sound's: the cards' run, final when it runs to the end.
+    alone = segments.with_card([], 180.0, 181.0, 210.0, 240.0)
+    assert alone is not None and [(s.start_s, s.end_s, s.final) for s in alone] == [(180.0, 210.0, False)]
