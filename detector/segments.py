@@ -56,6 +56,7 @@ QUOTE_GAP_S = 4.0  # clips of one recap or preview are cut together; a wider gap
 # next episode joined the preview (data/seg-tune2).
 BRIDGE_SIMILARITY = 0.5
 MAX_BRIDGED_GAP_S = 6.0
+MIN_STEP_S = 3  # a run of credits music starts where it is repeated closely when that is this much later
 SHARED_GAP_S = 3.0  # gaps of this length inside a run of credits music are closed (a quiet bar, a swap of cue)
 # A run of shared sound ends where most siblings go on repeating it at other offsets than before: another piece of
 # music begins (a score cue or a montage the season also uses, just before the credits).
@@ -278,12 +279,30 @@ def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duratio
         return None
     best = max(float(support[a:b].mean()) for a, b in runs)
     a, b = max((r for r in runs if support[r[0] : r[1]].mean() >= best - SUPPORT_MARGIN), key=lambda r: r[0])
+    a = _closely_from(season, at_ending, a, b)
     confidence = float(np.clip(support[a:b].mean(), 0, 1))
     end_s, final = float(b), False
     if duration_s - end_s <= FINAL_TAIL_S or _silent(target, end_s, duration_s):
         end_s, final = duration_s, True
     signals = ("repetition", "sound") + (("silent-tail",) if final and duration_s - b > FINAL_TAIL_S else ())
     return Segment("credits", float(a), end_s, confidence, signals, final)
+
+
+def _closely_from(season: _Season, at_ending: np.ndarray, a: int, b: int) -> int:
+    """Where the run [a, b) starts to be repeated closely by as many siblings as its credits are: score the
+    season plays under the last scenes of a few episodes, right before their credits, joins the run at offsets
+    that happen to agree; the credits themselves are the same mix everywhere (CREDITS_SIMILARITY). `a` when the
+    step is under MIN_STEP_S in (a cue's fade-in)."""
+    close = (at_ending[:, a:b] & (season.similarities[:, a:b] >= CREDITS_SIMILARITY)).mean(axis=0)
+    window = int(MIN_CREDITS_S)
+    if len(close) < window:
+        return a
+    rolling = np.convolve(close, np.ones(window) / window, mode="valid")  # rolling[i]: mean of close[i:i+window]
+    level = float(rolling.max()) - SUPPORT_MARGIN
+    starts = np.flatnonzero((close[: len(rolling)] >= level) & (rolling >= level))
+    if not len(starts) or starts[0] < MIN_STEP_S:
+        return a
+    return a + int(starts[0])
 
 
 def _ends_siblings(season: _Season, a: int, b: int) -> bool:

@@ -240,6 +240,19 @@ def test_a_score_cue_some_episodes_share_before_the_credits_is_not_the_credits()
         assert abs(season.segments(k)["credits"].start_s - ep.truth["credits"][0]) <= 2.0, (k, season.segments(k))
 
 
+def test_score_some_episodes_play_right_before_their_credits_does_not_start_them_early() -> None:
+    # Episodes 1-3 end their story on the same 15 s of score, each right before its credits (so at the credits'
+    # own offsets): episode 3 plays it as episode 2 does, episode 1 under other lines (less closely). Half the
+    # siblings share it, one closely: the credits are what all of them repeat closely.
+    season = Season(tails=("scene",))
+    cue = season.codes(15)
+    for k, flips in ((1, 0.15), (2, 0.08), (3, 0.08)):
+        ep = season.episodes[k][0]
+        ep.put(ep.truth["credits"][0] - 15.0, cue.copy(), season.rng, flips=flips)
+    ep = season.episodes[2][0]
+    assert abs(season.segments(2)["credits"].start_s - ep.truth["credits"][0]) <= 1.0, season.segments(2)
+
+
 def test_credits_music_built_on_a_loop_stays_one_run() -> None:
     season = Season(tails=("scene",))
     bar = season.codes(6)
