@@ -1,11 +1,11 @@
 """End credits on a dark card, from pictures: what the sound cannot find (credits over silence, or over music no
 sibling shares). Pure: frame times and small grey pictures in, times out.
 
-A card is a picture that is nearly all dark with a little bright text on it. A dark scene is dark but has mid
+A card is a picture that is mostly dark with some brighter text on it and few mid tones. A dark scene is dark but has mid
 tones everywhere; a fade or a black gap between scenes has no text and lasts a second or two; an act-break card
 lasts a few seconds. Credits are a long run of cards near the end. Key frames are looked at first (cheap: one
 picture every few seconds); the run's first card is then placed to the frame from every frame between the last key
-frame before it and its first one.
+frame before it and its first one, and its end from every frame between its last key frame and the next.
 """
 
 from __future__ import annotations
@@ -86,3 +86,10 @@ def first_dark(times_s: np.ndarray, pictures: np.ndarray, default_s: float) -> f
         return default_s
     lit = np.flatnonzero(~dark)
     return float(times_s[lit[-1] + 1]) if len(lit) else float(times_s[0])
+
+
+def first_lit(times_s: np.ndarray, pictures: np.ndarray, default_s: float) -> float:
+    """The time of the first frame that is not dark (the first picture after the cards); default_s when every
+    frame of the window is dark."""
+    lit = np.flatnonzero(~dark_mask(pictures))
+    return float(times_s[lit[0]]) if len(lit) else default_s

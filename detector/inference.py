@@ -63,7 +63,8 @@ log = logging.getLogger(__name__)
 # quote needs its source to repeat it closely, and seconds the season shares bridge a recap's or a preview's clips
 # (segments.MAX_BRIDGED_GAP_S) and run a recap to the intro, and one long stretch of one sibling is no recap
 # (segments.MAX_RECAP_CLIP_S), 22 = dense and tinted names on a card (detector.cards), cards that lead into the
-# sound's credits start them (segments.with_card).
+# sound's credits start them (segments.with_card), a card run's end placed to the frame, and credits start where
+# their siblings repeat them closely (segments._closely_from).
 POSTPROCESSING = "post22"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
@@ -523,8 +524,8 @@ class Detector:
         self, path: Path, duration_s: float, intro: Intro | None, found: tuple[Segment, ...]
     ) -> tuple[Segment, ...]:
         """Credits the sound did not find, or found shared by few siblings, from the pictures of the episode's end:
-        its key frames first, then every frame before the first card (detector.cards; how they join what the sound
-        found: segments.with_card). A file that fails there keeps what the sound found."""
+        its key frames first, then every frame next to the first card and the last (detector.cards; how they join
+        what the sound found: segments.with_card). A file that fails there keeps what the sound found."""
         heard = next((s for s in found if s.kind == "credits"), None)
         if not self.segments or (heard is not None and heard.confidence >= SURE_CREDITS):
             return found
@@ -537,11 +538,15 @@ class Detector:
             before_s, first_s, end_s = run
             if with_card(found, first_s, first_s, end_s, duration_s) is None:
                 return found
-            ((exact_times, exact),) = decode_pictures(path, [(before_s, first_s)])
+            # Every frame from the key frame before the run to its first, and from its last to the one after it.
+            spans = [(before_s, first_s)] + ([(float(times[times < end_s][-1]), end_s)] if end_s < duration_s else [])
+            exact = decode_pictures(path, spans)
         except DecodeError as exc:
             log.warning("%s; credits on a card not looked for", exc)
             return found
-        start_s = round(cards.first_dark(exact_times, exact, default_s=first_s), 3)
+        start_s = round(cards.first_dark(*exact[0], default_s=first_s), 3)
+        if len(exact) > 1:
+            end_s = round(cards.first_lit(*exact[1], default_s=end_s), 3)
         return with_card(found, start_s, first_s, end_s, duration_s) or found
 
     def _at_cuts(self, path: Path, intro: Intro | None) -> tuple[Intro | None, tuple[str, ...]]:

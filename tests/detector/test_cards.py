@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.cards import card_mask, card_run, first_dark
+from detector.cards import card_mask, card_run, first_dark, first_lit
 
 H, W = 36, 64
 rng = np.random.default_rng(0)
@@ -91,3 +91,10 @@ def test_a_dense_page_of_names_is_a_card_and_a_lit_night_scene_is_not() -> None:
     night[lit] = own.integers(45, 75, int(lit.sum()))
     night[0, :4] = 250
     assert card_mask(np.stack([page, night])).tolist() == [True, False]
+
+
+def test_the_first_picture_after_the_cards_is_placed_to_the_frame() -> None:
+    times = np.arange(48) / 24
+    pictures = np.stack([card() for _ in range(20)] + [black() for _ in range(6)] + [scene() for _ in range(22)])
+    assert first_lit(times, pictures, default_s=2.0) == 26 / 24
+    assert first_lit(times, np.stack([black() for _ in range(48)]), default_s=2.0) == 2.0
