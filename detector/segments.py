@@ -42,6 +42,9 @@ MIN_CREDITS_S = 8.0  # a shorter shared run near the end is a sting or a cue, no
 CREDITS_SIMILARITY = 0.6
 CREDITS_EDGE_SPAN_S = 30.0  # the credits' first seconds, whose codes place their start (past them: a silent tail)
 MIN_QUOTED_S = 4.0  # seconds of quoted clips a recap or a preview needs (a single 2 s match is chance)
+# ... and a recap that opens the episode and runs into the intro, where "previously on" is, this many: the codes
+# catch 1-2 s of each 2-3 s clip, and a short recap has two or three (data/seg-tune The Stone Frontier E03).
+MIN_FRAMED_QUOTED_S = 3.0
 # A quoted clip is a copy of the sibling's sound, dialogue and all; a score cue the show uses again under other
 # dialogue repeats too, but less closely.
 QUOTE_SIMILARITY = 0.6
@@ -417,23 +420,34 @@ def _clips(
 
 def _recap(quoted: np.ndarray, bridging: np.ndarray, intro: Intro | None) -> Segment | None:
     """The first run of quoted clips, if it opens the episode: up to the intro, or where the quotes stop in an
-    episode without one ("previously on", then the story)."""
+    episode without one ("previously on", then the story). A run that opens the episode and runs into the intro
+    needs MIN_FRAMED_QUOTED_S of quotes, any other MIN_QUOTED_S."""
     before = quoted.copy()
     if intro is not None:
         before[int(intro.start_s) :] = False
-    clusters = [c for c in _runs(before, QUOTE_GAP_S, bridging) if before[c[0] : c[1]].sum() >= MIN_QUOTED_S]
+
+    def reach(b: int) -> int:
+        # Its last clip up to the intro is the recap's where the quoted sibling goes on hearing it (bridging): the
+        # season's score under the clip's last seconds made them no quote (data/seg-tune2).
+        while intro is not None and b < intro.start_s and bridging[b]:
+            b += 1
+        return b
+
+    def framed(a: int, b: int) -> bool:
+        return intro is not None and a <= RECAP_START_SNAP_S and intro.start_s - reach(b) <= EDGE_SNAP_S
+
+    clusters = [
+        (a, b)
+        for a, b in _runs(before, QUOTE_GAP_S, bridging)
+        if before[a:b].sum() >= (MIN_FRAMED_QUOTED_S if framed(a, b) else MIN_QUOTED_S)
+    ]
     if not clusters:
         return None
     a, b = clusters[0]
     if a > RECAP_LATEST_START_S:
         return None
     start_s = 0.0 if a <= RECAP_START_SNAP_S else float(a)
-    # Its last clip up to the intro is the recap's where the quoted sibling goes on hearing it (bridging): the
-    # season's score under the clip's last seconds made them no quote (data/seg-tune2).
-    reach = b
-    while intro is not None and reach < intro.start_s and bridging[reach]:
-        reach += 1
-    end_s = intro.start_s if intro is not None and intro.start_s - reach <= EDGE_SNAP_S else float(b)
+    end_s = intro.start_s if intro is not None and intro.start_s - reach(b) <= EDGE_SNAP_S else float(b)
     if end_s <= start_s:
         return None
     share = float(before[a:b].mean())

@@ -183,6 +183,29 @@ def test_an_episode_without_an_intro_gets_its_recap() -> None:
     assert "recap" not in {s.kind for s in find_segments(first.fingerprints(), others, None, float(first.length_s))}
 
 
+def _short_recap(intro_s: float) -> dict[str, Segment]:
+    """Episode 2 opens on two 2 s clips of episode 1's story (at 0 and 2.5 s), then its intro at intro_s."""
+    season = Season(tails=("scene",))
+    ep, source = season.episodes[2][0], season.episodes[1][0]
+    ep.sound[: round(100 * CODES_PER_S)] = season.codes(100)
+    theme = season.episodes[0][0].sound[round(INTRO[0] * CODES_PER_S) : round(INTRO[1] * CODES_PER_S)]
+    ep.put(intro_s, theme.copy(), season.rng)
+    for at_s, from_s in ((0.0, 150.0), (2.5, 250.0)):
+        a = round(from_s * CODES_PER_S)
+        ep.put(at_s, source.sound[a : a + 2 * CODES_PER_S].copy(), season.rng)
+    siblings = [e.fingerprints() for j, (e, _) in enumerate(season.episodes) if j != 2]
+    intro = Intro(intro_s, intro_s + INTRO[1] - INTRO[0], 1.0)
+    return {s.kind: s for s in find_segments(ep.fingerprints(), siblings, intro, float(ep.length_s))}
+
+
+def test_a_short_recap_right_before_the_intro_is_found_and_the_same_quotes_before_a_cold_open_are_not() -> None:
+    # Three seconds of quotes: enough where they open the episode and run into the intro ("previously on"), not
+    # where a cold open follows them.
+    recap = _short_recap(5.5).get("recap")
+    assert recap is not None and (recap.start_s, recap.end_s) == (0.0, 5.5)
+    assert "recap" not in _short_recap(30.0)
+
+
 def test_a_theme_reprise_over_the_last_scene_is_not_the_credits() -> None:
     season = Season(tails=("scene",))
     ep = season.episodes[2][0]
