@@ -65,7 +65,8 @@ log = logging.getLogger(__name__)
 # (segments.MAX_RECAP_CLIP_S), 22 = dense and tinted names on a card (detector.cards), cards that lead into the
 # sound's credits start them (segments.with_card), a card run's end placed to the frame, and credits start where
 # their siblings repeat them closely (segments._closely_from), and a recap that opens the episode and runs into the
-# intro needs 3 s of quotes (segments.MIN_FRAMED_QUOTED_S).
+# intro needs 3 s of quotes (segments.MIN_FRAMED_QUOTED_S), and sure credits close their siblings too
+# (segments.MAX_AFTER_S).
 POSTPROCESSING = "post22"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the

@@ -73,6 +73,10 @@ SURE_CREDITS = 0.75
 # What the siblings that share a run of weak credits (support under SURE_CREDITS) have after it, in the median: a
 # post-credits scene or a preview is short. A score cue a few episodes share is followed by more of their story.
 MAX_AFTER_CREDITS_S = 30.0
+# ... and what the siblings that share any run have after it: a post-credits scene and a preview run a minute at
+# most; score that most episodes play a minute or two before their credits is not the credits (data/seg-val6, The
+# Crimson Harbor E05: a montage without credits after it, 56-119 s before the siblings' ends).
+MAX_AFTER_S = 60.0
 CARD = ("pictures", "card")  # the signals of credits a run of cards shows
 CARD_CONFIDENCE = 0.8
 FINAL_TAIL_S = 4.0  # credits whose music ends this close to the end of the file run to its end
@@ -276,7 +280,7 @@ def _credits(season: _Season, target: Fingerprints, intro: Intro | None, duratio
         for a, b in _consistent_runs(shared, offsets)
         if b - a >= MIN_CREDITS_S
         and np.median(season.similarity[a:b]) >= CREDITS_SIMILARITY
-        and (support[a:b].mean() >= SURE_CREDITS or _ends_siblings(season, a, b))
+        and _ends_siblings(season, a, b, MAX_AFTER_CREDITS_S if support[a:b].mean() < SURE_CREDITS else MAX_AFTER_S)
     ]
     if not runs:
         return None
@@ -308,16 +312,16 @@ def _closely_from(season: _Season, at_ending: np.ndarray, a: int, b: int) -> int
     return a + int(starts[0])
 
 
-def _ends_siblings(season: _Season, a: int, b: int) -> bool:
-    """The siblings that repeat most of [a, b) have at most MAX_AFTER_CREDITS_S after where they repeat it (the
-    median over them): credits close an episode but for a post-credits scene or a preview; a score cue that a few
-    episodes share has more of their story after it."""
+def _ends_siblings(season: _Season, a: int, b: int, max_after_s: float) -> bool:
+    """The siblings that repeat most of [a, b) have at most max_after_s after where they repeat it (the median over
+    them): credits close an episode but for a post-credits scene or a preview; a score cue that a few episodes
+    share has more of their story after it."""
     after = [
         length - np.nanmax(at)
         for at, length in zip(season.at_s[:, a:b], season.lengths_s, strict=True)
         if np.isfinite(at).mean() >= 0.5
     ]
-    return bool(after) and float(np.median(after)) <= MAX_AFTER_CREDITS_S
+    return bool(after) and float(np.median(after)) <= max_after_s
 
 
 def _sharp_start(

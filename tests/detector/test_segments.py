@@ -276,6 +276,21 @@ def test_score_some_episodes_play_right_before_their_credits_does_not_start_them
     assert abs(season.segments(2)["credits"].start_s - ep.truth["credits"][0]) <= 1.0, season.segments(2)
 
 
+def test_a_montage_most_episodes_play_well_before_their_credits_is_no_credits_where_none_follow() -> None:
+    # Episode 2 has no credits; its ending is a 40 s montage cue that three of its four siblings play 100 s before
+    # their own credits (sure support, but with two minutes of their episode after it).
+    season = Season(tails=("scene",))
+    cue = season.codes(40)
+    target = season.episodes[2][0]
+    season.own_ending(target)
+    target.put(target.length_s - 60.0, cue.copy(), season.rng)
+    for k in (0, 1, 3):
+        ep = season.episodes[k][0]
+        ep.put(ep.truth["credits"][0] - 100.0, cue.copy(), season.rng)
+    assert "credits" not in season.segments(2), season.segments(2)
+    assert all("credits" in season.segments(k) for k in (0, 1, 3))
+
+
 def test_credits_music_built_on_a_loop_stays_one_run() -> None:
     season = Season(tails=("scene",))
     bar = season.codes(6)
