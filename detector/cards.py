@@ -1,9 +1,9 @@
 """End credits on a dark card, from pictures: what the sound cannot find (credits over silence, or over music no
 sibling shares). Pure: frame times and small grey pictures in, times out.
 
-A card is a picture that is mostly dark with some brighter text on it and few mid tones. A dark scene is dark but has mid
-tones everywhere; a fade or a black gap between scenes has no text and lasts a second or two; an act-break card
-lasts a few seconds. Credits are a long run of cards near the end. Key frames are looked at first (cheap: one
+A card is a picture that is mostly dark, with few mid tones and some brighter text on it. A dark scene is dark but
+has mid tones everywhere; a fade or a black gap between scenes has no text and lasts a second or two; an act-break
+card lasts a few seconds. Credits are a long run of cards near the end. Key frames are looked at first (cheap: one
 picture every few seconds); the run's first card is then placed to the frame from every frame between the last key
 frame before it and its first one, and its end from every frame between its last key frame and the next.
 """

@@ -59,7 +59,6 @@ QUOTE_GAP_S = 4.0  # clips of one recap or preview are cut together; a wider gap
 # next episode joined the preview (data/seg-tune2).
 BRIDGE_SIMILARITY = 0.5
 MAX_BRIDGED_GAP_S = 6.0
-MIN_STEP_S = 3  # a run of credits music starts where it is repeated closely when that is this much later
 SHARED_GAP_S = 3.0  # gaps of this length inside a run of credits music are closed (a quiet bar, a swap of cue)
 # A run of shared sound ends where most siblings go on repeating it at other offsets than before: another piece of
 # music begins (a score cue or a montage the season also uses, just before the credits).
@@ -67,6 +66,9 @@ OFFSET_JUMP_S = 1.5
 # Credits are what the season shares most at its ends: runs shared by clearly fewer siblings than the best (a score
 # cue some episodes use) are not taken; among the rest, the last (the credits close the story).
 SUPPORT_MARGIN = 0.2
+# A run starts where as many siblings repeat it closely as repeat its credits, when that is this many seconds in
+# (less: a cue's fade-in).
+MIN_STEP_S = 3
 # Credits shared by fewer of the siblings than this are checked against the pictures (detector.cards): in a season
 # whose credits are silent, a score cue a few episodes end with is all the sound can share.
 SURE_CREDITS = 0.75
