@@ -432,20 +432,17 @@ def _recap(quoted: np.ndarray, bridging: np.ndarray, intro: Intro | None) -> Seg
     if intro is not None:
         before[int(intro.start_s) :] = False
 
-    def reach(b: int) -> int:
+    def reaches_intro(b: int) -> bool:
         # Its last clip up to the intro is the recap's where the quoted sibling goes on hearing it (bridging): the
         # season's score under the clip's last seconds made them no quote (data/seg-tune2).
         while intro is not None and b < intro.start_s and bridging[b]:
             b += 1
-        return b
-
-    def framed(a: int, b: int) -> bool:
-        return intro is not None and a <= RECAP_START_SNAP_S and intro.start_s - reach(b) <= EDGE_SNAP_S
+        return intro is not None and intro.start_s - b <= EDGE_SNAP_S
 
     clusters = [
         (a, b)
         for a, b in _runs(before, QUOTE_GAP_S, bridging)
-        if before[a:b].sum() >= (MIN_FRAMED_QUOTED_S if framed(a, b) else MIN_QUOTED_S)
+        if before[a:b].sum() >= (MIN_FRAMED_QUOTED_S if a <= RECAP_START_SNAP_S and reaches_intro(b) else MIN_QUOTED_S)
     ]
     if not clusters:
         return None
@@ -453,7 +450,7 @@ def _recap(quoted: np.ndarray, bridging: np.ndarray, intro: Intro | None) -> Seg
     if a > RECAP_LATEST_START_S:
         return None
     start_s = 0.0 if a <= RECAP_START_SNAP_S else float(a)
-    end_s = intro.start_s if intro is not None and intro.start_s - reach(b) <= EDGE_SNAP_S else float(b)
+    end_s = intro.start_s if intro is not None and reaches_intro(b) else float(b)
     if end_s <= start_s:
         return None
     share = float(before[a:b].mean())
