@@ -388,20 +388,27 @@ def _decode_audio(
     n_seconds: int,
     audio: _AudioOut,
 ) -> tuple[float, float]:
-    """The span's sound alone: the video packets are read past, not decoded."""
+    """The span's sound alone: the other streams' packets are skipped by the demuxer, not read into packets."""
     started = time.perf_counter()
     resampler = _Mono()
     done = False
-    for packet in container.demux(audio_stream):
-        for frame in _safe_decode(packet):
-            assert isinstance(frame, av.AudioFrame)
-            if frame.time is not None and frame.time - origin_s >= n_seconds:
-                done = True
+    others = [s for s in container.streams if s.index != audio_stream.index]
+    for stream in others:
+        stream.discard = av.stream.Discard.all
+    try:
+        for packet in container.demux(audio_stream):
+            for frame in _safe_decode(packet):
+                assert isinstance(frame, av.AudioFrame)
+                if frame.time is not None and frame.time - origin_s >= n_seconds:
+                    done = True
+                    break
+                for out in resampler.resample(frame):
+                    audio.add(out.to_ndarray().reshape(-1))
+            if done:
                 break
-            for out in resampler.resample(frame):
-                audio.add(out.to_ndarray().reshape(-1))
-        if done:
-            break
+    finally:
+        for stream in others:  # the truncation check reads the video stream's packets next
+            stream.discard = av.stream.Discard.default
     for out in resampler.flush() if done else resampler.close():
         audio.add(out.to_ndarray().reshape(-1))
     return time.perf_counter() - started, 0.0

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from detector.audio import SAMPLE_RATE, EpisodeLogMel
-from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, decode_sound_from, probe
+from detector.decode import FRAME_HEIGHT, FRAME_WIDTH, FrameMode, decode, decode_sound_from
 from detector.fingerprint import AudioFingerprinter, Fingerprints, picture_hash
 from detector.landmarks import FRAME_S, PeakExtractor, unpack
 from detector.memory import MemoryCeiling
@@ -239,36 +239,30 @@ def extract_sound(
     ceiling: MemoryCeiling | None = None,
     with_rest: bool = False,
     threaded: bool = False,
+    with_peaks: bool | None = None,
 ) -> SoundFeatures:
     """The span's audio codes from its sound alone: no picture decoded, no log-mel computed. with_rest: also the
-    codes of the sound after the span (rest_of_sound), and the spectral peaks of both. threaded: the rest is
-    decoded on a second thread while the span is, and the codes and peaks of both are computed on a third, a batch
-    at a time, for the same results. PyAV decodes holding the GIL, so the two decodes share one core; the FFTs let
-    go of it and take the other.
+    codes of the sound after the span (rest_of_sound), decoded after it. with_peaks: the span's spectral peaks
+    (default: with_rest; the cascade asks for the peaks alone and decodes the ending later, see
+    detector.inference). threaded: the codes and peaks are computed on a second thread, a batch at a time, while
+    the decoder goes on, for the same results: the FFTs let go of the GIL and take the other core.
     """
+    peaks = with_rest if with_peaks is None else with_peaks
     sink: _Features | None = None
     with contextlib.ExitStack() as threads:
         worker = threads.enter_context(ThreadPoolExecutor(1, thread_name_prefix="sound")) if threaded else None
-        ending: Future[RestOfSound | None] | None = None
-        if with_rest and threaded:
-            info = probe(path)
-            rest_thread = threads.enter_context(ThreadPoolExecutor(1, thread_name_prefix="rest-of-sound"))
-            ending = rest_thread.submit(rest_of_sound, path, info.analysed_s, info.duration_s, languages, worker)
 
         def features_for(n_seconds: int) -> _Features:
             nonlocal sink
-            sink = _Features(Path(path), n_seconds, ceiling, False, 0.0 if with_rest else None, worker)
+            sink = _Features(Path(path), n_seconds, ceiling, False, 0.0 if peaks else None, worker)
             return sink
 
         media = decode(path, languages=languages, sink_for=features_for, ceiling=ceiling, pictures=False)
         assert sink is not None
         sink.flush()
-        if ending is not None:
-            rest = ending.result()
-        else:
-            rest = rest_of_sound(path, media.n_seconds, media.info.duration_s, languages) if with_rest else None
-    peaks = sink.peaks.finish() if sink.peaks is not None else None
-    return SoundFeatures(media.n_seconds, media.info.duration_s, sink.codes.finish(), rest, peaks)
+        rest = rest_of_sound(path, media.n_seconds, media.info.duration_s, languages, worker) if with_rest else None
+    found = sink.peaks.finish() if sink.peaks is not None else None
+    return SoundFeatures(media.n_seconds, media.info.duration_s, sink.codes.finish(), rest, found)
 
 
 def second_labels(n_seconds: int, start_s: float | None, end_s: float | None) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -9,6 +10,7 @@ import os
 import struct
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -22,7 +24,7 @@ from detector.audio import spectral_change
 from detector.checkpoint import Checkpoint
 from detector.decode import FrameMode, decode_pictures, decode_seconds
 from detector.errors import DecodeError
-from detector.features import extract, extract_sound
+from detector.features import extract, extract_sound, rest_of_sound
 from detector.fingerprint import Fingerprints, picture_hash
 from detector.intervals import IntervalParams, find_intro, true_runs
 from detector.memory import MemoryCeiling
@@ -461,9 +463,8 @@ class Detector:
         """The cascade's first step: the episode decided from its sound and its siblings' stored fingerprints, when
         the network's scores cannot change the answer (season_rule.decided_by_sound); its pictures are decoded only
         around the intro's ends, for the shot cuts. None: the pictures are needed (nothing is stored then)."""
-        sound = extract_sound(
-            path, self.languages, self.ceiling, with_rest=self.segments, threaded=torch.get_num_threads() > 1
-        )
+        threaded = torch.get_num_threads() > 1
+        sound = extract_sound(path, self.languages, self.ceiling, threaded=threaded, with_peaks=self.segments)
         own = placed(path, sound.fingerprints())
         others, repetition, n_copies = season_context(own, siblings)
         if repetition.n_siblings < 2:  # one sibling or none left: the lone-episode model may be asked
@@ -472,10 +473,18 @@ class Detector:
         if not certain:
             log.info("%s: the network's scores could change the answer: decoding its pictures", path)
             return None
-        self.store.put(path, own)
         signals: tuple[str, ...] = ("copies",) if n_copies else ()
         signals += ("repetition", "sound") + (("edges",) if self.season_rule.refine else ())
-        intro, at_cuts = self._at_cuts(path, intro)
+        # The ending's sound (credits, preview) is decoded while the intro's ends are placed: beside the span's
+        # decoding it slowed it by more than it took, both decoders holding the GIL between packets.
+        decode_ending = partial(rest_of_sound, path, sound.n_seconds, sound.duration_s, self.languages)
+        with ThreadPoolExecutor(1, thread_name_prefix="ending") if threaded else contextlib.nullcontext() as thread:
+            ending = thread.submit(decode_ending) if thread is not None and self.segments else None
+            intro, at_cuts = self._at_cuts(path, intro)
+        if self.segments:
+            rest = ending.result() if ending is not None else decode_ending()
+            own = placed(path, dataclasses.replace(sound, rest=rest).fingerprints())
+        self.store.put(path, own)
         found = find_segments(own, others, intro, sound.duration_s)
         found = self._credits_on_a_card(path, sound.duration_s, intro, found)
         return self._detection(path, sound.duration_s, repetition.audio_support, intro, signals + at_cuts, found)

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import detector.inference as inference
 from detector import Detector
 from detector.decode import COUNTS
 from detector.fingerprint import Fingerprints
 from detector.repetition import repetition_scores
+from detector.season import MemoryStore
 from detector.season_rule import SeasonRuleParams, decided_by_sound, locate_repeated_intro, repeated_candidates
 from tests.detector.test_season_rule import N_SECONDS, codes, episode
 
@@ -172,3 +174,35 @@ def test_when_the_scores_could_change_the_answer_the_pictures_are_decoded(
     found = cascade.detect(target, season_of_ten[1:])
     assert "network" in found.signals and "sound" not in found.signals
     assert found == whole[target]
+
+
+@pytest.mark.parametrize("decides", [True, False])
+def test_two_threads_give_what_one_does_and_decode_the_ending_once(
+    season_of_ten: list[Path], monkeypatch: pytest.MonkeyPatch, decides: bool
+):
+    """With two threads the ending's sound is decoded on a thread of its own while the intro's ends are placed:
+    the same result and the same stored fingerprints as on one thread. When the sound cannot decide, the ending is
+    not decoded in the sound's step, only with the pictures."""
+    full = Detector.load(threads=1, cascade=False)
+    whole = dict(full.detect_season(season_of_ten))
+    target = next(p for p in season_of_ten if whole[p].intro is not None)  # type: ignore[union-attr]
+    siblings = [p for p in season_of_ten if p != target]
+    if not decides:
+        monkeypatch.setattr(inference, "decided_by_sound", lambda *args: (False, None))
+    threads_before = torch.get_num_threads()
+    found, stored = [], []
+    try:
+        for threads in (1, 2):
+            store = MemoryStore()
+            for sibling in siblings:
+                store.put(sibling, full.store.get(sibling))  # type: ignore[arg-type]
+            detector = Detector.load(threads=threads, store=store)
+            before = dataclasses.replace(COUNTS)
+            found.append(detector.detect(target, siblings))
+            assert COUNTS.rest_passes - before.rest_passes == 1
+            stored.append(store.get(target).to_bytes())  # type: ignore[union-attr]
+    finally:
+        torch.set_num_threads(threads_before)
+    assert ("sound" in found[0].signals) == decides
+    assert found[0] == found[1] and stored[0] == stored[1]
+    assert len(Fingerprints.from_bytes(stored[0]).rest_audio) > 0  # the ending's codes are stored

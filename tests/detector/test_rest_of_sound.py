@@ -81,8 +81,8 @@ def test_sound_features_carry_the_rest_through_their_bytes(tmp_path: Path) -> No
 
 
 def test_threaded_sound_features_are_those_of_one_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cascade's sound pass computes the codes and peaks on a second thread and decodes the rest on a third:
-    the same bytes as on one thread, batches queued and waited for included."""
+    """The cascade's sound pass computes the codes and peaks on a second thread, the rest's too: the same bytes as
+    on one thread, batches queued and waited for included."""
     import detector.features as features
 
     path = _write(tmp_path / "d.mkv", 48000)
