@@ -104,6 +104,13 @@ class RepetitionFeatures:
                 found.append((int(j), float(np.nanmedian(offsets))))
         return found
 
+    def landing_s(self, j: int, start: int, end: int) -> np.ndarray:
+        """Where sibling j repeats the seconds [start, end) that it repeats: the centre of each in its time, each
+        at its own offset (a cue the sibling plays twice lands in two places; `sharing`'s median, between them)."""
+        offsets = self.audio_offset_s[j, start:end]
+        centres = np.arange(start, end) + 0.5
+        return (centres + offsets)[np.isfinite(offsets)]
+
     def supported(self, min_fraction: float = 0.5) -> np.ndarray:
         """(n_seconds,) bool: audio or picture recurs in at least min_fraction of the siblings (False if none)."""
         if self.n_siblings == 0:

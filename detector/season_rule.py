@@ -253,7 +253,7 @@ SCORE_MARGIN = 0.3
 # ... which overturns the sibling's own intro only where no more than this share of its siblings repeat it: an
 # opening the season shares is not outvoted by one episode's network (and the sound alone still decides there).
 CONTESTED_SUPPORT = 0.5
-MIN_OVERLAP = 0.5  # the run lands on a sibling's own intro when it covers at least this share of the run
+MIN_OVERLAP = 0.5  # a run lands on a sibling's own intro when this share of the seconds it repeats land on it
 
 
 def held_as_story(
@@ -286,15 +286,16 @@ def held_as_story(
     known = {} if own_intros is None else own_intros
     heard = float(np.mean(scores[a:b])) if scores is not None else 0.0
     story = 0
-    for j, offset in sharing:
+    for j, _ in sharing:
         if j not in known:
             known[j] = OwnIntro(j, target, siblings, params)
+        landing_s = repetition.landing_s(j, a, b)
         intro = known[j].best
         if scores is not None and heard >= INTRO_SCORE and known[j].heard_below(intro, scores, heard - SCORE_MARGIN):
             intro = known[j].heard_best(scores, heard - SCORE_MARGIN)
-        elif asked_further and _elsewhere(run, offset, intro):
+        elif asked_further and _elsewhere(landing_s, intro):
             intro = known[j].checked()
-        story += _elsewhere(run, offset, intro)
+        story += _elsewhere(landing_s, intro)
     return story >= len(sharing) / 2
 
 
@@ -305,12 +306,13 @@ def heard_by_target(run: Intro, repetition: RepetitionFeatures, own_intros: dict
     return any(own_intros[j].in_target(own_intros[j].best) is not None for j, _ in sharing if j in own_intros)
 
 
-def _elsewhere(run: Intro, offset_s: float, intro: Intro | None) -> bool:
-    """A sibling whose own intro is `intro` holds `run` (at offset_s in it) as story: its intro is elsewhere."""
-    if intro is None:
+def _elsewhere(landing_s: np.ndarray, intro: Intro | None) -> bool:
+    """A sibling whose own intro is `intro` holds a run as story: fewer than MIN_OVERLAP of the run's seconds that
+    it repeats land on its intro (landing_s: where it repeats them, RepetitionFeatures.landing_s)."""
+    if intro is None or not len(landing_s):
         return False
-    overlap = min(run.end_s + offset_s, intro.end_s) - max(run.start_s + offset_s, intro.start_s)
-    return overlap < MIN_OVERLAP * (run.end_s - run.start_s)
+    inside = (landing_s >= intro.start_s) & (landing_s < intro.end_s)
+    return bool(inside.mean() < MIN_OVERLAP)
 
 
 class OwnIntro:

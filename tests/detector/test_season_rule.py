@@ -105,6 +105,22 @@ def test_a_cue_that_the_siblings_hold_as_story_is_not_the_intro():
     assert not held_as_story(Intro(0.0, 30.0, 0.5), target, others, own, SeasonRuleParams())
 
 
+def test_a_cue_one_sibling_plays_twice_around_its_intro_is_held_as_story():
+    """A pilot's cue that one sibling plays in two halves, one before its intro and one after it: the median of its
+    two offsets would land the cue on that intro; each second lands where it repeats, and none does
+    (data/seg-val7 The Hollow Market E01, a looped score cue marked as the pilot's intro)."""
+    rng = np.random.default_rng(5)
+    theme, first_half, second_half = codes(rng, 15), codes(rng, 10), codes(rng, 10)
+    pilot = episode(rng, first_half, 100.0, (second_half, 110.0))
+    twice = episode(rng, theme, 20.0, (first_half, 5.0), (second_half, 50.0))
+    siblings = [twice, episode(rng, theme, 0.0), episode(rng, theme, 40.0)]
+    repetition = repetition_scores(pilot, siblings)
+    ((j, median_s),) = repetition.sharing(100, 120)
+    assert j == 0 and 20.0 < 110.0 + median_s < 35.0  # the median offset puts the cue's middle on the intro
+    assert held_as_story(Intro(100.0, 120.0, 0.5), pilot, siblings, repetition, SeasonRuleParams())
+    assert locate_repeated_intro(np.full(N_SECONDS, 0.9), pilot, siblings, repetition, SeasonRuleParams()) is None
+
+
 def support_for(start_s: float, end_s: float, n: int, level: float = 1.0) -> np.ndarray:
     """Per-second share of each second inside [start_s, end_s), times level."""
     k = np.arange(n)
