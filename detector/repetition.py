@@ -164,10 +164,6 @@ def season_context(
 CHANGE_SHARE = 0.3  # a content change: at least this share of the siblings start, stop or jump to another offset
 CHANGE_WINDOW_S = 3  # matching is judged over this many seconds on each side, so that a hiccup is not a change
 MIN_SIBLINGS_FOR_CHANGES = 3  # with fewer, one sibling's hiccup would look like a change
-# A sibling whose alignment jumps between two places of its own that the target repeats nearly all of between them
-# (this share, counting the target's seconds within LOOP_REACH_S of the jump) has looped inside one stretch.
-LOOP_COVER = 0.9
-LOOP_REACH_S = 60
 
 
 def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
@@ -197,8 +193,6 @@ def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
             # loop earlier): its alignment ran out, the content did not change (data/sketch-val, an intro that ends
             # with one sibling's first half).
             jumped &= ~(t + w + offset[:, t - w] > repetition.sibling_seconds[:, None])
-    for j, i in zip(*np.nonzero(jumped), strict=True):
-        jumped[j, i] = not _within_one_stretch(steady[j], int(t[i]), float(offset[j, t[i] - w]), float(offset[j, t[i]]))
     share = (started | stopped | jumped).mean(axis=0)
     change = (share >= CHANGE_SHARE) & (started | jumped).any(axis=0) & (stopped | jumped).any(axis=0)
     # One second per change: the strongest of each stretch of neighbouring candidates.
@@ -207,21 +201,6 @@ def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
         if all(abs(int(t[i]) - p) > w for p in picked):
             picked.append(int(t[i]))
     return np.array(sorted(picked), dtype=np.int64)
-
-
-def _within_one_stretch(offset_s: np.ndarray, t: int, before_s: float, after_s: float) -> bool:
-    """Whether a sibling whose offset jumps at second t from before_s to after_s stays inside one stretch of its
-    own that the target repeats: the sibling's seconds between where second t lands at each offset are nearly all
-    repeated by the target's seconds around t (offset_s: the sibling's steady offsets, NaN where not matched). A
-    theme whose first bars come back later in it matches them there as well as at its own place, and the
-    alignment jumps back within the theme (data/seg-val8 The Salt Hotel: three of five intros cut at the jump);
-    content that changes lands elsewhere in the sibling, past seconds the target does not repeat."""
-    lo, hi = sorted((t + before_s, t + after_s))
-    near = np.arange(max(0, t - LOOP_REACH_S), min(len(offset_s), t + LOOP_REACH_S))
-    near = near[np.isfinite(offset_s[near])]
-    covered = np.unique(np.floor(near + 0.5 + offset_s[near]).astype(np.int64))
-    between = np.arange(int(np.floor(lo)), int(np.ceil(hi)))
-    return bool(len(between)) and float(np.isin(between, covered).mean()) >= LOOP_COVER
 
 
 def _steady_offsets(offset_s: np.ndarray, longest: int) -> np.ndarray:
