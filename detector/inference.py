@@ -68,8 +68,9 @@ log = logging.getLogger(__name__)
 # sound's credits start them (segments.with_card), a card run's end placed to the frame, and credits start where
 # their siblings repeat them closely (segments._closely_from), and a recap that opens the episode and runs into the
 # intro needs 3 s of quotes (segments.MIN_FRAMED_QUOTED_S), and sure credits close their siblings too
-# (segments.MAX_AFTER_S).
-POSTPROCESSING = "post22"
+# (segments.MAX_AFTER_S), 23 = a sibling holds a run as story by where each second it repeats lands
+# (RepetitionFeatures.landing_s), not by their median offset.
+POSTPROCESSING = "post23"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the
 # other opening.
