@@ -69,7 +69,8 @@ log = logging.getLogger(__name__)
 # their siblings repeat them closely (segments._closely_from), and a recap that opens the episode and runs into the
 # intro needs 3 s of quotes (segments.MIN_FRAMED_QUOTED_S), and sure credits close their siblings too
 # (segments.MAX_AFTER_S), 23 = a sibling holds a run as story by where each second it repeats lands
-# (RepetitionFeatures.landing_s), not by their median offset.
+# (RepetitionFeatures.landing_s), not by their median offset, and a theme's bars matched where they come back in
+# it are no change of content (repetition._steady_offsets, LOOP_FLIP_S).
 POSTPROCESSING = "post23"
 # Season model, an episode with exactly one sibling whose sound shares no intro-like run with it: the lone-episode
 # model decides, as if it had none. One sibling is weak evidence: it may be a pilot without the intro, or have the

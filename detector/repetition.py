@@ -164,6 +164,7 @@ def season_context(
 CHANGE_SHARE = 0.3  # a content change: at least this share of the siblings start, stop or jump to another offset
 CHANGE_WINDOW_S = 3  # matching is judged over this many seconds on each side, so that a hiccup is not a change
 MIN_SIBLINGS_FOR_CHANGES = 3  # with fewer, one sibling's hiccup would look like a change
+LOOP_FLIP_S = 8  # the longest flip of a theme matching itself (_steady_offsets): the shortest intro we target
 
 
 def content_changes(repetition: RepetitionFeatures) -> np.ndarray:
@@ -208,9 +209,13 @@ def _steady_offsets(offset_s: np.ndarray, longest: int) -> np.ndarray:
     to the offset it left put back to that offset. A looped theme matches itself one loop later, and where a few
     seconds of it happen to match that loop better than the run's alignment, the offset flips there and back: two
     seconds of five flipped read as a content change and cut the intro in three (data/sketch-tune). A flip between
-    two different offsets is left alone: that is content changing, and where it changes is kept to the second. So
-    is one at the first or last seconds of a match: put to the match's offset, it moved a change on
-    data/proc-late-val."""
+    two different offsets is left alone: that is content changing, and where it changes is kept to the second.
+
+    Longer flips (up to LOOP_FLIP_S), and flips at the first or last seconds of a match, are put back only when
+    every second of them lands inside the stretch of the sibling that the alignment they are put back to covers
+    over the whole match: a theme whose first bars come back later in it, matched there for its first seconds or
+    for a few in the middle (data/seg-val8 The Salt Hotel: three of five intros cut). A flip at a match's edge put
+    back without that condition moved a change on data/proc-late-val."""
     steady = offset_s.copy()
     for row in steady:
         known = ~np.isnan(row)
@@ -219,13 +224,27 @@ def _steady_offsets(offset_s: np.ndarray, longest: int) -> np.ndarray:
         bounds = np.concatenate([[0], breaks, [len(row)]])
         starts, ends = bounds[:-1], bounds[1:]
         for a, b in zip(starts, ends, strict=True):
-            if not known[a] or b - a > longest:
+            if not known[a] or b - a > max(longest, LOOP_FLIP_S):
                 continue
             before = row[a - 1] if a > 0 else np.nan
             after = row[b] if b < len(row) else np.nan
-            if abs(before - after) <= 1.0:  # NaN on either side: the edge of a match, left alone
+            if abs(before - after) <= 1.0 and (b - a <= longest or _inside_its_match(row, a, b, before)):
                 row[a:b] = before
+            elif np.isnan(before) != np.isnan(after):  # the first or last seconds of a match
+                edge = after if np.isnan(before) else before
+                if _inside_its_match(row, a, b, edge):
+                    row[a:b] = edge
     return steady
+
+
+def _inside_its_match(row: np.ndarray, a: int, b: int, offset_s: float) -> bool:
+    """Whether the seconds [a, b) of one sibling's offsets land inside the sibling's stretch that `offset_s` maps
+    the whole match around them (the matched seconds on either side) onto."""
+    known = ~np.isnan(row)
+    first = a - int(np.argmin(known[a::-1])) + 1 if not known[: a + 1].all() else 0
+    last = b + int(np.argmin(known[b:])) if not known[b:].all() else len(row)
+    landing = np.arange(a, b) + row[a:b]
+    return bool(np.all((landing >= first + offset_s - 1.0) & (landing <= last + offset_s)))
 
 
 def repetition_scores(
