@@ -211,11 +211,13 @@ def _steady_offsets(offset_s: np.ndarray, longest: int) -> np.ndarray:
     seconds of five flipped read as a content change and cut the intro in three (data/sketch-tune). A flip between
     two different offsets is left alone: that is content changing, and where it changes is kept to the second.
 
-    Longer flips (up to LOOP_FLIP_S), and flips at the first or last seconds of a match, are put back only when
-    every second of them lands inside the stretch of the sibling that the alignment they are put back to covers
-    over the whole match: a theme whose first bars come back later in it, matched there for its first seconds or
-    for a few in the middle (data/seg-val8 The Salt Hotel: three of five intros cut). A flip at a match's edge put
-    back without that condition moved a change on data/proc-late-val."""
+    Longer flips (up to LOOP_FLIP_S), and flips at the first seconds of a match, are put back only when every
+    second of them lands inside the stretch of the sibling that the alignment they are put back to covers over the
+    whole match: a theme whose first bars come back later in it, matched there for its first seconds or for a few
+    in the middle (data/seg-val8 The Salt Hotel: three of five intros cut). A flip at a match's first seconds put
+    back without that condition moved a change on data/proc-late-val; one at its last seconds is left alone: put
+    back, the loops of a looped score ran together into a run that outranked the intro (data/seg-val6 The Bright
+    Theatre)."""
     steady = offset_s.copy()
     for row in steady:
         known = ~np.isnan(row)
@@ -230,10 +232,8 @@ def _steady_offsets(offset_s: np.ndarray, longest: int) -> np.ndarray:
             after = row[b] if b < len(row) else np.nan
             if abs(before - after) <= 1.0 and (b - a <= longest or _inside_its_match(row, a, b, before)):
                 row[a:b] = before
-            elif np.isnan(before) != np.isnan(after):  # the first or last seconds of a match
-                edge = after if np.isnan(before) else before
-                if _inside_its_match(row, a, b, edge):
-                    row[a:b] = edge
+            elif np.isnan(before) and not np.isnan(after) and _inside_its_match(row, a, b, after):
+                row[a:b] = after  # the first seconds of a match
     return steady
 
 
