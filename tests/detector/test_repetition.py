@@ -209,15 +209,21 @@ def _features(offsets: np.ndarray, matched: np.ndarray) -> RepetitionFeatures:
     return RepetitionFeatures(support, support, zeros, zeros, matched, offsets, np.zeros_like(matched), offsets)
 
 
+def _intro_matched(sibling_offsets_s: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(matched, offsets) of siblings that each repeat seconds 40-80 of a 120 s target at one offset."""
+    n, intro = 120, slice(40, 80)
+    matched = np.zeros((len(sibling_offsets_s), n), np.float32)
+    matched[:, intro] = 1.0
+    offsets = np.full((len(sibling_offsets_s), n), np.nan)
+    offsets[:, intro] = np.array(sibling_offsets_s)[:, None]
+    return matched, offsets
+
+
 def test_a_few_seconds_matched_one_loop_off_are_no_change_of_content() -> None:
     # A looped theme: in two seconds of five, one sibling's codes matched the theme one loop (7.6 s) later better
     # than at the run's alignment (data/sketch-tune, Night North: the intro was cut in three and then held as the
     # siblings' story). A change that holds on its side is still one.
-    n, intro = 120, slice(40, 80)
-    matched = np.zeros((3, n), np.float32)
-    matched[:, intro] = 1.0
-    offsets = np.full((3, n), np.nan)
-    offsets[:, intro] = np.array([[-11.6], [-30.6], [12.0]])
+    matched, offsets = _intro_matched((-11.6, -30.6, 12.0))
     looped = offsets.copy()
     looped[0, [60, 61, 64]] = -19.2
     assert not [t for t in content_changes(_features(looped, matched)) if 40 < t < 80]
@@ -234,11 +240,7 @@ def test_a_theme_whose_bars_come_back_later_in_it_is_no_change_of_content() -> N
     # them 5 s in the middle too, before returning to the theme's own place (data/seg-val8 The Salt Hotel: the
     # intro was cut where they returned, its first seconds too short to be kept). Every flipped second lands
     # inside the stretch of the sibling that the run's alignment covers: the theme matching itself.
-    n, intro = 120, slice(40, 80)
-    matched = np.zeros((3, n), np.float32)
-    matched[:, intro] = 1.0
-    offsets = np.full((3, n), np.nan)
-    offsets[:, intro] = np.array([[-11.6], [-30.6], [12.0]])
+    matched, offsets = _intro_matched((-11.6, -30.6, 12.0))
     looped = offsets.copy()
     looped[:2, 40:46] += 14.0
     looped[0, 60:65] -= 14.0
@@ -253,11 +255,7 @@ def test_a_sibling_whose_span_ends_inside_the_intro_is_no_change_of_content() ->
     # One sibling's first half ends 8 s before the intro does (data/sketch-val: an intro at the end of a short
     # episode's first half); it matches the rest of a looped theme one loop earlier, to the end of the run. Its
     # alignment ran out: the content did not change.
-    n, intro = 120, slice(40, 80)
-    matched = np.zeros((3, n), np.float32)
-    matched[:, intro] = 1.0
-    offsets = np.full((3, n), np.nan)
-    offsets[:, intro] = np.array([[100.0], [-30.6], [12.0]])
+    matched, offsets = _intro_matched((100.0, -30.6, 12.0))
     offsets[0, 70:80] = 100.0 - 7.6  # longer than a flip put back for landing inside the theme (LOOP_FLIP_S)
     features = _features(offsets, matched)
     assert [abs(t - 70) <= 1 for t in content_changes(features)] == [True]  # spans unknown: read as a change
